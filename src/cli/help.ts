@@ -1,0 +1,15 @@
+// `gridcast --help`: the commands and every setting, from the one settings table.
+import { SETTINGS } from "../config/settings";
+
+export function helpText(version: string): string {
+  const rows = Object.values(SETTINGS).map((s) => `  ${`${s.flag} <value>`.padEnd(26)} ${s.env.padEnd(26)} ${s.doc} (default: ${s.defaultText})`);
+  return `gridcast ${version}: parameter sweeps and simulations of trading strategies, streamed live.
+
+Usage:
+  gridcast serve [options]            serve the app, the API and the WebSockets (default command)
+  gridcast --help | --version
+
+Options (each also read from its environment variable; flags win):
+${rows.join("\n")}
+`;
+}

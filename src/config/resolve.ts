@@ -1,0 +1,90 @@
+// Resolves flags, environment and defaults once into one typed, validated Config.
+// Anything wrong stops here with a ConfigError naming the setting; nothing downstream re-checks.
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { SETTINGS, SettingValueError, type SettingDef, type SettingKey } from "./settings";
+
+type ValueOf<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingDef<infer T> ? T : never;
+export type Config = { [K in SettingKey]: ValueOf<K> } & { dataDir: string };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface ParsedArgs {
+  command: string | undefined;
+  positionals: string[];
+  /** Flag name (with dashes) -> raw value; boolean flags map to "true". */
+  flags: Map<string, string>;
+}
+
+const BOOLEAN_FLAGS = new Set(["--help", "-h", "--version", "-v"]);
+
+/** Splits argv into a command, positionals and `--flag value` / `--flag=value` pairs. */
+export function parseArgs(argv: string[], extraFlags: string[] = []): ParsedArgs {
+  const known = new Set([...Object.values(SETTINGS).map((s) => s.flag), ...extraFlags]);
+  const flags = new Map<string, string>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    if (BOOLEAN_FLAGS.has(arg)) {
+      flags.set(arg, "true");
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.has(name)) throw new ConfigError(`unknown option ${name} (see gridcast --help)`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
+    flags.set(name, value);
+  }
+  return { command: positionals.shift(), positionals, flags };
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveConfig(args: ParsedArgs, env: Record<string, string | undefined>): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(SETTINGS) as [SettingKey, SettingDef][]) {
+    const fromFlag = args.flags.get(def.flag);
+    const fromEnv = env[def.env];
+    const raw = fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
+    if (raw === undefined) {
+      out[key] = def.default();
+      continue;
+    }
+    try {
+      out[key] = def.parse(raw);
+    } catch (err) {
+      if (!(err instanceof SettingValueError)) throw err;
+      const source = fromFlag !== undefined ? def.flag : def.env;
+      throw new ConfigError(`invalid ${source} ${JSON.stringify(raw)}: ${err.message}`);
+    }
+  }
+  const config = out as Config;
+  config.dataDir = resolvePath(config.dataDir);
+  return config;
+}
+
+/** Creates the data dir if missing and proves it writable, so a bad path fails at start, not at first write. */
+export function prepareDataDir(config: Config): void {
+  const dir = config.dataDir;
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+    accessSync(dir, constants.W_OK | constants.R_OK);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`invalid --data-dir ${JSON.stringify(dir)} (GRIDCAST_DATA_DIR): not a writable directory (${reason})`);
+  }
+}

@@ -1,0 +1,81 @@
+// Every setting gridcast reads: its flag, environment variable, default and meaning, in one table.
+// The CLI help, the README table and the resolver all read this list, so they cannot drift apart.
+import { availableParallelism } from "node:os";
+
+export type Parse<T> = (raw: string) => T;
+
+export interface SettingDef<T = unknown> {
+  key: string;
+  flag: string;
+  env: string;
+  /** Default as shown to people; `undefined` means "not set". */
+  defaultText: string;
+  default: () => T;
+  doc: string;
+  parse: Parse<T>;
+  /** Commands that read this setting (all when omitted). */
+  commands?: string[];
+}
+
+class SettingValueError extends Error {}
+
+export function invalid(message: string): never {
+  throw new SettingValueError(message);
+}
+export { SettingValueError };
+
+export const integer = (min: number, max: number): Parse<number> => (raw) => {
+  if (!/^\s*-?\d+\s*$/.test(raw)) invalid(`must be an integer from ${min} to ${max}`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) invalid(`must be an integer from ${min} to ${max}`);
+  return n;
+};
+
+export const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw) => {
+  if (!(values as string[]).includes(raw)) invalid(`must be one of ${values.join(", ")}`);
+  return raw as T;
+};
+
+const text: Parse<string> = (raw) => {
+  if (raw.trim() === "") invalid("must not be empty");
+  return raw;
+};
+
+const list: Parse<string[]> = (raw) => raw.split(",").map((s) => s.trim()).filter(Boolean);
+
+const bytes: Parse<number> = (raw) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(raw);
+  if (!m) invalid('must be a size such as 500MB, 64KiB or 1048576');
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+  return Math.floor(Number(m[1]) * mult[unit]);
+};
+
+const cores = () => Math.max(1, availableParallelism());
+
+function def<T>(d: SettingDef<T>): SettingDef<T> {
+  return d;
+}
+
+export const SETTINGS = {
+  host: def({ key: "host", flag: "--host", env: "GRIDCAST_HOST", defaultText: "127.0.0.1", default: () => "127.0.0.1",
+    doc: "Address the HTTP and WebSocket server listens on.", parse: text, commands: ["serve"] }),
+  port: def({ key: "port", flag: "--port", env: "GRIDCAST_PORT", defaultText: "3000", default: () => 3000,
+    doc: "TCP port (0 picks a free one and logs it).", parse: integer(0, 65535), commands: ["serve"] }),
+  dataDir: def({ key: "dataDir", flag: "--data-dir", env: "GRIDCAST_DATA_DIR", defaultText: "./.gridcast", default: () => "./.gridcast",
+    doc: "Folder for the embedded database and the import inbox; created if missing.", parse: text }),
+  databaseUrl: def<string | undefined>({ key: "databaseUrl", flag: "--database-url", env: "DATABASE_URL", defaultText: "(unset: embedded PGlite)",
+    default: () => undefined, doc: "PostgreSQL URL (postgres://user:pass@host:port/db); when set, PostgreSQL is used instead of PGlite.", parse: text }),
+  workers: def({ key: "workers", flag: "--workers", env: "GRIDCAST_WORKERS", defaultText: "number of cores", default: cores,
+    doc: "Compute worker threads.", parse: integer(1, 256), commands: ["serve"] }),
+  logFormat: def({ key: "logFormat", flag: "--log-format", env: "GRIDCAST_LOG_FORMAT", defaultText: "text", default: () => "text" as const,
+    doc: "Log lines as `text` (for people) or `json` (one object a line, for machines).", parse: oneOf("text", "json") }),
+  logLevel: def({ key: "logLevel", flag: "--log-level", env: "GRIDCAST_LOG_LEVEL", defaultText: "info", default: () => "info" as const,
+    doc: "Least severe level logged: debug, info, warn or error.", parse: oneOf("debug", "info", "warn", "error") }),
+  allowedOrigins: def({ key: "allowedOrigins", flag: "--allowed-origins", env: "GRIDCAST_ALLOWED_ORIGINS", defaultText: "(same origin only)",
+    default: () => [] as string[], doc: "Comma-separated extra origins allowed to open WebSockets.", parse: list, commands: ["serve"] }),
+  maxImportBytes: def({ key: "maxImportBytes", flag: "--max-import-bytes", env: "GRIDCAST_MAX_IMPORT_BYTES", defaultText: "1GiB",
+    default: () => 1024 ** 3, doc: "Largest games file accepted by an import (413 above).", parse: bytes }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;

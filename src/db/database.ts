@@ -1,0 +1,30 @@
+// The Database handle the rest of gridcast sees: a drizzle instance typed the same on both drivers,
+// one raw-SQL adapter (the drivers' raw results differ), and close().
+import type { SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { schema } from "./schema";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type DatabaseKind = "pglite" | "postgres";
+
+export interface Database {
+  kind: DatabaseKind;
+  db: Db;
+  /** Raw SQL, rows as plain objects whatever the driver (postgres.js: array; PGlite: `{ rows }`). */
+  rows<T = Record<string, unknown>>(query: SQL, tx?: Db): Promise<T[]>;
+  /** A cheap round trip, for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export class DatabaseUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseUnavailable";
+  }
+}

@@ -1,0 +1,55 @@
+// Opens the configured database (PostgreSQL when DATABASE_URL is set, else PGlite in the data
+// dir), applies migrations, and hands back one Database whatever the driver.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Database } from "./database";
+import { lockDataDir } from "./lock";
+import { migrate } from "./migrate";
+import { createPglite, pgliteDatabase } from "./pglite";
+import { postgresDatabase } from "./postgres";
+import { workerUrl } from "../workers";
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  let database: Database;
+  if (options.databaseUrl) {
+    database = await postgresDatabase(options.databaseUrl);
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    const lock = lockDataDir(options.dataDir);
+    try {
+      const dir = join(options.dataDir, "pglite");
+      mkdirSync(dir, { recursive: true }); // PGlite does not create missing parents
+      if (!existsSync(join(dir, "PG_VERSION"))) await initdbInWorker(dir);
+      const inner = pgliteDatabase(await createPglite(dir));
+      database = { ...inner, close: async () => { try { await inner.close(); } finally { lock.release(); } } };
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  try {
+    await migrate(database.db);
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+  return database;
+}
+
+/** Runs PGlite's first-time initdb in a Worker so the main thread keeps serving meanwhile. */
+function initdbInWorker(dir: string): Promise<void> {
+  const worker = new Worker(workerUrl("pgliteInitdb"));
+  return new Promise<void>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<{ ok: boolean; error?: string }>) => {
+      if (event.data.ok) resolve();
+      else reject(new Error(`could not create the PGlite data dir ${dir}: ${event.data.error}`));
+    };
+    worker.onerror = (event) => reject(new Error(`PGlite initdb worker failed: ${event.message}`));
+    worker.postMessage({ dir });
+  }).finally(() => worker.terminate());
+}

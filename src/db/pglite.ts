@@ -1,0 +1,48 @@
+// Embedded PostgreSQL (PGlite) with its wasm and data bundle embedded, so the compiled binary
+// runs with no node_modules beside it. The same files serve development: one path, not two.
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle } from "drizzle-orm/pglite";
+import { sql } from "drizzle-orm";
+import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
+import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
+import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import { schema } from "./schema";
+import { rowsOf, type Database, type Db } from "./database";
+
+let modules: Promise<{ pgliteWasmModule: WebAssembly.Module; initdbWasmModule: WebAssembly.Module }> | undefined;
+
+async function compile(path: string): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(await Bun.file(path).arrayBuffer());
+}
+
+/** Compiled once per process: every PGlite instance (tests open many) reuses the modules. */
+function wasmModules() {
+  modules ??= Promise.all([compile(pgliteWasm), compile(initdbWasm)]).then(
+    ([pgliteWasmModule, initdbWasmModule]) => ({ pgliteWasmModule, initdbWasmModule }),
+  );
+  return modules;
+}
+
+/** Opens PGlite on `dataDir` (undefined: in memory), optionally from a dumped data dir (tests clone one). */
+export async function createPglite(dataDir: string | undefined, loadDataDir?: Blob): Promise<PGlite> {
+  const { pgliteWasmModule, initdbWasmModule } = await wasmModules();
+  return PGlite.create(dataDir, {
+    pgliteWasmModule,
+    initdbWasmModule,
+    fsBundle: Bun.file(pgliteData),
+    loadDataDir,
+  });
+}
+
+export function pgliteDatabase(client: PGlite): Database {
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    kind: "pglite",
+    db,
+    rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.close(),
+  };
+}

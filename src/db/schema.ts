@@ -1,0 +1,105 @@
+// The one drizzle pg-core schema, shared by PGlite and PostgreSQL: games, jobs and their results.
+import {
+  bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgEnum, pgTable, primaryKey,
+  smallint, text, timestamp,
+} from "drizzle-orm/pg-core";
+
+/** Packed float64 arrays travel as bytea: one row per game loads in one query, not one per tick. */
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (v) => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayBuffer)),
+});
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const games = pgTable("games", {
+  id: text("id").primaryKey(),
+  firstT: doublePrecision("first_t").notNull(),
+  tickCount: integer("tick_count").notNull(),
+  outcome: smallint("outcome").notNull(),
+  synthetic: boolean("synthetic").notNull().default(false),
+  importedAt: timestamp("imported_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+}, (t) => [index("games_order_idx").on(t.firstT, t.id)]);
+
+/** Ticks of one game ordered by t, as big-endian float64 arrays (what PostgreSQL's float8send yields). */
+export const gameTicks = pgTable("game_ticks", {
+  gameId: text("game_id").primaryKey().references(() => games.id, { onDelete: "cascade" }),
+  t: bytea("t").notNull(),
+  price: bytea("price").notNull(),
+  fair: bytea("fair").notNull(),
+});
+
+/** Small key/value facts about the store, e.g. the data version that compute caches key on. */
+export const meta = pgTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export const imports = pgTable("imports", {
+  id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+  source: text("source").notNull(),
+  fileName: text("file_name"),
+  fileSize: bigint("file_size", { mode: "number" }),
+  fileMtime: doublePrecision("file_mtime"),
+  status: text("status").notNull(),
+  games: integer("games"),
+  ticks: bigint("ticks", { mode: "number" }),
+  error: text("error"),
+  startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+});
+
+export const jobKind = pgEnum("job_kind", ["grid_search", "simulation"]);
+export const jobState = pgEnum("job_state", ["queued", "running", "complete", "error", "cancelled"]);
+
+export const jobs = pgTable("jobs", {
+  id: text("id").primaryKey(),
+  kind: jobKind("kind").notNull(),
+  state: jobState("state").notNull().default("queued"),
+  params: jsonb("params").notNull(),
+  /** The job's games in game order, fixed at submission so a resumed job sees the same data. */
+  gameIds: jsonb("game_ids").$type<string[]>().notNull(),
+  total: bigint("total", { mode: "number" }).notNull().default(0),
+  current: bigint("current", { mode: "number" }).notNull().default(0),
+  currentCombo: text("current_combo").notNull().default(""),
+  error: text("error"),
+  summary: jsonb("summary"),
+  createdAt: createdAt(),
+  startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }),
+  finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+}, (t) => [index("jobs_state_idx").on(t.state, t.createdAt)]);
+
+/** Finished work units of a job (their partial sums), written in batches: what a restart resumes from. */
+export const jobUnits = pgTable("job_units", {
+  jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+  unit: integer("unit").notNull(),
+  payload: bytea("payload").notNull(),
+}, (t) => [primaryKey({ columns: [t.jobId, t.unit] })]);
+
+export const gridResults = pgTable("grid_results", {
+  jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+  pair: integer("pair").notNull(),
+  entry: doublePrecision("entry").notNull(),
+  exit: doublePrecision("exit").notNull(),
+  trainPnl: doublePrecision("train_pnl").notNull(),
+  trainTrades: integer("train_trades").notNull(),
+  trainWins: integer("train_wins").notNull(),
+  validPnl: doublePrecision("valid_pnl").notNull(),
+  validTrades: integer("valid_trades").notNull(),
+  validWins: integer("valid_wins").notNull(),
+  testPnl: doublePrecision("test_pnl").notNull(),
+  testTrades: integer("test_trades").notNull(),
+  testWins: integer("test_wins").notNull(),
+}, (t) => [primaryKey({ columns: [t.jobId, t.pair] })]);
+
+export const simulationGames = pgTable("simulation_games", {
+  jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+  idx: integer("idx").notNull(),
+  gameId: text("game_id").notNull(),
+  pnl: doublePrecision("pnl").notNull(),
+  trades: integer("trades").notNull(),
+  wins: integer("wins").notNull(),
+  equity: doublePrecision("equity").notNull(),
+}, (t) => [primaryKey({ columns: [t.jobId, t.idx] })]);
+
+export const schema = { games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState };

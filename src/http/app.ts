@@ -1,0 +1,55 @@
+// Builds the Elysia app: mounts every route and owns the one error path (HttpError -> JSON for
+// the API, a page or an htmx fragment for the browser; anything else is logged and answered 500).
+import { Elysia } from "elysia";
+import type { Logger } from "../log/logger";
+import type { HealthSources } from "../server/health";
+import { errorFragment, errorPage } from "../../views/errors";
+import { HttpError } from "./errors";
+import { htmlResponse, isApiPath, isHtmx } from "./respond";
+import { assetRoutes } from "./routes/assets";
+import { healthRoutes } from "./routes/health";
+import { pageRoutes } from "./routes/pages";
+
+export interface AppDeps {
+  version: string;
+  logger: Logger;
+  health: HealthSources;
+  /** Elysia's WebSocket options are honoured only here, globally (PLATFORM.md). */
+  websocket?: Record<string, unknown>;
+  /** Feature routes mounted after the core ones (games, jobs, realtime...). */
+  plugins?: Elysia<any, any, any, any, any, any, any>[];
+}
+
+function errorResponse(request: Request, path: string, status: number, message: string, extra: Record<string, unknown>, version: string) {
+  if (isApiPath(path)) return Response.json({ detail: message, ...extra }, { status });
+  if (isHtmx(request)) return htmlResponse(errorFragment(status, message), status);
+  return htmlResponse(errorPage(status, message, version), status);
+}
+
+export function createApp(deps: AppDeps) {
+  const app = new Elysia({ websocket: deps.websocket as never })
+    .onError({ as: "global" }, ({ code, error, request, path }) => {
+      const p = path ?? new URL(request.url).pathname;
+      if (error instanceof HttpError) return errorResponse(request, p, error.status, error.message, error.extra, deps.version);
+      switch (code) {
+        case "NOT_FOUND":
+          return errorResponse(request, p, 404, "Not found", {}, deps.version);
+        case "PARSE":
+          return errorResponse(request, p, 400, "malformed request body (expected valid JSON)", {}, deps.version);
+        case "VALIDATION":
+          return errorResponse(request, p, 422, (error as Error).message.split("\n")[0] ?? "invalid request", {}, deps.version);
+        case "INVALID_COOKIE_SIGNATURE":
+        case "INVALID_FILE_TYPE":
+          return errorResponse(request, p, 400, (error as Error).message, {}, deps.version);
+      }
+      deps.logger.error("request failed", { method: request.method, path: p, code: String(code), error: error as Error });
+      return errorResponse(request, p, 500, "internal error (logged on the server)", {}, deps.version);
+    })
+    .use(healthRoutes(deps.health))
+    .use(assetRoutes())
+    .use(pageRoutes({ version: deps.version, health: deps.health }));
+  for (const plugin of deps.plugins ?? []) app.use(plugin);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

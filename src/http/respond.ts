@@ -1,0 +1,14 @@
+// Small response builders shared by routes: HTML pages and fragments.
+import type { Html } from "../../views/html";
+
+export function htmlResponse(body: Html | string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(String(body), {
+    status,
+    headers: { "content-type": "text/html; charset=utf-8", ...headers },
+  });
+}
+
+/** htmx 4 marks its requests with HX-Request; they get fragments, not whole pages. */
+export const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
+
+export const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/") || path === "/health" || path === "/metrics";

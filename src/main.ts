@@ -1,0 +1,62 @@
+// The gridcast command line: resolves config once, then runs one command.
+import pkg from "../package.json" with { type: "json" };
+import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/resolve";
+import { helpText } from "./cli/help";
+import { createLogger } from "./log/logger";
+import { StartupError, startServer } from "./server/lifecycle";
+import { onStopSignals } from "./server/signals";
+
+const VERSION = pkg.version;
+
+function fail(message: string): never {
+  process.stderr.write(`gridcast: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  if (args.flags.has("--version") || args.flags.has("-v")) {
+    process.stdout.write(`gridcast ${VERSION}\n`);
+    return;
+  }
+  const command = args.command ?? "serve";
+  if (args.flags.has("--help") || args.flags.has("-h") || command === "help") {
+    process.stdout.write(helpText(VERSION));
+    return;
+  }
+  let config;
+  try {
+    config = resolveConfig(args, process.env);
+    prepareDataDir(config);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel });
+  switch (command) {
+    case "serve": {
+      if (args.positionals.length) fail(`serve takes no arguments (got ${JSON.stringify(args.positionals[0])})`);
+      const server = await startServer({ config, logger, version: VERSION });
+      onStopSignals(logger, () => server.stop());
+      try {
+        await server.ready;
+      } catch (err) {
+        await server.stop(1000);
+        if (err instanceof StartupError) fail(err.message);
+        logger.error("could not open the database", { error: err as Error });
+        process.exit(1);
+      }
+      return;
+    }
+    default:
+      fail(`unknown command ${JSON.stringify(command)} (see gridcast --help)`);
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,46 @@
+// Builds the /health report (protocol.md) from plain snapshots of each service.
+import type { DatabaseKind } from "../db/database";
+
+export type DatabaseState = "opening" | "open" | "failed" | "closing" | "closed";
+
+export interface HealthSources {
+  database: () => { kind: DatabaseKind; state: DatabaseState; error?: string; ping(): Promise<void> };
+  workers: () => { healthy: boolean; size: number; busy: number; [k: string]: unknown };
+  websocket: () => { activeConnections: number; totalConnectionsTracked: number; [k: string]: unknown };
+}
+
+export interface HealthReport {
+  status: "ok" | "degraded";
+  services: {
+    database: { kind: DatabaseKind; healthy: boolean; state: DatabaseState; latency_ms?: number; error?: string };
+    workers: Record<string, unknown> & { healthy: boolean };
+    websocket: { healthy: boolean; activeConnections: number; totalConnectionsTracked: number };
+  };
+}
+
+const PING_TIMEOUT_MS = 2000;
+
+export async function healthReport(sources: HealthSources): Promise<HealthReport> {
+  const db = sources.database();
+  const database: HealthReport["services"]["database"] = { kind: db.kind, healthy: false, state: db.state };
+  if (db.error) database.error = db.error;
+  if (db.state === "open") {
+    const started = performance.now();
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        db.ping(),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("ping timed out")), PING_TIMEOUT_MS); }),
+      ]).finally(() => clearTimeout(timer));
+      database.healthy = true;
+      database.latency_ms = Math.round((performance.now() - started) * 100) / 100;
+    } catch (err) {
+      database.error = (err as Error).message;
+    }
+  }
+  const workers = sources.workers();
+  const ws = sources.websocket();
+  const websocket = { ...ws, healthy: true };
+  const ok = database.healthy && workers.healthy && websocket.healthy;
+  return { status: ok ? "ok" : "degraded", services: { database, workers, websocket } };
+}
