@@ -1,0 +1,76 @@
+// The one error path: 404 JSON for the API, a page otherwise, a fragment for htmx; a thrown error
+// is logged with context and answered 500 without a stack trace, and the server keeps serving.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { createApp } from "../../src/http/app";
+import { HttpError } from "../../src/http/errors";
+import { memoryLogger } from "../support/server";
+
+const logger = memoryLogger();
+const boom = new Elysia()
+  .get("/api/boom", () => { throw new Error("secret internals at /srv/x.ts:12"); })
+  .get("/boom", () => { throw new TypeError("page blew up"); })
+  .get("/api/teapot", () => { throw new HttpError(418, "short and stout", { status: "queued" }); })
+  .post("/api/echo", ({ body }) => body);
+const health = {
+  database: () => ({ kind: "pglite" as const, state: "open" as const, ping: async () => {} }),
+  workers: () => ({ healthy: true, size: 1, busy: 0 }),
+  websocket: () => ({ activeConnections: 0, totalConnectionsTracked: 0 }),
+};
+const app = createApp({ version: "test", logger, health, plugins: [boom] });
+let base: string;
+beforeAll(() => {
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  base = `http://127.0.0.1:${app.server!.port}`;
+});
+afterAll(() => app.stop(true));
+
+describe("errors", () => {
+  test("an unknown /api route is a 404 in JSON", async () => {
+    const res = await fetch(`${base}/api/does-not-exist`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ detail: "Not found" });
+  });
+
+  test("an unknown page is a 404 page, and an htmx request gets a fragment", async () => {
+    const page = await fetch(`${base}/no/such/page`);
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const text = await page.text();
+    expect(text).toContain("<!doctype html>");
+    expect(text).toContain("Not found");
+    const frag = await fetch(`${base}/no/such/page`, { headers: { "HX-Request": "true" } });
+    const body = await frag.text();
+    expect(body).toStartWith('<div class="error"');
+    expect(body).not.toContain("<html");
+  });
+
+  test("a thrown error is logged with context and answered 500 without a stack trace", async () => {
+    const res = await fetch(`${base}/api/boom`);
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body.detail).toBe("internal error (logged on the server)");
+    expect(JSON.stringify(body)).not.toContain("secret internals");
+    const line = logger.lines.map((l) => JSON.parse(l)).find((l) => l.path === "/api/boom");
+    expect(line).toMatchObject({ level: "error", msg: "request failed", method: "GET", path: "/api/boom" });
+    expect(String(line.error)).toContain("secret internals");
+
+    const page = await fetch(`${base}/boom`);
+    expect(page.status).toBe(500);
+    expect(await page.text()).not.toContain("page blew up");
+    // ...and the server keeps serving.
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+
+  test("an HttpError keeps its status, message and extra fields", async () => {
+    const res = await fetch(`${base}/api/teapot`);
+    expect(res.status).toBe(418);
+    expect(await res.json()).toEqual({ detail: "short and stout", status: "queued" });
+  });
+
+  test("malformed JSON is a 400 with a clear message", async () => {
+    const res = await fetch(`${base}/api/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(res.status).toBe(400);
+    expect((await res.json()).detail).toContain("malformed");
+  });
+});

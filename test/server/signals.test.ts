@@ -1,0 +1,84 @@
+// The daemon as a process: a new data dir, /health, SIGTERM -> exit 0 within 5 s with the lock
+// released, a restart on the existing dir, and a second signal that exits at once.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+
+async function launch(dataDir: string) {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--data-dir", dataDir, "--log-format", "json"], {
+    env: { ...process.env, DATABASE_URL: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const lines: string[] = [];
+  const reader = proc.stderr.getReader();
+  let buffered = "";
+  let url: string | undefined;
+  const pump = (async () => {
+    const dec = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffered += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        lines.push(line);
+        const obj = JSON.parse(line);
+        if (obj.msg === "listening") url = obj.url;
+      }
+    }
+  })();
+  const deadline = Date.now() + 20_000;
+  while (!url && Date.now() < deadline) await Bun.sleep(20);
+  if (!url) throw new Error(`no listening line: ${lines.join("\n")}`);
+  return { proc, url, lines, pump };
+}
+
+async function waitHealthy(url: string, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/health`).catch(() => undefined);
+    if (res?.status === 200) return;
+    await Bun.sleep(50);
+  }
+  throw new Error("never healthy");
+}
+
+describe("signals", () => {
+  test("SIGTERM stops the daemon with exit 0 well within 5 s, and it restarts on the same data dir", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "gridcast-sig-")), "data");
+    const first = await launch(dir);
+    await waitHealthy(first.url);
+    expect(existsSync(join(dir, "gridcast.lock"))).toBe(true);
+    const t0 = performance.now();
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await first.pump;
+    expect(first.lines.some((l) => JSON.parse(l).msg === "stopped")).toBe(true);
+    expect(existsSync(join(dir, "gridcast.lock"))).toBe(false);
+
+    const second = await launch(dir);
+    await waitHealthy(second.url);
+    second.proc.kill("SIGINT");
+    expect(await second.proc.exited).toBe(0);
+  }, 60_000);
+
+  test("a second signal exits at once", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "gridcast-sig-")), "data");
+    const daemon = await launch(dir);
+    // While PGlite's initdb runs the stop has to wait for it; a second signal must not.
+    daemon.proc.kill("SIGTERM");
+    await Bun.sleep(30);
+    const t0 = performance.now();
+    daemon.proc.kill("SIGTERM");
+    const code = await daemon.proc.exited;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(code).toBe(1);
+  }, 30_000);
+});
