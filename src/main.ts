@@ -3,7 +3,7 @@ import pkg from "../package.json" with { type: "json" };
 import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/resolve";
 import { helpText } from "./cli/help";
 import { createLogger } from "./log/logger";
-import { StartupError, startServer } from "./server/lifecycle";
+import { StartupError, startServer, type RunningServer } from "./server/lifecycle";
 import { onStopSignals } from "./server/signals";
 
 const VERSION = pkg.version;
@@ -42,8 +42,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve": {
       if (args.positionals.length) fail(`serve takes no arguments (got ${JSON.stringify(args.positionals[0])})`);
-      const server = await startServer({ config, logger, version: VERSION });
-      onStopSignals(logger, () => server.stop());
+      // Handlers first: a signal that arrives while the server starts must still stop it cleanly.
+      let server: RunningServer | undefined;
+      onStopSignals(logger, async () => server?.stop());
+      server = await startServer({ config, logger, version: VERSION });
       try {
         await server.ready;
       } catch (err) {
