@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Database } from "./database";
 import { lockDataDir } from "./lock";
 import { migrate } from "./migrate";
-import { createPglite, pgliteDatabase } from "./pglite";
+import { createPglite, pgliteDatabase, warmPglite } from "./pglite";
 import { postgresDatabase } from "./postgres";
 import { workerUrl } from "../workers";
 
@@ -24,7 +24,10 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     try {
       const dir = join(options.dataDir, "pglite");
       mkdirSync(dir, { recursive: true }); // PGlite does not create missing parents
-      if (!existsSync(join(dir, "PG_VERSION"))) await initdbInWorker(dir);
+      if (!existsSync(join(dir, "PG_VERSION"))) {
+        warmPglite(); // compile the wasm here while the worker runs initdb
+        await initdbInWorker(dir);
+      }
       const inner = pgliteDatabase(await createPglite(dir));
       database = { ...inner, close: async () => { try { await inner.close(); } finally { lock.release(); } } };
     } catch (err) {

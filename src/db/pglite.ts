@@ -15,6 +15,11 @@ async function compile(path: string): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await Bun.file(path).arrayBuffer());
 }
 
+/** Starts compiling PGlite's wasm early (e.g. while a worker runs initdb); idempotent. */
+export function warmPglite(): void {
+  void wasmModules();
+}
+
 /** Compiled once per process: every PGlite instance (tests open many) reuses the modules. */
 function wasmModules() {
   modules ??= Promise.all([compile(pgliteWasm), compile(initdbWasm)]).then(
