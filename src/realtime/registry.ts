@@ -1,0 +1,241 @@
+// The connection registry: who is connected, to what, with which limits, and the plain snapshots
+// behind GET /api/websocket/status and GET /ws/stats. Counting broadcasts costs nothing per
+// delivery: a subscription records the wire topic's publish count at subscribe time, and a
+// connection's count is the sum of (count now - baseline) when someone asks.
+import { quietLogger, systemClock, type Clock, type RealtimeLogger } from "./transport";
+
+export interface ConnectionInfo {
+  ip: string;
+  userAgent: string;
+  /** The route pattern, e.g. `/ws` or `/ws/grid-search/:id`. */
+  endpoint: string;
+  /** Access role for /ws/stats; gridcast has no accounts yet, so `public` unless the lead says otherwise. */
+  role?: string;
+}
+
+export interface Connection {
+  readonly id: string;
+  readonly connectedAt: number;
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly endpoint: string;
+  readonly role: string;
+  /** Messages sent to this socket alone (welcome, acks, pongs, snapshots). */
+  sent: number;
+  lastSentAt: number | null;
+  received: number;
+  lastMessageAt: number | null;
+  errors: number;
+  lastError: string | null;
+  /** wire topic -> logical topic and the wire topic's publish count when subscribed. */
+  readonly subs: Map<string, { topic: string; baseline: number }>;
+  /** Broadcasts received on topics since unsubscribed. */
+  retired: number;
+}
+
+export interface RegistryDeps {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** The hub's per wire topic publish count (hub.published). */
+  published: (wire: string) => { count: number; lastAt: number };
+  clock?: Clock;
+  logger?: RealtimeLogger;
+}
+
+export type Admission = { ok: true; conn: Connection } | { ok: false; reason: string };
+
+export interface ConnectionStatus {
+  id: string;
+  connectedAt: string;
+  broadcastCount: number;
+  errorCount: number;
+  lastBroadcast: string | null;
+  lastError: string | null;
+  clientInfo: { userAgent: string; ip: string };
+  endpoint: string;
+  topics: string[];
+}
+
+export interface WebSocketStatus {
+  status: "ok";
+  timestamp: string;
+  summary: { activeConnections: number; trackedConnections: number; totalBroadcasts: number; totalErrors: number };
+  connections: ConnectionStatus[];
+  /** Present when more connections exist than were listed. */
+  truncated?: boolean;
+}
+
+export interface WsStats {
+  timestamp: string;
+  total_connections: number;
+  by_topic: Record<string, number>;
+  by_role: Record<string, number>;
+  by_endpoint: Record<string, number>;
+  limits: { max_connections: number; max_connections_per_ip: number };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function bump(map: Map<string, number>, key: string, by: number): number {
+  const n = (map.get(key) ?? 0) + by;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
+  return n;
+}
+
+export function createRegistry(deps: RegistryDeps) {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? quietLogger;
+  const conns = new Map<string, Connection>();
+  const perIp = new Map<string, number>();
+  const perTopic = new Map<string, number>();
+  const perRole = new Map<string, number>();
+  const perEndpoint = new Map<string, number>();
+  const subscribersOf = new Map<string, Set<string>>();
+  const activity = new Set<(topic: string, subscribers: number) => void>();
+  let counter = 0;
+  let closedBroadcasts = 0;
+  let closedErrors = 0;
+
+  function broadcasts(conn: Connection): number {
+    let n = conn.retired;
+    for (const [wire, sub] of conn.subs) n += Math.max(0, deps.published(wire).count - sub.baseline);
+    return n + conn.sent;
+  }
+
+  function lastBroadcast(conn: Connection): number | null {
+    let last = conn.lastSentAt;
+    for (const [wire, sub] of conn.subs) {
+      const w = deps.published(wire);
+      if (w.count > sub.baseline && (last === null || w.lastAt > last)) last = w.lastAt;
+    }
+    return last;
+  }
+
+  function topicChanged(topic: string, by: number): void {
+    const n = bump(perTopic, topic, by);
+    if ((by > 0 && n === 1) || (by < 0 && n === 0)) {
+      for (const l of activity) {
+        try { l(topic, n); } catch (error) { logger.error("topic activity listener failed", { topic, error }); }
+      }
+    }
+  }
+
+  function unsubscribe(id: string, wire: string): boolean {
+    const conn = conns.get(id);
+    const sub = conn?.subs.get(wire);
+    if (!conn || !sub) return false;
+    conn.retired += Math.max(0, deps.published(wire).count - sub.baseline);
+    conn.subs.delete(wire);
+    const set = subscribersOf.get(wire);
+    set?.delete(id);
+    if (set && set.size === 0) subscribersOf.delete(wire);
+    topicChanged(sub.topic, -1);
+    return true;
+  }
+
+  return {
+    /** Admits and records a connection, or says why not (the binding closes it with 1013). */
+    open(info: ConnectionInfo): Admission {
+      if (conns.size >= deps.maxConnections) return { ok: false, reason: `server full (${deps.maxConnections} connections)` };
+      if ((perIp.get(info.ip) ?? 0) >= deps.maxConnectionsPerIp) {
+        return { ok: false, reason: `too many connections from this address (${deps.maxConnectionsPerIp})` };
+      }
+      const now = Math.round(clock.now());
+      const conn: Connection = {
+        id: `ws_${++counter}_${now}`, connectedAt: now, ip: info.ip, userAgent: info.userAgent, endpoint: info.endpoint,
+        role: info.role ?? "public", sent: 0, lastSentAt: null, received: 0, lastMessageAt: null, errors: 0, lastError: null,
+        subs: new Map(), retired: 0,
+      };
+      conns.set(conn.id, conn);
+      bump(perIp, conn.ip, 1);
+      bump(perRole, conn.role, 1);
+      bump(perEndpoint, conn.endpoint, 1);
+      return { ok: true, conn };
+    },
+    close(id: string): Connection | undefined {
+      const conn = conns.get(id);
+      if (!conn) return undefined;
+      for (const wire of [...conn.subs.keys()]) unsubscribe(id, wire);
+      closedBroadcasts += broadcasts(conn);
+      closedErrors += conn.errors;
+      conns.delete(id);
+      bump(perIp, conn.ip, -1);
+      bump(perRole, conn.role, -1);
+      bump(perEndpoint, conn.endpoint, -1);
+      return conn;
+    },
+    get: (id: string) => conns.get(id),
+    all: () => conns.values(),
+    /** False when already subscribed to that wire topic. */
+    subscribe(id: string, wire: string, topic: string): boolean {
+      const conn = conns.get(id);
+      if (!conn || conn.subs.has(wire)) return false;
+      conn.subs.set(wire, { topic, baseline: deps.published(wire).count });
+      let set = subscribersOf.get(wire);
+      if (!set) subscribersOf.set(wire, (set = new Set()));
+      set.add(id);
+      topicChanged(topic, 1);
+      return true;
+    },
+    unsubscribe,
+    /** Ids of connections subscribed to a wire topic (kept at subscribe time, not per delivery). */
+    subscribers: (wire: string): ReadonlySet<string> => subscribersOf.get(wire) ?? new Set<string>(),
+    topicSubscribers: (topic: string) => perTopic.get(topic) ?? 0,
+    /** Called with the topic's subscriber count when it goes from 0 to 1 or back to 0. */
+    onTopicActivity(listener: (topic: string, subscribers: number) => void): () => void {
+      activity.add(listener);
+      return () => activity.delete(listener);
+    },
+    noteSent(id: string, n = 1): void {
+      const conn = conns.get(id);
+      if (conn) { conn.sent += n; conn.lastSentAt = Math.round(clock.now()); }
+    },
+    noteMessage(id: string): void {
+      const conn = conns.get(id);
+      if (conn) { conn.received++; conn.lastMessageAt = Math.round(clock.now()); }
+    },
+    noteError(id: string, message: string): void {
+      const conn = conns.get(id);
+      if (conn) { conn.errors++; conn.lastError = message; }
+    },
+    broadcastCount: broadcasts,
+    active: () => conns.size,
+    health: () => ({ activeConnections: conns.size, totalConnectionsTracked: conns.size }),
+    /** GET /api/websocket/status (camelCase, as the source system had it). */
+    status(limit = 1000): WebSocketStatus {
+      const list: ConnectionStatus[] = [];
+      let totalBroadcasts = closedBroadcasts;
+      let totalErrors = closedErrors;
+      for (const conn of conns.values()) {
+        const count = broadcasts(conn);
+        totalBroadcasts += count;
+        totalErrors += conn.errors;
+        if (list.length >= limit) continue;
+        list.push({
+          id: conn.id, connectedAt: iso(conn.connectedAt)!, broadcastCount: count, errorCount: conn.errors,
+          lastBroadcast: iso(lastBroadcast(conn)), lastError: conn.lastError,
+          clientInfo: { userAgent: conn.userAgent, ip: conn.ip }, endpoint: conn.endpoint,
+          topics: [...new Set([...conn.subs.values()].map((s) => s.topic))],
+        });
+      }
+      const out: WebSocketStatus = {
+        status: "ok", timestamp: new Date(clock.now()).toISOString(),
+        summary: { activeConnections: conns.size, trackedConnections: conns.size, totalBroadcasts, totalErrors },
+        connections: list,
+      };
+      if (list.length < conns.size) out.truncated = true;
+      return out;
+    },
+    /** GET /ws/stats: connection counts by topic, by access role and by endpoint. */
+    stats(): WsStats {
+      return {
+        timestamp: new Date(clock.now()).toISOString(), total_connections: conns.size,
+        by_topic: Object.fromEntries(perTopic), by_role: Object.fromEntries(perRole), by_endpoint: Object.fromEntries(perEndpoint),
+        limits: { max_connections: deps.maxConnections, max_connections_per_ip: deps.maxConnectionsPerIp },
+      };
+    },
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;

@@ -1,0 +1,211 @@
+// The live sockets behind the registry's records: admission, direct sends, subscriptions, catching
+// a drained socket up, cutting off one that stays backed up, closing one-topic sockets when their
+// job ends, and the shutdown notice. Works on Bun's ServerWebSocket; knows nothing of Elysia.
+import type { Hub } from "./hub";
+import { serverMessages } from "./protocol";
+import type { ConnectionInfo, Registry } from "./registry";
+import type { RealtimeSettings } from "./settings";
+import { splitWireTopic, SYSTEM_WIRE_TOPIC, wireTopic } from "./topics";
+import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
+
+/** The part of Bun's ServerWebSocket used here. */
+export interface RawSocket {
+  send(data: string): number;
+  close(code?: number, reason?: string): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  getBufferedAmount(): number;
+}
+
+export const CLOSE = {
+  normal: 1000,
+  policy: 1008,
+  serverError: 1011,
+  restart: 1012,
+  /** Over a connection limit, or a consumer that stayed backed up: come back later. */
+  tryAgainLater: 1013,
+} as const;
+
+export interface SocketTableDeps {
+  hub: Hub;
+  registry: Registry;
+  settings: RealtimeSettings;
+  transport: Transport;
+  clock?: Clock;
+  logger?: RealtimeLogger;
+  /** Called after the one-topic sockets of a topic were closed because its state became terminal. */
+  onJobTerminalClose?: (topic: string, closedSockets: number) => void;
+}
+
+export function createSocketTable(deps: SocketTableDeps) {
+  const { hub, registry, settings, transport } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? quietLogger;
+  const live = new Map<string, RawSocket>();
+  // Only one-topic sockets that end with their job are listed, so the end is one close per socket,
+  // not a check per message.
+  const endWatch = new Map<string, Set<string>>();
+  const droppedWires = new Set<string>();
+  const suspects = new Set<string>();
+  let sweepTimer: unknown = null;
+  let shuttingDown = false;
+  let allClosed: (() => void) | null = null;
+  let stopped: Promise<void> | null = null;
+
+  function send(id: string, data: string): void {
+    const raw = live.get(id);
+    if (!raw) return;
+    const result = raw.send(data);
+    if (result === 0) {
+      hub.recordDrop();
+      suspect(id);
+    } else registry.noteSent(id);
+  }
+
+  function suspect(id: string | null, wire?: string): void {
+    if (id) suspects.add(id);
+    if (wire) droppedWires.add(wire);
+    if (sweepTimer === null && !shuttingDown) sweepTimer = clock.setTimeout(sweep, settings.slowConsumerGraceMs);
+  }
+
+  /** Sockets that were dropping messages a grace period ago and are still backed up get 1013. */
+  function sweep(): void {
+    sweepTimer = null;
+    const ids = new Set(suspects);
+    for (const wire of droppedWires) for (const id of registry.subscribers(wire)) ids.add(id);
+    suspects.clear();
+    droppedWires.clear();
+    for (const id of ids) {
+      const raw = live.get(id);
+      if (!raw) continue;
+      try {
+        if (raw.getBufferedAmount() >= settings.backpressureLimitBytes / 2) {
+          logger.warn("closing a websocket that stayed backed up", { id, buffered: raw.getBufferedAmount() });
+          registry.noteError(id, "closed: stayed backed up");
+          raw.close(CLOSE.tryAgainLater, "too slow: messages backed up");
+        }
+      } catch (error) {
+        logger.error("slow consumer check failed", { id, error });
+      }
+    }
+  }
+
+  const detachDrop = hub.onDrop((wire) => suspect(null, wire));
+
+  const detachPublish = hub.onPublish((event) => {
+    if (!event.terminal) return;
+    let closed = 0;
+    for (const format of hub.formats()) {
+      const wire = wireTopic(format, event.topic);
+      const ids = endWatch.get(wire);
+      if (!ids) continue;
+      endWatch.delete(wire);
+      for (const id of ids) {
+        const raw = live.get(id);
+        if (!raw) continue;
+        raw.close(CLOSE.normal, String(event.state.status ?? "finished"));
+        closed++;
+      }
+    }
+    if (closed > 0) deps.onJobTerminalClose?.(event.topic, closed);
+  });
+
+  return {
+    /** Registers a socket (subscribed to the shutdown notice), or closes it: 1012 while shutting down, 1013 over a limit. */
+    admit(raw: RawSocket, info: ConnectionInfo): string | null {
+      if (shuttingDown) {
+        raw.close(CLOSE.restart, "server restarting");
+        return null;
+      }
+      const admission = registry.open(info);
+      if (!admission.ok) {
+        logger.warn("websocket refused", { reason: admission.reason, ip: info.ip, endpoint: info.endpoint });
+        raw.close(CLOSE.tryAgainLater, admission.reason);
+        return null;
+      }
+      live.set(admission.conn.id, raw);
+      raw.subscribe(SYSTEM_WIRE_TOPIC);
+      return admission.conn.id;
+    },
+    send,
+    /** Sends the topic's current state in the format, then subscribes: no gap and no duplicate, as JS runs this in one go. */
+    subscribe(id: string, format: string, topic: string, opts: { endWithJob?: boolean } = {}): void {
+      const raw = live.get(id);
+      if (!raw) return;
+      const wire = wireTopic(format, topic);
+      const data = hub.render(format, topic);
+      if (data !== null) send(id, data);
+      raw.subscribe(wire);
+      registry.subscribe(id, wire, topic);
+      if (opts.endWithJob) {
+        let ids = endWatch.get(wire);
+        if (!ids) endWatch.set(wire, (ids = new Set()));
+        ids.add(id);
+      }
+    },
+    unsubscribe(id: string, format: string, topic: string): void {
+      const wire = wireTopic(format, topic);
+      live.get(id)?.unsubscribe(wire);
+      registry.unsubscribe(id, wire);
+      endWatch.get(wire)?.delete(id);
+    },
+    /** After backpressure: the latest state of each subscribed topic, so the client skips what it missed. */
+    drained(id: string): void {
+      const conn = registry.get(id);
+      if (!conn) return;
+      for (const wire of conn.subs.keys()) {
+        const { format, topic } = splitWireTopic(wire);
+        const data = hub.render(format, topic);
+        if (data !== null) send(id, data);
+      }
+    },
+    closed(id: string): void {
+      const conn = registry.get(id);
+      if (conn) for (const wire of conn.subs.keys()) endWatch.get(wire)?.delete(id);
+      live.delete(id);
+      registry.close(id);
+      suspects.delete(id);
+      if (shuttingDown && live.size === 0) allClosed?.();
+    },
+    closeOne(id: string, code: number, reason: string): void {
+      live.get(id)?.close(code, reason);
+    },
+    size: () => live.size,
+    get shuttingDown() {
+      return shuttingDown;
+    },
+    /**
+     * Publishes any pending state, tells every socket `server_shutdown` (one publish on the topic
+     * they all share), closes them with 1012 (htmx pages reconnect by themselves) and resolves
+     * once all are closed, or after `graceMs`.
+     */
+    shutdown(message = "server shutting down", graceMs = 2000): Promise<void> {
+      if (stopped) return stopped;
+      shuttingDown = true;
+      hub.flushNow(); // final states before the notice
+      transport.publish(SYSTEM_WIRE_TOPIC, serverMessages.serverShutdown(message, clock.now()));
+      for (const raw of live.values()) raw.close(CLOSE.restart, "server restarting");
+      if (sweepTimer !== null) clock.clearTimeout(sweepTimer);
+      sweepTimer = null;
+      stopped = live.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(() => {
+          logger.warn("websockets still open after shutdown grace", { open: live.size });
+          resolve();
+        }, graceMs);
+        allClosed = () => {
+          clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+      return stopped;
+    },
+    detach(): void {
+      detachDrop();
+      detachPublish();
+      if (sweepTimer !== null) clock.clearTimeout(sweepTimer);
+      sweepTimer = null;
+    },
+  };
+}
+
+export type SocketTable = ReturnType<typeof createSocketTable>;

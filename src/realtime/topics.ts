@@ -1,0 +1,69 @@
+// Logical topics (`job:{id}`, `update`, `metrics`) and how they map onto Bun wire topics: one
+// wire topic per (format, topic), so each format is rendered once and fanned out by Bun.
+
+/** The latest state of a topic: a plain, JSON-serialisable object. */
+export type State = Record<string, unknown>;
+
+export type TopicKind = "job" | "update" | "metrics" | "other";
+
+export const UPDATE_TOPIC = "update";
+export const METRICS_TOPIC = "metrics";
+/** Every socket is subscribed to this one wire topic, so `server_shutdown` is one publish. */
+export const SYSTEM_WIRE_TOPIC = "sys|broadcast";
+
+/** Statuses after which a job never changes again (protocol.md). */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["complete", "error", "cancelled"]);
+
+export const jobTopic = (requestId: string): string => `job:${requestId}`;
+
+export function topicKind(topic: string): TopicKind {
+  if (topic.startsWith("job:")) return "job";
+  if (topic === UPDATE_TOPIC) return "update";
+  if (topic === METRICS_TOPIC) return "metrics";
+  return "other";
+}
+
+/** `format|topic`: format names never contain `|`, so the first `|` splits them again. */
+export function wireTopic(format: string, topic: string): string {
+  return `${format}|${topic}`;
+}
+
+export function splitWireTopic(wire: string): { format: string; topic: string } {
+  const i = wire.indexOf("|");
+  return { format: wire.slice(0, i), topic: wire.slice(i + 1) };
+}
+
+export function isTerminalState(_topic: string, state: State): boolean {
+  return typeof state.status === "string" && TERMINAL_STATUSES.has(state.status);
+}
+
+/** What a job socket shows before the job exists (protocol.md: zeros, connection stays open). */
+export function notFoundProgress(): State {
+  return { status: "not_found", current: 0, total: 0, current_combo: "" };
+}
+
+export function idleUpdateStatus(): State {
+  return { is_running: false, message: "No update running" };
+}
+
+export type Resolution = { ok: true; initial?: State } | { ok: false; reason: string };
+
+const JOB_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * Topics known without asking anyone: job topics of any well-formed id (not_found until the job
+ * exists), `update` and `metrics`. `live`, `live:*` and `signals` are not served yet. The lead
+ * wraps this to return a known job's real state.
+ */
+export function defaultResolveTopic(topic: string): Resolution {
+  switch (topicKind(topic)) {
+    case "job":
+      return JOB_ID.test(topic.slice(4)) ? { ok: true, initial: notFoundProgress() } : { ok: false, reason: "malformed job id" };
+    case "update":
+      return { ok: true, initial: idleUpdateStatus() };
+    case "metrics":
+      return { ok: true };
+    default:
+      return { ok: false, reason: "unknown topic" };
+  }
+}
