@@ -2,6 +2,9 @@
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/resolve";
 import { helpText } from "./cli/help";
+import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
+import { DataDirInUse } from "./db/lock";
+import { DatabaseUnavailable } from "./db/database";
 import { createLogger } from "./log/logger";
 import { StartupError, startServer, type RunningServer } from "./server/lifecycle";
 import { onStopSignals } from "./server/signals";
@@ -16,7 +19,7 @@ function fail(message: string): never {
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
-    args = parseArgs(argv);
+    args = parseArgs(argv, IMPORT_FLAGS);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -53,6 +56,21 @@ async function main(argv: string[]): Promise<void> {
         if (err instanceof StartupError) fail(err.message);
         logger.error("could not open the database", { error: err as Error });
         process.exit(1);
+      }
+      return;
+    }
+    case "import":
+    case "demo-data": {
+      try {
+        const run = command === "import" ? importCommand : demoCommand;
+        process.stdout.write(`${await run(config, args.positionals, args.flags)}\n`);
+      } catch (err) {
+        if (err instanceof ConfigError || err instanceof DataDirInUse || err instanceof DatabaseUnavailable) fail(err.message);
+        if (err instanceof CommandFailed || (err as { line?: number }).line !== undefined) {
+          process.stderr.write(`gridcast: ${(err as Error).message}\n`);
+          process.exit(1);
+        }
+        throw err;
       }
       return;
     }

@@ -7,6 +7,9 @@ export function helpText(version: string): string {
 
 Usage:
   gridcast serve [options]            serve the app, the API and the WebSockets (default command)
+  gridcast import FILE [--server URL] import a CSV or NDJSON games file (through a running daemon with --server)
+  gridcast demo-data [--games N] [--seed S] [--server URL]
+                                      write seeded synthetic games (labelled synthetic)
   gridcast --help | --version
 
 Options (each also read from its environment variable; flags win):

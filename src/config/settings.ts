@@ -76,6 +76,18 @@ export const SETTINGS = {
     default: () => [] as string[], doc: "Comma-separated extra origins allowed to open WebSockets.", parse: list, commands: ["serve"] }),
   maxImportBytes: def({ key: "maxImportBytes", flag: "--max-import-bytes", env: "GRIDCAST_MAX_IMPORT_BYTES", defaultText: "1GiB",
     default: () => 1024 ** 3, doc: "Largest games file accepted by an import (413 above).", parse: bytes }),
+  maxImportGames: def({ key: "maxImportGames", flag: "--max-import-games", env: "GRIDCAST_MAX_IMPORT_GAMES", defaultText: "100000",
+    default: () => 100_000, doc: "Most games in one imported file (413 above).", parse: integer(1, 10_000_000) }),
+  maxGameTicks: def({ key: "maxGameTicks", flag: "--max-game-ticks", env: "GRIDCAST_MAX_GAME_TICKS", defaultText: "1000000",
+    default: () => 1_000_000, doc: "Most ticks in one game (413 above).", parse: integer(1, 100_000_000) }),
+  tickMs: def({ key: "tickMs", flag: "--tick-ms", env: "GRIDCAST_TICK_MS", defaultText: "50",
+    default: () => 50, doc: "Broadcast tick: at most one message per topic per tick.", parse: integer(1, 60_000), commands: ["serve"] }),
+  maxConnections: def({ key: "maxConnections", flag: "--max-connections", env: "GRIDCAST_MAX_CONNECTIONS", defaultText: "10000",
+    default: () => 10_000, doc: "WebSocket connections allowed at once (over it: close 1013).", parse: integer(1, 1_000_000), commands: ["serve"] }),
+  maxConnectionsPerIp: def({ key: "maxConnectionsPerIp", flag: "--max-connections-per-ip", env: "GRIDCAST_MAX_CONNECTIONS_PER_IP", defaultText: "1000",
+    default: () => 1_000, doc: "WebSocket connections allowed from one address.", parse: integer(1, 1_000_000), commands: ["serve"] }),
+  metricsIntervalMs: def({ key: "metricsIntervalMs", flag: "--metrics-interval-ms", env: "GRIDCAST_METRICS_INTERVAL_MS", defaultText: "10000",
+    default: () => 10_000, doc: "Period of `metrics_update` on the metrics topic (only while someone subscribes).", parse: integer(100, 3_600_000), commands: ["serve"] }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

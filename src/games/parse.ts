@@ -119,51 +119,58 @@ export async function* parseGames(
   };
 
   // Bun's ReadableStream is async-iterable (and cancelled if we stop early); the DOM typings don't say so.
-  for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
-    stats.bytes += chunk.length;
-    if (options.maxBytes !== undefined && stats.bytes > options.maxBytes) {
-      throw new ImportError(lineNo + 1, `file larger than ${options.maxBytes} bytes`, 413);
-    }
-    options.onBytes?.(stats.bytes);
-    carryBytes = checkLineBytes(chunk, carryBytes, maxLineBytes, lineNo);
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      throw new ImportError(badUtf8Line(chunk, lineNo + 1), "invalid UTF-8");
-    }
-    const control = CONTROL.exec(text);
-    if (control) throw new ImportError(lineAt(text, control.index, lineNo + 1), controlCharacter(text.charCodeAt(control.index)));
-    if (text.length === 0) continue; // the chunk ended inside a character
-    if (endsInCR && text.charCodeAt(0) !== NEWLINE) throw new ImportError(lineNo + 1, controlCharacter(13));
-    endsInCR = text.charCodeAt(text.length - 1) === 13;
-    let nl = text.indexOf("\n");
-    if (nl === -1) {
-      carry += text;
-      continue;
-    }
-    let line = carry + text.slice(0, nl);
-    carry = "";
-    for (;;) {
-      stats.lines = ++lineNo;
-      if (readLine(line)) yield rows.take();
-      const start = nl + 1;
-      nl = text.indexOf("\n", start);
-      if (nl === -1) {
-        carry = text.slice(start);
-        break;
-      }
-      line = text.slice(start, nl);
-    }
-  }
   try {
-    carry += decoder.decode();
-  } catch {
-    throw new ImportError(lineNo + 1, "invalid UTF-8 (the file ends inside a character)");
-  }
-  if (carry.length > 0) {
-    stats.lines = ++lineNo;
-    if (readLine(carry)) yield rows.take();
+    for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
+      stats.bytes += chunk.length;
+      if (options.maxBytes !== undefined && stats.bytes > options.maxBytes) {
+        throw new ImportError(lineNo + 1, `file larger than ${options.maxBytes} bytes`, 413);
+      }
+      options.onBytes?.(stats.bytes);
+      carryBytes = checkLineBytes(chunk, carryBytes, maxLineBytes, lineNo);
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        throw new ImportError(badUtf8Line(chunk, lineNo + 1), "invalid UTF-8");
+      }
+      const control = CONTROL.exec(text);
+      if (control) throw new ImportError(lineAt(text, control.index, lineNo + 1), controlCharacter(text.charCodeAt(control.index)));
+      if (text.length === 0) continue; // the chunk ended inside a character
+      if (endsInCR && text.charCodeAt(0) !== NEWLINE) throw new ImportError(lineNo + 1, controlCharacter(13));
+      endsInCR = text.charCodeAt(text.length - 1) === 13;
+      let nl = text.indexOf("\n");
+      if (nl === -1) {
+        carry += text;
+        continue;
+      }
+      let line = carry + text.slice(0, nl);
+      carry = "";
+      for (;;) {
+        stats.lines = ++lineNo;
+        if (readLine(line)) yield rows.take();
+        const start = nl + 1;
+        nl = text.indexOf("\n", start);
+        if (nl === -1) {
+          carry = text.slice(start);
+          break;
+        }
+        line = text.slice(start, nl);
+      }
+    }
+    try {
+      carry += decoder.decode();
+    } catch {
+      throw new ImportError(lineNo + 1, "invalid UTF-8 (the file ends inside a character)");
+    }
+    if (carry.length > 0) {
+      stats.lines = ++lineNo;
+      if (readLine(carry)) yield rows.take();
+    }
+  } catch (err) {
+    // Hand over the good rows read before the bad line, so the caller can still find an earlier
+    // bad line that only shows across rows (a duplicate t), then report whichever comes first.
+    if (err instanceof ImportError && rows.pending > 0) yield rows.take();
+    throw err;
   }
   if (stats.ticks === 0) {
     throw new ImportError(headerLine || 1, header ? "no rows after the header" : "empty file");

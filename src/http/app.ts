@@ -15,7 +15,7 @@ export interface AppDeps {
   logger: Logger;
   health: HealthSources;
   /** Elysia's WebSocket options are honoured only here, globally (PLATFORM.md). */
-  websocket?: Record<string, unknown>;
+  websocket?: object;
   /** Feature routes mounted after the core ones (games, jobs, realtime...). */
   plugins?: Elysia<any, any, any, any, any, any, any>[];
 }

@@ -1,19 +1,30 @@
 // Starts the daemon (listen first, then open the database so /health answers 503 meanwhile)
-// and stops it in order: stop accepting, let requests finish, close sockets, close the database.
+// and stops it in order: sockets get server_shutdown and 1012, requests finish, the database closes.
+import { join } from "node:path";
 import type { Config } from "../config/resolve";
 import { DatabaseUnavailable, type Database } from "../db/database";
 import { DataDirInUse } from "../db/lock";
 import { openDatabase } from "../db/open";
+import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
+import { gamesRoutes } from "../http/routes/games";
 import type { Logger } from "../log/logger";
+import {
+  createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
+  UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
+} from "../realtime";
 import { DatabaseSlot } from "./database-slot";
 import type { HealthSources } from "./health";
 
 export interface RunningServer {
+  config: Config;
   app: App;
   url: string;
   port: number;
   database: DatabaseSlot;
+  hub: Hub;
+  realtime: Realtime;
+  updates: UpdateService;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -34,12 +45,38 @@ export interface ServeDeps {
 export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const { config, logger } = deps;
   const slot = new DatabaseSlot(config.databaseUrl ? "postgres" : "pglite");
+
+  const settings = resolveRealtimeSettings({
+    tickMs: config.tickMs, maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp,
+    allowedOrigins: config.allowedOrigins, metricsIntervalMs: config.metricsIntervalMs,
+  });
+  const transport = createLateTransport();
+  const realtimeLog = logger.child({ part: "realtime" });
+  const hub = createHub({ transport, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic: defaultResolveTopic });
+  const registry = createRegistry({ maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog });
+
+  const updates = new UpdateService({
+    database: () => slot.get(),
+    inboxDir: join(config.dataDir, "inbox"),
+    limits: { maxBytes: config.maxImportBytes, maxGames: config.maxImportGames, maxTicksPerGame: config.maxGameTicks },
+    logger: logger.child({ part: "update" }),
+    publish: (status) => hub.set(UPDATE_TOPIC, status as never),
+  });
+  hub.set(UPDATE_TOPIC, updates.status() as never);
+
   const health: HealthSources = {
     database: () => slot.snapshot(),
     workers: () => ({ healthy: true, size: config.workers, busy: 0 }),
-    websocket: () => ({ activeConnections: 0, totalConnectionsTracked: 0 }),
+    websocket: () => registry.health(),
   };
-  const app = createApp({ version: deps.version, logger, health });
+  const app = createApp({
+    version: deps.version,
+    logger,
+    health,
+    websocket: websocketOptions(settings),
+    plugins: [gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes })],
+  });
+  const realtime = mountRealtime(app, { hub, registry, settings, transport, logger: realtimeLog });
   app.listen({ hostname: config.host, port: config.port });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
@@ -67,7 +104,10 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         void server.stop(true);
       }, deadlineMs);
       try {
+        // Sockets first: browsers get server_shutdown and 1012, so they reconnect by themselves.
+        await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
+        hub.close();
         await ready.catch(() => {});
         await slot.close();
       } catch (err) {
@@ -79,5 +119,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { app, url, port: server.port!, database: slot, ready, stop };
+  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, ready, stop };
 }

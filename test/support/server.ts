@@ -1,13 +1,18 @@
 // Starts the real server in-process on port 0 with a given database (or a held-back one), and
 // helpers for raw HTTP requests whose paths must reach the server unnormalised.
+import { mkdtempSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs, resolveConfig, type Config } from "../../src/config/resolve";
 import type { Database } from "../../src/db/database";
 import { createLogger, silentLogger, type Logger } from "../../src/log/logger";
 import { startServer, type RunningServer } from "../../src/server/lifecycle";
 
+/** A config on port 0 with a data dir of its own (its inbox is per test). */
 export function testConfig(flags: string[] = [], env: Record<string, string> = {}): Config {
-  return resolveConfig(parseArgs(["serve", "--port", "0", "--data-dir", "/tmp/gridcast-test-unused", ...flags]), env);
+  const dataDir = mkdtempSync(join(tmpdir(), "gridcast-test-"));
+  return resolveConfig(parseArgs(["serve", "--port", "0", "--data-dir", dataDir, ...flags]), env);
 }
 
 export async function startTestServer(options: {
@@ -20,8 +25,9 @@ export async function startTestServer(options: {
   // The test's fixture owns the database and closes it; the server must not.
   const borrow = (d: Database): Database => ({ ...d, close: async () => {} });
   const db = options.database;
+  const config = testConfig(options.flags);
   const server = await startServer({
-    config: testConfig(options.flags),
+    config,
     logger: options.logger ?? silentLogger,
     version: "test",
     openDatabase: typeof db === "function" ? async () => borrow(await db()) : async () => borrow(db),

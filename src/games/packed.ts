@@ -1,0 +1,21 @@
+// Ticks are stored as packed little-endian float64 arrays (a Float64Array's own bytes), so a game
+// loads into compute with one copy and no parsing.
+export function packFloat64(values: Float64Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** Copies when the driver hands back bytes at an offset that is not 8-byte aligned. */
+export function unpackFloat64(bytes: Uint8Array): Float64Array {
+  if (bytes.byteLength % 8 !== 0) throw new Error(`packed float64 array of ${bytes.byteLength} bytes`);
+  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  return new Float64Array(bytes.slice().buffer);
+}
+
+export function packUint32(values: Uint32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+export function unpackUint32(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return new Uint32Array(bytes.slice().buffer);
+}
