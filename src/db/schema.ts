@@ -21,7 +21,7 @@ export const games = pgTable("games", {
   importedAt: timestamp("imported_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 }, (t) => [index("games_order_idx").on(t.firstT, t.id)]);
 
-/** Ticks of one game ordered by t, as big-endian float64 arrays (what PostgreSQL's float8send yields). */
+/** Ticks of one game ordered by t, as packed little-endian float64 arrays (src/games/packed.ts). */
 export const gameTicks = pgTable("game_ticks", {
   gameId: text("game_id").primaryKey().references(() => games.id, { onDelete: "cascade" }),
   t: bytea("t").notNull(),
