@@ -1,0 +1,126 @@
+// Grid-search throughput: a plain single-thread loop against the worker pool, on synthetic games.
+// Usage: bun scripts/bench-grid.ts [--games 8000] [--pairs 2000] [--workers <cores>] [--unit <pairs>]
+// "cpu/wall" is the process's CPU time over wall time: below the worker count, other processes
+// on the machine were taking cores, and the figure understates the pool.
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { simulateGame } from "../src/compute/kernel.ts";
+import { createPool, defaultUnitSize, type JobOutcome } from "../src/compute/pool.ts";
+import type { ProgressSnapshot } from "../src/compute/progress.ts";
+import { splitBounds } from "../src/compute/splits.ts";
+import { buildStore, type GameInput, type GameStore } from "../src/compute/store.ts";
+import { SPLIT_NAMES } from "../src/compute/units.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    games: { type: "string", default: "8000" },
+    pairs: { type: "string", default: "2000" },
+    workers: { type: "string", default: String(availableParallelism()) },
+    unit: { type: "string" },
+  },
+});
+const GAMES = Number(args.games);
+const PAIRS = Number(args.pairs);
+const CORES = Number(args.workers);
+
+/** Seeded random walk games, about 130 ticks each: 8000 games give just over 1M ticks. */
+function syntheticGames(count: number, seed: number): GameInput[] {
+  let s = seed >>> 0;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
+  const games: GameInput[] = [];
+  for (let g = 0; g < count; g++) {
+    const n = 60 + Math.floor(rand() * 141);
+    const price = new Float64Array(n);
+    const fair = new Float64Array(n);
+    let p = 0.2 + 0.6 * rand();
+    for (let i = 0; i < n; i++) {
+      p = clamp(p + (rand() - 0.5) * 0.03);
+      price[i] = p;
+      fair[i] = clamp(p + (rand() - 0.5) * 0.16);
+    }
+    games.push({ id: `g${g}`, price, fair, outcome: rand() < 0.5 ? 0 : 1 });
+  }
+  return games;
+}
+
+/** At least `count` pairs (e, x) with x < e from an even grid. */
+function syntheticPairs(count: number): { entries: Float64Array; exits: Float64Array } {
+  const side = Math.ceil(Math.sqrt(2 * count)) + 1;
+  const entries: number[] = [];
+  const exits: number[] = [];
+  for (let i = 1; i <= side; i++) {
+    for (let j = 0; j < i; j++) (entries.push(i * 0.002), exits.push(j * 0.002));
+  }
+  return { entries: Float64Array.from(entries.slice(0, count)), exits: Float64Array.from(exits.slice(0, count)) };
+}
+
+/** (a) The baseline: per pair, per game, simulateGame, summed per split in game order. */
+function plainLoop(store: GameStore, entries: Float64Array, exits: Float64Array, fee: number): Float64Array {
+  const splits = splitBounds(store.games);
+  const train = new Float64Array(entries.length);
+  const [a, b] = splits.train;
+  for (let p = 0; p < entries.length; p++) {
+    for (const name of SPLIT_NAMES) {
+      const [from, to] = splits[name];
+      let pnl = 0;
+      for (let g = from; g < to; g++) {
+        pnl += simulateGame(store.price, store.fair, store.offsets[g], store.offsets[g + 1], store.outcomes[g], entries[p], exits[p], fee).pnl;
+      }
+      if (from === a && to === b) train[p] = pnl;
+    }
+  }
+  return train;
+}
+
+async function poolRun(store: GameStore, entries: Float64Array, exits: Float64Array, fee: number, size: number,
+  onProgress?: (jobId: string, s: ProgressSnapshot) => void): Promise<{ seconds: number; cpu: number; outcome: JobOutcome }> {
+  const pool = createPool({ size, onProgress });
+  try {
+    await Bun.sleep(50); // let the workers load, as they would in a server that started earlier
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const outcome = await pool.submit({ id: `bench-${size}`, kind: "grid", store, entries, exits, fee, unitSize: UNIT }).result;
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, cpu: cpuPerWall(c0, seconds), outcome };
+  } finally {
+    await pool.close();
+  }
+}
+
+function cpuPerWall(since: NodeJS.CpuUsage, seconds: number): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6 / seconds;
+}
+
+const store = buildStore(syntheticGames(GAMES, 7), "bench");
+const UNIT = args.unit ? Number(args.unit) : defaultUnitSize(store);
+const { entries, exits } = syntheticPairs(PAIRS);
+const fee = 0.001;
+const work = store.ticks * entries.length;
+const rate = (sec: number) => work / sec;
+const fmt = (r: number) => `${(r / 1e6).toFixed(1)}M pair-ticks/s`;
+
+console.log(`${store.games} games, ${store.ticks} ticks, ${entries.length} pairs: ${(work / 1e9).toFixed(2)}G pair-ticks; unit ${UNIT} pairs`);
+const rawBytes = store.ticks * 16;
+console.log(`store: ${store.byteLength} bytes for ${rawBytes} raw tick bytes (price + fair as float64): ${(store.byteLength / rawBytes).toFixed(4)}x`);
+
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const baseline = plainLoop(store, entries, exits, fee);
+const aSec = (performance.now() - t0) / 1000;
+console.log(`(a) single-thread loop, main thread: ${fmt(rate(aSec))} (${aSec.toFixed(2)} s, cpu/wall ${cpuPerWall(c0, aSec).toFixed(2)})`);
+
+const cases: { label: string; size: number; onProgress?: (jobId: string, s: ProgressSnapshot) => void }[] = [
+  { label: "(b) pool, 1 worker", size: 1 },
+  { label: `(c) pool, ${CORES} workers`, size: CORES },
+  // (d) hook: "(c) with a client watching progress" - add a case here whose onProgress feeds the
+  // realtime hub (and a connected client), e.g. { label: "(d) ...", size: CORES, onProgress: hub.publish }.
+];
+for (const c of cases) {
+  const { seconds, cpu, outcome } = await poolRun(store, entries, exits, fee, c.size, c.onProgress);
+  if (outcome.status !== "complete" || outcome.result.kind !== "grid") throw new Error(`${c.label}: ${outcome.status}`);
+  let diff = 0;
+  for (let p = 0; p < entries.length; p++) diff = Math.max(diff, Math.abs(outcome.result.splits.train.pnl[p] - baseline[p]));
+  console.log(`${c.label}: ${fmt(rate(seconds))} (${seconds.toFixed(2)} s, cpu/wall ${cpu.toFixed(2)}), ${(aSec / seconds).toFixed(2)}x (a); max |train pnl - (a)| = ${diff.toExponential(1)}`);
+}

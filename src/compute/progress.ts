@@ -1,0 +1,105 @@
+// A job's progress counters in a SharedArrayBuffer: workers count with Atomics, the main thread
+// reads them into a plain snapshot. Also the pool-wide wake word workers notify.
+import { formatCombo } from "./grid.ts";
+
+export const JOB_STATES = ["queued", "running", "complete", "error", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATES)[number];
+export const STATE: Readonly<Record<JobStatus, number>> = { queued: 0, running: 1, complete: 2, error: 3, cancelled: 4 };
+
+export interface ProgressSnapshot {
+  status: JobStatus;
+  current: number;
+  total: number;
+  current_combo: string;
+}
+
+// Layout: two BigInt64 slots (current can pass 2^31: 1M pairs x 10k games), then Int32 words.
+const CURRENT = 0;
+const TOTAL = 1;
+const W_STATE = 4; // Int32 index: byte 16
+const W_CANCEL = 5;
+const W_LAST_PAIR = 6;
+export const PROGRESS_BYTES = 32;
+
+/** The views a worker needs; built once per job from the posted buffer. */
+export interface ProgressViews {
+  counts: BigInt64Array;
+  words: Int32Array;
+}
+
+export function progressViews(buffer: SharedArrayBuffer): ProgressViews {
+  return { counts: new BigInt64Array(buffer, 0, 2), words: new Int32Array(buffer, 0, PROGRESS_BYTES / 4) };
+}
+
+export function addProgress(v: ProgressViews, units: number): void {
+  Atomics.add(v.counts, CURRENT, BigInt(units));
+}
+
+/** Checked by workers between games: a plain load, cheap enough to do often. */
+export function isCancelled(v: ProgressViews): boolean {
+  return Atomics.load(v.words, W_CANCEL) !== 0;
+}
+
+/** The pool's control words: [0] the wake word, [1 + slot] the token of the unit a worker is
+ *  running (0 when none), so the pool knows which unit a dying worker was on. */
+export const CONTROL_WAKE = 0;
+export const controlSlot = (slot: number) => 1 + slot;
+
+/** Wake the main thread: bump the pool's wake word so a waitAsync armed on the old value fires. */
+export function wakeMain(wake: Int32Array): void {
+  Atomics.add(wake, 0, 1);
+  Atomics.notify(wake, 0);
+}
+
+/** Main-thread side of one job's progress block. */
+export class ProgressBlock {
+  readonly buffer: SharedArrayBuffer;
+  private readonly v: ProgressViews;
+
+  constructor(total: number, private readonly entries: Float64Array, private readonly exits: Float64Array) {
+    this.buffer = new SharedArrayBuffer(PROGRESS_BYTES);
+    this.v = progressViews(this.buffer);
+    Atomics.store(this.v.counts, TOTAL, BigInt(total));
+    Atomics.store(this.v.words, W_LAST_PAIR, -1);
+  }
+
+  get current(): number {
+    return Number(Atomics.load(this.v.counts, CURRENT));
+  }
+  get total(): number {
+    return Number(Atomics.load(this.v.counts, TOTAL));
+  }
+  get status(): JobStatus {
+    return JOB_STATES[Atomics.load(this.v.words, W_STATE)];
+  }
+  get cancelled(): boolean {
+    return isCancelled(this.v);
+  }
+
+  add(units: number): void {
+    addProgress(this.v, units);
+  }
+  setStatus(s: JobStatus): void {
+    Atomics.store(this.v.words, W_STATE, STATE[s]);
+  }
+  /** Raise the flag workers check between games; stays raised for the life of the job. */
+  requestStop(): void {
+    Atomics.store(this.v.words, W_CANCEL, 1);
+  }
+  /** A pair just finished (all its games done). Kept as the furthest such pair in grid order:
+   *  pair blocks can finish a little out of order on several workers, and a combo that steps
+   *  back reads as a glitch; it also makes a complete job name the grid's last pair. */
+  setLastPair(p: number): void {
+    if (p > Atomics.load(this.v.words, W_LAST_PAIR)) Atomics.store(this.v.words, W_LAST_PAIR, p);
+  }
+
+  snapshot(): ProgressSnapshot {
+    const p = Atomics.load(this.v.words, W_LAST_PAIR);
+    return {
+      status: this.status,
+      current: this.current,
+      total: this.total,
+      current_combo: p < 0 ? "" : formatCombo(this.entries[p], this.exits[p]),
+    };
+  }
+}

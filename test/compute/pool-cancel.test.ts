@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createPool, type JobHandle, type Pool } from "../../src/compute/pool.ts";
+import { makePairs, makeStore } from "./fixtures.ts";
+
+const pool: Pool = createPool({ size: 2 });
+afterAll(() => pool.close());
+
+const { entries, exits } = makePairs(40, 40); // ~1,400 pairs
+
+/** Progress counts whole games, so on huge games wait for the hand-out instead, then let the
+ *  workers get well inside their units. */
+async function untilStarted(h: JobHandle, counted = true): Promise<void> {
+  while (counted ? h.snapshot().current === 0 : h.snapshot().status !== "running") await Bun.sleep(1);
+  await Bun.sleep(30);
+}
+
+/** Time from cancel() to the promise settling; the job only settles once every worker on it
+ *  has reported back, so the pool must hold no unit at that moment. */
+async function cancelTimed(h: JobHandle): Promise<{ settled: number; busyAfter: number; status: string }> {
+  const t0 = performance.now();
+  h.cancel();
+  const outcome = await h.result;
+  const settled = performance.now() - t0;
+  return { settled, busyAfter: pool.stats().busy, status: outcome.status };
+}
+
+describe("cancel", () => {
+  test("stops every worker on a long job within 50 ms, and the pool then runs another job", async () => {
+    const store = makeStore(3000, 31, 100, 400); // ~ 1e9 pair-ticks: seconds of work
+    const h = pool.submit({ id: "long", kind: "grid", store, entries, exits, fee: 0 });
+    await untilStarted(h);
+    const t = await cancelTimed(h);
+    expect(t.status).toBe("cancelled");
+    expect(t.settled).toBeLessThan(50);
+    expect(t.busyAfter).toBe(0);
+    expect(h.snapshot().status).toBe("cancelled");
+    expect(h.snapshot().current).toBeLessThan(h.snapshot().total);
+
+    const small = makeStore(200, 32);
+    const next = await pool.submit({ id: "after", kind: "grid", store: small, entries: entries.subarray(0, 50), exits: exits.subarray(0, 50), fee: 0 }).result;
+    expect(next.status).toBe("complete");
+  }, 30_000);
+
+  test("stops inside a unit whose games are huge", async () => {
+    // 4 games of 400k ticks: one game x 64 pairs is ~25M pair-ticks, far more than 50 ms.
+    const store = makeStore(4, 33, 400_000, 400_000);
+    const h = pool.submit({ id: "huge", kind: "grid", store, entries: entries.subarray(0, 256), exits: exits.subarray(0, 256), fee: 0, unitSize: 128 });
+    await untilStarted(h, false);
+    const t = await cancelTimed(h);
+    expect(t.status).toBe("cancelled");
+    expect(t.settled).toBeLessThan(50);
+    expect(t.busyAfter).toBe(0);
+  }, 30_000);
+
+  test("cancelling one job leaves a concurrent job running to completion", async () => {
+    const store = makeStore(1500, 34, 100, 300);
+    const a = pool.submit({ id: "a", kind: "grid", store, entries, exits, fee: 0 });
+    const b = pool.submit({ id: "b", kind: "grid", store, entries: entries.subarray(0, 100), exits: exits.subarray(0, 100), fee: 0 });
+    await untilStarted(a);
+    a.cancel();
+    expect((await a.result).status).toBe("cancelled");
+    const rb = await b.result;
+    expect(rb.status).toBe("complete");
+    expect(b.snapshot()).toMatchObject({ status: "complete", current: 100 * 1500 });
+  }, 30_000);
+
+  test("cancel of a finished job changes nothing", async () => {
+    const store = makeStore(50, 35);
+    const h = pool.submit({ id: "quick", kind: "grid", store, entries: entries.subarray(0, 5), exits: exits.subarray(0, 5), fee: 0 });
+    expect((await h.result).status).toBe("complete");
+    h.cancel();
+    expect(h.snapshot().status).toBe("complete");
+  });
+});

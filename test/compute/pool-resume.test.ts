@@ -1,0 +1,88 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createPool, type GridResult, type JobOutcome } from "../../src/compute/pool.ts";
+import type { ProgressSnapshot } from "../../src/compute/progress.ts";
+import { SPLIT_NAMES, type UnitPartial } from "../../src/compute/units.ts";
+import { makePairs, makeStore, sameBits } from "./fixtures.ts";
+
+const progress = new Map<string, ProgressSnapshot[]>();
+const pool = createPool({
+  size: 2,
+  batchUnits: 5,
+  onProgress: (id, s) => progress.set(id, [...(progress.get(id) ?? []), s]),
+});
+afterAll(() => pool.close());
+
+const store = makeStore(600, 21);
+const { entries, exits } = makePairs(16, 16);
+const fee = 0.001;
+
+function grid(o: JobOutcome): GridResult {
+  if (o.status !== "complete" || o.result.kind !== "grid") throw new Error(`not complete: ${JSON.stringify(o)}`);
+  return o.result;
+}
+function expectSameTotals(a: GridResult, b: GridResult) {
+  for (const s of SPLIT_NAMES) {
+    expect(sameBits(a.splits[s].pnl, b.splits[s].pnl)).toBe(true);
+    expect(sameBits(a.splits[s].trades, b.splits[s].trades)).toBe(true);
+    expect(sameBits(a.splits[s].wins, b.splits[s].wins)).toBe(true);
+  }
+}
+/** What a database row round trip does to a partial: plain numbers and fresh byte copies. */
+function stored(p: UnitPartial): UnitPartial {
+  const copy = (a: Float64Array) => new Float64Array(new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice().buffer);
+  return { ...p, pnl: copy(p.pnl), trades: copy(p.trades), wins: copy(p.wins) };
+}
+
+describe("resume", () => {
+  test("a job resumed from half of its stored batches ends with the uninterrupted results", async () => {
+    const batches: UnitPartial[][] = [];
+    const full = pool.submit({ id: "full", kind: "grid", store, entries, exits, fee, unitSize: 16, onUnits: (b) => void batches.push(b) });
+    const uninterrupted = grid(await full.result);
+    const all = batches.flat();
+    expect(new Set(all.map((p) => p.unit)).size).toBe(all.length); // each unit reported once
+    const total = entries.length * store.games;
+
+    const kept = batches.slice(0, Math.floor(batches.length / 2)).flat().map(stored);
+    const keptWeight = kept.reduce((s, p) => s + (p.pairTo - p.pairFrom) * (p.gameTo - p.gameFrom), 0);
+    const again: UnitPartial[] = [];
+    const resumed = pool.submit({ id: "resumed", kind: "grid", store, entries, exits, fee, unitSize: 16, done: kept,
+      onUnits: (b) => void again.push(...b) });
+    expect(progress.get("resumed")![0]).toMatchObject({ current: keptWeight, total });
+    expectSameTotals(grid(await resumed.result), uninterrupted);
+    // Only the missing units were computed and handed over for storage.
+    expect(again.length + kept.length).toBe(all.length);
+    expect(again.some((p) => kept.some((k) => k.unit === p.unit))).toBe(false);
+    expect(resumed.snapshot()).toMatchObject({ status: "complete", current: total, total });
+  }, 30_000);
+
+  test("an interrupted run's stored units finish the job exactly like an uninterrupted one", async () => {
+    const reference = grid(await pool.submit({ id: "ref", kind: "grid", store, entries, exits, fee }).result);
+    const saved: UnitPartial[] = [];
+    const first = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, onUnits: (b) => void saved.push(...b.map(stored)) });
+    while (first.snapshot().current < first.snapshot().total / 3) await Bun.sleep(1);
+    first.cancel(); // stands in for kill -9: only what reached onUnits survives
+    expect((await first.result).status).toBe("cancelled");
+    expect(saved.length).toBeGreaterThan(0);
+    const second = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, done: saved });
+    expectSameTotals(grid(await second.result), reference);
+  }, 30_000);
+
+  test("partials cut with another unit size are computed again, not folded", async () => {
+    const batches: UnitPartial[] = [];
+    const small = pool.submit({ id: "u8", kind: "grid", store, entries, exits, fee, unitSize: 8, onUnits: (b) => void batches.push(...b) });
+    const expected = grid(await small.result);
+    const other = pool.submit({ id: "u32", kind: "grid", store, entries, exits, fee, unitSize: 32, done: batches.slice(0, 10) });
+    expect(progress.get("u32")![0].current).toBe(0); // nothing counted as resumed
+    expectSameTotals(grid(await other.result), expected);
+  }, 30_000);
+
+  test("a simulation resumes from stored game blocks", async () => {
+    const one = { entries: Float64Array.of(0.04), exits: Float64Array.of(0.02) };
+    const parts: UnitPartial[] = [];
+    const a = await pool.submit({ id: "s1", kind: "simulation", store, ...one, fee, onUnits: (b) => void parts.push(...b) }).result;
+    const b = await pool.submit({ id: "s2", kind: "simulation", store, ...one, fee, done: parts.slice(0, 4).map(stored) }).result;
+    if (a.status !== "complete" || b.status !== "complete" || a.result.kind !== "simulation" || b.result.kind !== "simulation") throw new Error("not complete");
+    expect(sameBits(a.result.equity, b.result.equity)).toBe(true);
+    expect(progress.get("s2")![0].current).toBe(parts.slice(0, 4).reduce((s, p) => s + p.gameTo - p.gameFrom, 0));
+  });
+});
