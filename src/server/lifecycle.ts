@@ -8,10 +8,15 @@ import { openDatabase } from "../db/open";
 import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
 import { gamesRoutes } from "../http/routes/games";
+import { jobsRoutes } from "../http/routes/jobs";
+import { createPool, type Pool } from "../compute/pool";
+import { JobScheduler } from "../jobs/scheduler";
+import { GameStoreCache } from "../jobs/stores";
+import { workerUrl } from "../workers";
 import type { Logger } from "../log/logger";
 import {
   createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
-  UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
+  jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
 } from "../realtime";
 import { DatabaseSlot } from "./database-slot";
 import type { HealthSources } from "./health";
@@ -25,6 +30,8 @@ export interface RunningServer {
   hub: Hub;
   realtime: Realtime;
   updates: UpdateService;
+  scheduler: JobScheduler;
+  pool: Pool;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -52,7 +59,13 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   const transport = createLateTransport();
   const realtimeLog = logger.child({ part: "realtime" });
-  const hub = createHub({ transport, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic: defaultResolveTopic });
+  // A job topic resolves to the job's real state when this process knows it, else not_found.
+  let scheduler: JobScheduler | undefined;
+  const resolveTopic = (topic: string) => {
+    const known = topic.startsWith("job:") ? scheduler?.snapshot(topic.slice(4)) : undefined;
+    return known ? { ok: true as const, initial: { ...known } } : defaultResolveTopic(topic);
+  };
+  const hub = createHub({ transport, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic });
   const registry = createRegistry({ maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog });
 
   const updates = new UpdateService({
@@ -64,9 +77,29 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   hub.set(UPDATE_TOPIC, updates.status() as never);
 
+  const pool = createPool({
+    size: config.workers,
+    workerUrl: workerUrl("compute"),
+    logger: logger.child({ part: "compute" }),
+    onProgress: (id, snapshot) => scheduler?.progress(id, snapshot),
+  });
+  scheduler = new JobScheduler({
+    database: () => slot.get(),
+    pool,
+    stores: new GameStoreCache(() => slot.get()),
+    logger: logger.child({ part: "jobs" }),
+    publish: (id, snapshot) => hub.set(jobTopic(id), { ...snapshot }),
+    maxRunning: config.maxRunningJobs,
+    maxQueued: config.maxQueuedJobs,
+  });
+  const workers = () => {
+    const s = pool.stats();
+    return { healthy: s.alive === s.size, size: s.size, alive: s.alive, busy: s.busy, restarts: s.restarts, ...scheduler!.stats() };
+  };
+
   const health: HealthSources = {
     database: () => slot.snapshot(),
-    workers: () => ({ healthy: true, size: config.workers, busy: 0 }),
+    workers,
     websocket: () => registry.health(),
   };
   const app = createApp({
@@ -74,9 +107,15 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     logger,
     health,
     websocket: websocketOptions(settings),
-    plugins: [gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes })],
+    plugins: [
+      gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes }),
+      jobsRoutes({ database: () => slot.get(), scheduler, maxPairs: config.maxPairs }),
+    ],
   });
-  const realtime = mountRealtime(app, { hub, registry, settings, transport, logger: realtimeLog });
+  const realtime = mountRealtime(app, {
+    hub, registry, settings, transport, logger: realtimeLog,
+    collect: () => ({ jobs: scheduler!.countsByState(), workers: workers() }),
+  });
   app.listen({ hostname: config.host, port: config.port });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
@@ -85,9 +124,10 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir }));
   const started = performance.now();
   const ready = open(config).then(
-    (database) => {
+    async (database) => {
       slot.opened(database);
       logger.info("database open", { kind: slot.kind, ms: Math.round(performance.now() - started) });
+      await scheduler!.resume();
     },
     (err: Error) => {
       slot.failed(err.message);
@@ -107,6 +147,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         // Sockets first: browsers get server_shutdown and 1012, so they reconnect by themselves.
         await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
+        // Running jobs keep their state and saved units; closing the pool flushes the last batch.
+        await scheduler!.stop();
+        await pool.close();
         hub.close();
         await ready.catch(() => {});
         await slot.close();
@@ -119,5 +162,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, ready, stop };
+  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, ready, stop };
 }

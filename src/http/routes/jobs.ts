@@ -1,0 +1,138 @@
+// Grid searches, simulations and jobs over HTTP (protocol.md "Job progress"): run, progress,
+// results, cancel and the job list. Parameters come as a JSON body or a query string.
+import { Elysia } from "elysia";
+import { countPairs, ParamError, validateGridParams, validateSimulationParams } from "../../compute/grid";
+import type { Database } from "../../db/database";
+import { gameIdsInOrder } from "../../games/repository";
+import * as repo from "../../jobs/repository";
+import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
+import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
+import { badRequest, conflict, notFound, tooLarge, unprocessable } from "../errors";
+
+export interface JobsDeps {
+  database: () => Database;
+  scheduler: JobScheduler;
+  maxPairs: number;
+}
+
+const MAX_GAME_FILTER = 100_000;
+/** Parameters are small; a game filter of many ids is the only large part. */
+const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
+
+/** JSON body (object) or query string; a body that is not a JSON object is a 400. */
+async function readParams(request: Request, query: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+  const type = request.headers.get("content-type") ?? "";
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_PARAMS_BYTES) throw tooLarge(`request body larger than ${MAX_PARAMS_BYTES} bytes`);
+  const text = await request.text();
+  if (text.length > MAX_PARAMS_BYTES) throw tooLarge(`request body larger than ${MAX_PARAMS_BYTES} bytes`);
+  if (text.trim() === "") return { ...query };
+  if (!type.includes("json") && type !== "") throw unprocessable(`unsupported content type ${JSON.stringify(type)}: send JSON or a query string`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest("malformed request body (expected valid JSON)");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw unprocessable("body: must be a JSON object of parameters");
+  return { ...query, ...(body as Record<string, unknown>) };
+}
+
+/** The job's games in game order: all stored games, or the named ones (each must exist). */
+async function resolveGames(database: Database, raw: unknown): Promise<string[]> {
+  let only: string[] | undefined;
+  if (raw !== undefined && raw !== null && raw !== "") {
+    const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
+    if (!Array.isArray(list) || !list.every((g) => typeof g === "string" && g.length > 0 && g.length <= 200)) {
+      throw unprocessable("games: must be a list of game ids (strings)");
+    }
+    if (list.length > MAX_GAME_FILTER) throw unprocessable(`games: at most ${MAX_GAME_FILTER} ids`);
+    only = [...new Set(list as string[])];
+  }
+  const { ids, unknown } = await gameIdsInOrder(database, only);
+  if (unknown.length) throw unprocessable(`games: unknown game id ${JSON.stringify(unknown[0])}${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ""}`);
+  if (ids.length === 0) throw unprocessable("games: no games stored; import games first (or load the demo data)");
+  return ids;
+}
+
+function params<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (err) {
+    if (err instanceof ParamError) throw unprocessable(err.message);
+    throw err;
+  }
+}
+
+async function progressOf(deps: JobsDeps, id: string): Promise<JobSnapshot | undefined> {
+  const live = deps.scheduler.snapshot(id);
+  if (live) return live;
+  const row = await repo.getJob(deps.database(), id);
+  if (!row) return undefined;
+  return { status: row.state, current: row.current, total: row.total, current_combo: row.currentCombo, ...(row.error ? { error: row.error } : {}) };
+}
+
+async function finishedJob(deps: JobsDeps, id: string, kind: repo.JobKind) {
+  const row = await repo.getJob(deps.database(), id);
+  if (!row || row.kind !== kind) throw notFound("Request ID not found");
+  if (row.state !== "complete") {
+    throw conflict(`the job is ${row.state}; results are available once it is complete`, { status: row.state, ...(row.error ? { error: row.error } : {}) });
+  }
+  return row;
+}
+
+export const jobsRoutes = (deps: JobsDeps) =>
+  new Elysia({ name: "jobs" })
+    .post("/api/grid-search/run", async ({ request, query }) => {
+      const input = await readParams(request, query);
+      const p = params(() => validateGridParams(input, deps.maxPairs));
+      const gameIds = await resolveGames(deps.database(), input.games);
+      const id = await deps.scheduler.submit("grid_search", p, gameIds, countPairs(p) * gameIds.length);
+      return { request_id: id };
+    }, { parse: "none" })
+    .post("/api/simulation/run", async ({ request, query }) => {
+      const input = await readParams(request, query);
+      const p = params(() => validateSimulationParams(input));
+      const gameIds = await resolveGames(deps.database(), input.games);
+      const id = await deps.scheduler.submit("simulation", p, gameIds, gameIds.length);
+      return { request_id: id };
+    }, { parse: "none" })
+    .get("/api/grid-search/progress/:id", async ({ params: { id } }) => {
+      const s = await progressOf(deps, id);
+      if (!s) throw notFound("Request ID not found");
+      return s;
+    })
+    .get("/api/simulation/progress/:id", async ({ params: { id } }) => {
+      // The source system answered 200 with not_found here; its clients rely on it.
+      return (await progressOf(deps, id)) ?? { status: "not_found", current: 0, total: 0 };
+    })
+    .get("/api/grid-search/results/:id", async ({ params: { id } }) => {
+      const row = await finishedJob(deps, id, "grid_search");
+      const rows = await repo.gridRows(deps.database(), id);
+      return gridResultsJson(id, row.state, row.gameIds.length, rows, row.summary as never);
+    })
+    .get("/api/simulation/results/:id", async ({ params: { id } }) => {
+      const row = await finishedJob(deps, id, "simulation");
+      const rows = await repo.simulationRows(deps.database(), id);
+      return simulationResultsJson(id, row.state, row.params as { entry: number; exit: number }, rows, row.summary as never);
+    })
+    .post("/api/jobs/:id/cancel", async ({ params: { id } }) => {
+      const s = await deps.scheduler.cancel(id);
+      if (s) return { request_id: id, status: s.status };
+      const row = await repo.getJob(deps.database(), id);
+      if (!row) throw notFound("Request ID not found");
+      throw conflict(`the job is already ${row.state}`, { status: row.state });
+    })
+    .get("/api/jobs", async ({ query }) => {
+      const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
+      const rows = await repo.recentJobs(deps.database(), limit);
+      return {
+        jobs: rows.map((r) => {
+          const live = deps.scheduler.snapshot(r.id);
+          return {
+            request_id: r.id, kind: r.kind, status: live?.status ?? r.state, current: live?.current ?? r.current, total: r.total,
+            current_combo: live?.current_combo ?? r.currentCombo, params: r.params, error: r.error,
+            created_at: r.createdAt.toISOString(), started_at: r.startedAt?.toISOString() ?? null, finished_at: r.finishedAt?.toISOString() ?? null,
+          };
+        }),
+      };
+    });
