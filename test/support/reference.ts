@@ -40,12 +40,12 @@ export function refGrid(games: RefGame[], p: { es: number[]; xs: number[]; fee: 
   const pairs = [];
   for (const e of p.es) for (const x of p.xs) {
     if (!(x < e)) continue;
-    const sums: Record<string, { pnl: number; trades: number; wins: number }> = {
+    const sums: Record<"train" | "valid" | "test", { pnl: number; trades: number; wins: number }> = {
       train: { pnl: 0, trades: 0, wins: 0 }, valid: { pnl: 0, trades: 0, wins: 0 }, test: { pnl: 0, trades: 0, wins: 0 },
     };
     ordered.forEach((g, i) => {
       const r = refStrategy(g, e, x, p.fee);
-      const s = sums[split(i)];
+      const s = sums[split(i) as "train" | "valid" | "test"];
       s.pnl += r.pnl; s.trades += r.trades; s.wins += r.wins;
     });
     pairs.push({ entry: e, exit: x, ...sums });
