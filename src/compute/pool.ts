@@ -3,33 +3,20 @@
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { workerUrl } from "../workers.ts";
-import { CONTROL_WAKE, controlSlot, ProgressBlock, type ProgressSnapshot } from "./progress.ts";
-import { splitBounds, type SplitBounds } from "./splits.ts";
-import type { GameStore } from "./store.ts";
-import { GAME_BLOCK, GridFold, SimulationCollect, UnitPlan, type GridTotals, type Totals, type UnitPartial } from "./units.ts";
+import { CONTROL_WAKE, controlSlot, type ProgressSnapshot } from "./progress.ts";
+import { JobRun, type JobOutcome, type JobSpec } from "./run.ts";
 // Types only: the worker module is loaded as a Worker, never into the main thread.
-import type { FromWorker, JobKind, TestOnlyCrash, ToWorker } from "./worker.ts";
+import type { FromWorker, ToWorker } from "./worker.ts";
 
-/** Pair-ticks per unit the default unit size aims at: ~2 ms of kernel work, so the ~35 us a
- *  unit costs in messages stays near 2%, while a crash or a resume loses little. */
-const UNIT_PAIR_TICKS = 1 << 21;
+export { DEFAULT_PAIR_BLOCK, defaultUnitSize } from "./run.ts";
+export type { GridResult, JobOutcome, JobSpec, SimulationResult } from "./run.ts";
 
-/** Pairs per unit when the job does not say. 256 pairs x 64 games of ~130 ticks is ~2 M
- *  pair-ticks; measured on 130-tick games, 64-pair units lost ~10% of a worker to messages. */
-export const DEFAULT_PAIR_BLOCK = 256;
-
-/** A unit size fitted to a store: a power of two in [8, 1024] from its mean game length, for
- *  callers that know the store before they fix (and persist) the size. */
-export function defaultUnitSize(store: Pick<GameStore, "games" | "ticks">): number {
-  const perGame = store.games > 0 ? store.ticks / store.games : 1;
-  const pairs = UNIT_PAIR_TICKS / (GAME_BLOCK * Math.max(1, perGame));
-  return 2 ** Math.min(10, Math.max(3, Math.round(Math.log2(pairs))));
-}
 // Two units per worker: the next one is already queued when a result is posted back.
 const MAX_IN_FLIGHT = 2;
 
 export interface PoolOptions {
   size: number;
+  /** Default: src/workers.ts's compute entry, which also resolves inside the compiled binary. */
   workerUrl?: URL | string;
   logger?: Pick<Logger, "info" | "warn" | "error">;
   /** Called when workers wake the main thread (and on every state change), with a plain snapshot. */
@@ -38,33 +25,6 @@ export interface PoolOptions {
   batchUnits?: number;
   batchMs?: number;
 }
-
-export interface JobSpec {
-  id: string;
-  kind: JobKind;
-  store: GameStore;
-  entries: Float64Array;
-  exits: Float64Array;
-  fee: number;
-  /** Defaults to splitBounds(store.games); a simulation defaults to all games in one split. */
-  splits?: SplitBounds;
-  /** Pairs per unit; default DEFAULT_PAIR_BLOCK. Resume only reuses `done` partials cut
-   *  with the same size (others are computed again), so store it with the job. */
-  unitSize?: number;
-  /** Partials already stored by an earlier run of this job: not recomputed, not re-emitted. */
-  done?: readonly UnitPartial[];
-  /** Finished units, batched. A returned promise is awaited before the job completes. */
-  onUnits?: (batch: UnitPartial[]) => void | Promise<void>;
-  /** TEST ONLY: see TestOnlyCrash in worker.ts. */
-  testOnlyCrash?: TestOnlyCrash;
-}
-
-export interface GridResult { kind: "grid"; pairs: number; splits: GridTotals }
-export interface SimulationResult { kind: "simulation"; perGame: Totals; equity: Float64Array }
-export type JobOutcome =
-  | { status: "complete"; result: GridResult | SimulationResult }
-  | { status: "cancelled" }
-  | { status: "error"; message: string };
 
 export interface JobHandle {
   id: string;
@@ -94,29 +54,7 @@ export interface Pool {
   close(): Promise<void>;
 }
 
-interface Run {
-  spec: JobSpec;
-  plan: UnitPlan;
-  progress: ProgressBlock;
-  fold: GridFold | SimulationCollect;
-  entries: Float64Array; // SharedArrayBuffer-backed copies, posted once per worker
-  exits: Float64Array;
-  cursor: number;
-  retry: number[];
-  done: Uint8Array;
-  inFlight: number;
-  batch: UnitPartial[];
-  batchTimer: ReturnType<typeof setTimeout> | null;
-  persisted: Promise<void>;
-  settled: boolean;
-  outcome: JobOutcome | null;
-  resolve: (o: JobOutcome) => void;
-  lastPublished: number;
-  /** Pair-ticks handed out so far: what fair sharing balances. */
-  served: number;
-}
-
-interface Flight { token: number; run: Run; unit: number }
+interface Flight { token: number; run: JobRun; unit: number }
 interface Slot {
   index: number;
   worker: Worker;
@@ -147,14 +85,20 @@ export function createPool(options: PoolOptions): Pool {
   // Resolved by src/workers.ts: inside the compiled binary a URL relative to this module is wrong.
   const url = options.workerUrl ?? workerUrl("compute");
   const log = options.logger ?? silentLogger;
-  const batchUnits = options.batchUnits ?? 64;
-  const batchMs = options.batchMs ?? 250;
   const control = new Int32Array(new SharedArrayBuffer(4 * (1 + size)));
-  const runs: Run[] = [];
+  const runs: JobRun[] = [];
   const slots: Slot[] = [];
   let token = 0;
   let closed = false;
   const stats = { unitsDone: 0, restarts: 0, wakeups: 0 };
+  const runDeps = {
+    batchUnits: options.batchUnits ?? 64,
+    batchMs: options.batchMs ?? 250,
+    onStoreError(run: JobRun, err: unknown) {
+      log.error("storing unit results failed", { job: run.spec.id, err });
+      fail(run, `storing results failed: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  };
 
   const post = (slot: Slot, msg: ToWorker) => slot.worker.postMessage(msg);
 
@@ -191,9 +135,9 @@ export function createPool(options: PoolOptions): Pool {
         fail(f.run, why);
         passed = true;
       } else {
-        // A unit before the running one finished but its result was lost with the worker.
+        // A unit before the running one finished (and counted) but its result died with it.
         if (!passed) f.run.progress.add(-f.run.plan.weight(f.run.plan.unit(f.unit)));
-        f.run.retry.push(f.unit);
+        f.run.requeue(f.unit);
       }
       settleIfIdle(f.run);
     }
@@ -216,76 +160,43 @@ export function createPool(options: PoolOptions): Pool {
     slot.flights.splice(i, 1);
     run.inFlight--;
     if (slot.flights.length === 0) keepAlive(slot.worker, false);
-    if (msg.type === "done") accept(run, msg.partial);
-    else if (msg.type === "failed") fail(run, `unit ${unit} failed: ${msg.message}`);
-    else if (!run.outcome) run.retry.push(unit); // "stopped" without a cancel: run it again
+    if (msg.type === "done") {
+      const got = run.accept(msg.partial);
+      if (got !== "ignored") stats.unitsDone++;
+      if (got === "last") void complete(run);
+    } else if (msg.type === "failed") fail(run, `unit ${unit} failed: ${msg.message}`);
+    else run.requeue(unit); // "stopped" without a cancel (a no-op once the job has ended)
     settleIfIdle(run);
     pump();
   }
 
-  function accept(run: Run, partial: UnitPartial): void {
-    if (run.outcome || !run.fold.add(partial)) return;
-    run.done[partial.unit] = 1;
-    stats.unitsDone++;
-    if (run.spec.onUnits) {
-      run.batch.push(partial);
-      if (run.batch.length >= batchUnits) flush(run);
-      else run.batchTimer ??= setTimeout(() => flush(run), batchMs);
-    }
-    if (run.spec.kind === "simulation") run.progress.setLastPair(0);
-    if (run.fold.complete) complete(run);
+  async function complete(run: JobRun): Promise<void> {
+    run.flush();
+    await run.storedAll();
+    if (run.outcome) return; // storing failed (or a cancel came) meanwhile
+    finish(run, { status: "complete", result: run.finalResult() });
   }
 
-  function flush(run: Run): void {
-    if (run.batchTimer) clearTimeout(run.batchTimer);
-    run.batchTimer = null;
-    if (run.batch.length === 0 || !run.spec.onUnits) return;
-    const batch = run.batch;
-    run.batch = [];
-    const onUnits = run.spec.onUnits;
-    run.persisted = run.persisted.then(() => onUnits(batch)).catch((err) => {
-      log.error("storing unit results failed", { job: run.spec.id, err });
-      fail(run, `storing results failed: ${err instanceof Error ? err.message : String(err)}`);
-    });
-  }
-
-  async function complete(run: Run): Promise<void> {
-    flush(run);
-    await run.persisted;
-    if (run.outcome) return; // storing failed meanwhile
-    const f = run.fold;
-    const result: GridResult | SimulationResult = f instanceof GridFold
-      ? { kind: "grid", pairs: run.plan.pairs, splits: f.totals }
-      : { kind: "simulation", perGame: f.perGame, equity: f.equity() };
-    finish(run, { status: "complete", result });
-  }
-
-  /** Stop handing out the job's units and raise its flag; it settles when its units are back. */
-  function finish(run: Run, outcome: JobOutcome): void {
-    if (run.outcome) return;
-    run.outcome = outcome;
-    run.progress.setStatus(outcome.status);
-    if (outcome.status !== "complete") run.progress.requestStop();
-    run.retry = [];
-    run.cursor = run.plan.units;
+  /** Record the outcome; the job settles once none of its units is on a worker. */
+  function finish(run: JobRun, outcome: JobOutcome): void {
+    if (!run.end(outcome)) return;
     publish(run);
     settleIfIdle(run);
   }
 
-  function fail(run: Run, message: string): void {
-    flush(run);
+  function fail(run: JobRun, message: string): void {
+    run.flush();
     finish(run, { status: "error", message });
   }
 
-  function settleIfIdle(run: Run): void {
+  function settleIfIdle(run: JobRun): void {
     if (!run.outcome || run.inFlight > 0 || run.settled) return;
-    run.settled = true;
     runs.splice(runs.indexOf(run), 1);
     for (const s of slots) if (s.jobs.delete(run.spec.id)) post(s, { type: "job-end", jobId: run.spec.id });
-    run.resolve(run.outcome);
+    run.settle();
   }
 
-  function publish(run: Run): void {
+  function publish(run: JobRun): void {
     const snap = run.progress.snapshot();
     run.lastPublished = snap.current;
     try {
@@ -296,16 +207,6 @@ export function createPool(options: PoolOptions): Pool {
     }
   }
 
-  function hasWork(run: Run): boolean {
-    if (run.outcome) return false;
-    if (run.retry.length > 0) return true;
-    while (run.cursor < run.plan.units && run.done[run.cursor]) run.cursor++;
-    return run.cursor < run.plan.units;
-  }
-  function nextUnit(run: Run): number {
-    return run.retry.length > 0 ? run.retry.shift()! : run.cursor++;
-  }
-
   /** Fair sharing by work, not by unit count: each free place on a worker goes to the job with
    *  work left that has been handed the fewest pair-ticks (the oldest on a tie), so a job cut
    *  into big units does not crowd out one cut into small units. */
@@ -314,24 +215,19 @@ export function createPool(options: PoolOptions): Pool {
     for (let depth = 0; depth < MAX_IN_FLIGHT; depth++) {
       for (const slot of slots) {
         if (!slot.alive || slot.flights.length > depth) continue;
-        let picked: Run | null = null;
-        for (const run of runs) if (hasWork(run) && (!picked || run.served < picked.served)) picked = run;
+        let picked: JobRun | null = null;
+        for (const run of runs) if (run.hasWork() && (!picked || run.served < picked.served)) picked = run;
         if (!picked) return;
-        dispatch(slot, picked, nextUnit(picked));
+        dispatch(slot, picked, picked.nextUnit());
       }
     }
   }
 
-  function unitWork(run: Run, unit: number): number {
-    const u = run.plan.unit(unit);
-    const offsets = run.spec.store.offsets;
-    return (u.pairTo - u.pairFrom) * (offsets[u.gameTo] - offsets[u.gameFrom]);
-  }
-
-  function dispatch(slot: Slot, run: Run, unit: number): void {
+  function dispatch(slot: Slot, run: JobRun, unit: number): void {
     const { spec } = run;
     const key = spec.store.shared().key;
     if (!slot.stores.has(key)) {
+      // Stores no running job uses are dropped from a worker only when it needs room for another.
       const inUse = new Set(runs.map((r) => r.spec.store.shared().key));
       for (const k of slot.stores) if (!inUse.has(k)) (slot.stores.delete(k), post(slot, { type: "drop-store", key: k }));
       post(slot, { type: "store", store: spec.store.shared() });
@@ -350,7 +246,7 @@ export function createPool(options: PoolOptions): Pool {
     if (slot.flights.length === 0) keepAlive(slot.worker, true);
     slot.flights.push({ token: t, run, unit });
     run.inFlight++;
-    run.served += unitWork(run, unit);
+    run.served += run.work(unit);
     post(slot, { type: "unit", jobId: spec.id, token: t, unit: run.plan.unit(unit) });
   }
 
@@ -370,42 +266,15 @@ export function createPool(options: PoolOptions): Pool {
     armWake();
   }
 
-  function shareCopy(a: Float64Array): Float64Array {
-    const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
-    out.set(a);
-    return out;
-  }
-
   function submit(spec: JobSpec): JobHandle {
     if (closed) throw new Error("pool is closed");
     if (runs.some((r) => r.spec.id === spec.id)) throw new Error(`job ${spec.id} is already running`);
-    if (spec.entries.length !== spec.exits.length) throw new RangeError("entries and exits differ in length");
-    const sim = spec.kind === "simulation";
-    if (sim && spec.entries.length !== 1) throw new RangeError("a simulation runs exactly one pair");
-    const n = spec.store.games;
-    const splits = spec.splits ?? (sim ? { train: [0, n], valid: [n, n], test: [n, n] } as SplitBounds : splitBounds(n));
-    const plan = new UnitPlan(spec.entries.length, sim ? 1 : spec.unitSize ?? DEFAULT_PAIR_BLOCK, splits);
-    const progress = new ProgressBlock(spec.entries.length * n, spec.entries, spec.exits);
-    let resolve!: (o: JobOutcome) => void;
-    const result = new Promise<JobOutcome>((r) => (resolve = r));
-    const run: Run = {
-      spec, plan, progress, entries: shareCopy(spec.entries), exits: shareCopy(spec.exits),
-      fold: sim ? new SimulationCollect(plan, n) : new GridFold(plan, (p) => progress.setLastPair(p)),
-      cursor: 0, retry: [], done: new Uint8Array(plan.units), inFlight: 0, batch: [], batchTimer: null,
-      persisted: Promise.resolve(), settled: false, outcome: null, resolve, lastPublished: -1,
-      // A newcomer starts level with the least-served running job, not at 0: it gets its fair
-      // share from now on instead of the whole pool until it has "caught up".
-      served: Math.min(Infinity, ...runs.filter(hasWork).map((r) => r.served)),
-    };
-    if (!Number.isFinite(run.served)) run.served = 0;
-    for (const p of spec.done ?? []) {
-      const ok = plan.matches(p, sim) && run.fold.add(p);
-      if (!ok) log.warn("stored unit does not match this job's plan; computing it again", { job: spec.id, unit: p.unit });
-      else {
-        run.done[p.unit] = 1;
-        progress.add(plan.weight(plan.unit(p.unit)));
-        if (sim) progress.setLastPair(0);
-      }
+    // A newcomer starts level with the least-served running job, not at 0: it gets its fair
+    // share from now on instead of the whole pool until it has "caught up".
+    const served = runs.filter((r) => r.hasWork()).reduce((m, r) => Math.min(m, r.served), Infinity);
+    const run = new JobRun(spec, Number.isFinite(served) ? served : 0, runDeps);
+    if (run.mismatched.length > 0) {
+      log.warn("stored units do not match this job's plan; computing them again", { job: spec.id, units: run.mismatched.length });
     }
     runs.push(run);
     publish(run);
@@ -413,15 +282,14 @@ export function createPool(options: PoolOptions): Pool {
     else pump();
     return {
       id: spec.id,
-      unitSize: plan.pairBlock,
-      result,
+      unitSize: run.plan.pairBlock,
+      result: run.result,
       cancel: () => {
-        if (!run.outcome) {
-          flush(run);
-          finish(run, { status: "cancelled" });
-        }
+        if (run.outcome) return;
+        run.flush();
+        finish(run, { status: "cancelled" });
       },
-      snapshot: () => progress.snapshot(),
+      snapshot: () => run.progress.snapshot(),
     };
   }
 
@@ -439,9 +307,9 @@ export function createPool(options: PoolOptions): Pool {
     }),
     async close() {
       if (closed) return;
-      const stored = runs.map((r) => r.persisted);
-      for (const run of [...runs]) fail(run, "pool closed");
-      await Promise.all([...stored, ...runs.map((r) => r.persisted)]);
+      const open = [...runs];
+      for (const run of open) fail(run, "pool closed");
+      await Promise.all(open.map((r) => r.storedAll()));
       closed = true;
       // Release the pending waitAsync so nothing refers to the control words any more.
       Atomics.add(control, CONTROL_WAKE, 1);

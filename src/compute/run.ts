@@ -127,9 +127,9 @@ export class JobRun {
     return (u.pairTo - u.pairFrom) * (offsets[u.gameTo] - offsets[u.gameFrom]);
   }
 
-  /** A finished unit from a worker; returns true when it was the last one. */
-  accept(partial: UnitPartial): boolean {
-    if (this.outcome || !this.fold.add(partial)) return false;
+  /** A finished unit from a worker: ignored once the job has ended or when already folded. */
+  accept(partial: UnitPartial): "ignored" | "added" | "last" {
+    if (this.outcome || !this.fold.add(partial)) return "ignored";
     this.done[partial.unit] = 1;
     if (this.kind === "simulation") this.progress.setLastPair(0);
     if (this.spec.onUnits) {
@@ -137,7 +137,7 @@ export class JobRun {
       if (this.batch.length >= this.deps.batchUnits) this.flush();
       else this.batchTimer ??= setTimeout(() => this.flush(), this.deps.batchMs);
     }
-    return this.fold.complete;
+    return this.fold.complete ? "last" : "added";
   }
 
   /** Hand the pending batch to onUnits now (storage calls run one after another). */

@@ -30,10 +30,11 @@ export type FromWorker =
 // A wake per game would cost the main thread more than it tells anyone: at most one per 10 ms.
 const WAKE_EVERY_MS = 10;
 const FLUSH_EVERY_MS = 1;
-// Inside a game, pairs are run in chunks of about this many pair-ticks (~5 ms at the kernel's
+// Inside a game, pairs are run in chunks of about this many pair-ticks (~3 ms at the kernel's
 // slowest, trade-heavy rate of ~100M/s), so a cancel is seen in time even on a game with
-// hundreds of thousands of ticks. Games under 8k ticks are never cut with 64-pair units.
-const CHUNK_PAIR_TICKS = 1 << 19;
+// hundreds of thousands of ticks. Each chunk recomputes the game's edges (the cost of about one
+// pair), which only matters for games past ~50k ticks; 256-pair units cut games past 1k ticks.
+const CHUNK_PAIR_TICKS = 1 << 18;
 
 interface JobState {
   kind: JobKind;

@@ -1,6 +1,7 @@
-// Imports one games file, all or nothing, in one transaction. Rows stream from the parser into a
-// temporary staging table in per-game chunks (memory bounded by the batch), then each game's
-// chunks are merged, sorted by t, checked for duplicate t, and stored as one packed row.
+// Imports one games file, all or nothing, in one transaction. Rows stream from the parser and are
+// grouped into per-game chunks; past a memory budget the chunks spill to a temporary staging table,
+// so memory stays bounded whatever the file size. Then each game's chunks are merged, sorted by
+// t, checked for duplicate t, and stored as one packed row.
 import { sql, type SQL } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { games, gameTicks, meta } from "../db/schema";
@@ -21,6 +22,8 @@ export interface ImportOptions {
   /** Expected size in bytes (0 when unknown), reported as progress total. */
   totalBytes?: number;
   onProgress?: (progress: { current: number; total: number }) => void;
+  /** Ticks held in memory before chunks spill to the staging table (default 2M, ~56 MB). */
+  memoryTicks?: number;
 }
 
 export interface ImportResult {
@@ -28,7 +31,7 @@ export interface ImportResult {
   ticks: number;
 }
 
-/** Staged chunks per query when merging: enough to keep round trips few, small enough for memory. */
+/** Ticks merged (and stored) per group: enough to keep round trips few, small enough for memory. */
 const MERGE_TICK_BUDGET = 2_000_000;
 /** Rows per multi-row INSERT (each has 8 parameters; PostgreSQL allows 65535). */
 const INSERT_ROWS = 1000;
@@ -37,11 +40,30 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
   return database.db.transaction(async (txn) => {
     const tx = txn as unknown as Db;
     const run = (q: SQL) => database.rows(q, tx);
-    await run(sql`create temp table import_chunks (seq integer not null, game_id text not null, outcome smallint not null,
-      t bytea not null, price bytea not null, fair bytea not null, line bytea not null) on commit drop`);
+    const memoryTicks = options.memoryTicks ?? 2_000_000;
     const counts = new Map<string, number>();
     const outcomes = new Map<string, number>();
+    let pending = new Map<string, Chunk[]>();
+    let pendingTicks = 0;
+    let spilled = false;
     let seq = 0;
+    const spill = async () => {
+      if (!spilled) {
+        await run(sql`create temp table import_chunks (seq integer not null, game_id text not null,
+          t bytea not null, price bytea not null, fair bytea not null, line bytea not null) on commit drop`);
+        spilled = true;
+      }
+      const rows: SQL[] = [];
+      for (const [id, list] of pending) {
+        for (const c of list) rows.push(sql`(${seq++}, ${id}, ${packFloat64(c.t)}, ${packFloat64(c.price)}, ${packFloat64(c.fair)}, ${packUint32(c.line)})`);
+      }
+      for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+        await run(sql`insert into import_chunks (seq, game_id, t, price, fair, line) values ${sql.join(rows.slice(i, i + INSERT_ROWS), sql`, `)}`);
+      }
+      pending = new Map();
+      pendingTicks = 0;
+    };
+
     let parseError: ImportError | undefined;
     const total = options.totalBytes ?? 0;
     try {
@@ -53,17 +75,17 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
         onBytes: options.onProgress && ((bytes) => options.onProgress!({ current: bytes, total: Math.max(total, bytes) })),
       });
       for await (const batch of rows) {
-        const staged = stageBatch(batch, counts, outcomes, () => seq++);
-        for (let i = 0; i < staged.length; i += INSERT_ROWS) {
-          await run(sql`insert into import_chunks (seq, game_id, outcome, t, price, fair, line) values ${sql.join(staged.slice(i, i + INSERT_ROWS), sql`, `)}`);
-        }
+        pendingTicks += groupBatch(batch, pending, counts, outcomes);
+        if (pendingTicks >= memoryTicks) await spill();
       }
     } catch (err) {
       if (!(err instanceof ImportError)) throw err;
       parseError = err;
     }
-    // A duplicate t earlier in the file than a row error is the first bad line: check what was staged.
-    const dup = await mergeGames(run, tx, counts, outcomes, parseError ? "check" : "store", options.synthetic ?? false, parseError?.line);
+    if (spilled) await spill();
+    // A duplicate t earlier in the file than a row error is the first bad line: check what was read.
+    const source: ChunkSource = spilled ? stagedChunks(run, counts) : memoryChunks(pending);
+    const dup = await mergeGames(source, tx, outcomes, parseError ? "check" : "store", options.synthetic ?? false, parseError?.line);
     if (dup && (!parseError || dup.line < parseError.line)) throw dup;
     if (parseError) throw parseError;
     await tx.insert(meta).values({ key: "data_version", value: crypto.randomUUID() })
@@ -74,8 +96,48 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
   });
 }
 
-/** Groups a batch's rows by game into one staging row per game: packed arrays keep rows few. */
-function stageBatch(batch: RowBatch, counts: Map<string, number>, outcomes: Map<string, number>, nextSeq: () => number): SQL[] {
+interface Chunk { t: Float64Array; price: Float64Array; fair: Float64Array; line: Uint32Array }
+/** Yields groups of whole games (id and all its chunks), a bounded number of ticks at a time. */
+type ChunkSource = AsyncIterable<[string, Chunk[]][]>;
+
+async function* memoryChunks(pending: Map<string, Chunk[]>): ChunkSource {
+  let group: [string, Chunk[]][] = [];
+  let ticks = 0;
+  for (const entry of pending) {
+    group.push(entry);
+    ticks += entry[1].reduce((n, c) => n + c.t.length, 0);
+    if (ticks >= MERGE_TICK_BUDGET) {
+      yield group;
+      group = [];
+      ticks = 0;
+    }
+  }
+  if (group.length) yield group;
+}
+
+interface StagedRow { game_id: string; t: Uint8Array; price: Uint8Array; fair: Uint8Array; line: Uint8Array }
+
+async function* stagedChunks(run: (q: SQL) => Promise<unknown[]>, counts: Map<string, number>): ChunkSource {
+  const ids = [...counts.keys()];
+  for (let start = 0; start < ids.length;) {
+    let budget = 0, end = start;
+    while (end < ids.length && (end === start || budget + counts.get(ids[end])! <= MERGE_TICK_BUDGET)) budget += counts.get(ids[end++])!;
+    const group = ids.slice(start, end);
+    start = end;
+    const rows = (await run(sql`select game_id, t, price, fair, line from import_chunks
+      where game_id in (${sql.join(group.map((id) => sql`${id}`), sql`, `)}) order by game_id, seq`)) as StagedRow[];
+    const byGame = new Map<string, Chunk[]>();
+    for (const r of rows) {
+      let list = byGame.get(r.game_id);
+      if (!list) byGame.set(r.game_id, (list = []));
+      list.push({ t: unpackFloat64(r.t), price: unpackFloat64(r.price), fair: unpackFloat64(r.fair), line: unpackUint32(r.line) });
+    }
+    yield [...byGame];
+  }
+}
+
+/** Groups a batch's rows by game into one chunk per game; returns the ticks added. */
+function groupBatch(batch: RowBatch, pending: Map<string, Chunk[]>, counts: Map<string, number>, outcomes: Map<string, number>): number {
   const byGame = new Map<string, number[]>();
   for (let i = 0; i < batch.length; i++) {
     const id = batch.gameIds[i];
@@ -83,7 +145,6 @@ function stageBatch(batch: RowBatch, counts: Map<string, number>, outcomes: Map<
     if (!list) byGame.set(id, (list = []));
     list.push(i);
   }
-  const out: SQL[] = [];
   for (const [id, idx] of byGame) {
     const n = idx.length;
     const t = new Float64Array(n), price = new Float64Array(n), fair = new Float64Array(n), line = new Uint32Array(n);
@@ -96,12 +157,12 @@ function stageBatch(batch: RowBatch, counts: Map<string, number>, outcomes: Map<
     }
     counts.set(id, (counts.get(id) ?? 0) + n);
     outcomes.set(id, batch.outcome[idx[0]]);
-    out.push(sql`(${nextSeq()}, ${id}, ${batch.outcome[idx[0]]}, ${packFloat64(t)}, ${packFloat64(price)}, ${packFloat64(fair)}, ${packUint32(line)})`);
+    let list = pending.get(id);
+    if (!list) pending.set(id, (list = []));
+    list.push({ t, price, fair, line });
   }
-  return out;
+  return batch.length;
 }
-
-interface StagedRow { game_id: string; t: Uint8Array; price: Uint8Array; fair: Uint8Array; line: Uint8Array }
 
 /**
  * Merges each game's staged chunks in groups, sorts by t and finds duplicate t (the later line of
@@ -109,26 +170,15 @@ interface StagedRow { game_id: string; t: Uint8Array; price: Uint8Array; fair: U
  * with the smallest line, if any, so the caller reports the first bad line of the file.
  */
 async function mergeGames(
-  run: (q: SQL) => Promise<unknown[]>, tx: Db, counts: Map<string, number>, outcomes: Map<string, number>,
-  mode: "check" | "store", synthetic: boolean, beforeLine = Infinity,
+  source: ChunkSource, tx: Db, outcomes: Map<string, number>, mode: "check" | "store", synthetic: boolean, beforeLine = Infinity,
 ): Promise<ImportError | undefined> {
   let first: ImportError | undefined;
-  const ids = [...counts.keys()];
-  for (let start = 0; start < ids.length;) {
-    let budget = 0, end = start;
-    while (end < ids.length && (end === start || budget + counts.get(ids[end])! <= MERGE_TICK_BUDGET)) budget += counts.get(ids[end++])!;
-    const group = ids.slice(start, end);
-    start = end;
-    const rows = (await run(sql`select game_id, t, price, fair, line from import_chunks
-      where game_id in (${sql.join(group.map((id) => sql`${id}`), sql`, `)}) order by game_id, seq`)) as StagedRow[];
+  for await (const group of source) {
     const merged: { id: string; t: Float64Array; price: Float64Array; fair: Float64Array }[] = [];
-    for (let r = 0; r < rows.length;) {
-      let e = r;
-      while (e < rows.length && rows[e].game_id === rows[r].game_id) e++;
-      const game = sortGame(rows.slice(r, e));
-      r = e;
+    for (const [id, chunks] of group) {
+      const game = sortGame(id, chunks);
       if (game.dupLine !== undefined && game.dupLine < beforeLine && (!first || game.dupLine < first.line)) {
-        first = new ImportError(game.dupLine, `duplicate t ${game.dupT} in game ${JSON.stringify(game.id)}`);
+        first = new ImportError(game.dupLine, `duplicate t ${game.dupT} in game ${JSON.stringify(id)}`);
       }
       if (mode === "store" && !first) merged.push(game);
     }
@@ -137,8 +187,7 @@ async function mergeGames(
   return first;
 }
 
-function sortGame(chunks: StagedRow[]) {
-  const parts = chunks.map((c) => ({ t: unpackFloat64(c.t), price: unpackFloat64(c.price), fair: unpackFloat64(c.fair), line: unpackUint32(c.line) }));
+function sortGame(id: string, parts: Chunk[]) {
   const n = parts.reduce((s, p) => s + p.t.length, 0);
   const t = new Float64Array(n), price = new Float64Array(n), fair = new Float64Array(n), line = new Uint32Array(n);
   let o = 0;
@@ -148,7 +197,6 @@ function sortGame(chunks: StagedRow[]) {
   }
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) if (!(t[i - 1] < t[i])) sorted = false;
-  const id = chunks[0].game_id;
   if (sorted) return { id, t, price, fair, dupLine: undefined as number | undefined, dupT: 0 };
   // Ties in t are ordered by line, so the second of a duplicate pair is the later line.
   const order = new Uint32Array(n).map((_, i) => i).sort((a, b) => t[a] - t[b] || line[a] - line[b]);

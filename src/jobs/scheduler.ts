@@ -36,6 +36,8 @@ const KEEP_FINISHED = 1000;
 export class JobScheduler {
   private readonly queue: string[] = [];
   private readonly running = new Map<string, { cancel(): void }>();
+  /** Cancels that arrived while a job was starting (before the pool had it). */
+  private readonly cancelRequested = new Set<string>();
   private readonly snapshots = new Map<string, JobSnapshot>();
   private stopping = false;
 
@@ -132,9 +134,10 @@ export class JobScheduler {
   private pump() {
     while (!this.stopping && this.running.size < this.deps.maxRunning && this.queue.length > 0) {
       const id = this.queue.shift()!;
-      this.running.set(id, { cancel: () => {} });
+      this.running.set(id, { cancel: () => this.cancelRequested.add(id) });
       void this.run(id).finally(() => {
         this.running.delete(id);
+        this.cancelRequested.delete(id);
         this.pump();
       });
     }
@@ -166,6 +169,7 @@ export class JobScheduler {
         },
       });
       this.running.set(id, handle);
+      if (this.cancelRequested.has(id)) handle.cancel();
       this.set(id, { ...handle.snapshot(), status: "running" });
       log.info("job running", { kind: row.kind, games: store.games, pairs: entries.length, resumed_units: done.length });
       const outcome: JobOutcome = await handle.result;

@@ -42,9 +42,9 @@ describe("cancel", () => {
   }, 30_000);
 
   test("stops inside a unit whose games are huge", async () => {
-    // 4 games of 400k ticks: one game x 64 pairs is ~25M pair-ticks, far more than 50 ms.
-    const store = makeStore(4, 33, 400_000, 400_000);
-    const h = pool.submit({ id: "huge", kind: "grid", store, entries: entries.subarray(0, 256), exits: exits.subarray(0, 256), fee: 0, unitSize: 128 });
+    // 4 games of 200k ticks: one game x 256 pairs is ~50M pair-ticks, far more than 50 ms.
+    const store = makeStore(4, 33, 200_000, 200_000);
+    const h = pool.submit({ id: "huge", kind: "grid", store, entries: entries.subarray(0, 256), exits: exits.subarray(0, 256), fee: 0, unitSize: 256 });
     await untilStarted(h, false);
     const t = await cancelTimed(h);
     expect(t.status).toBe("cancelled");

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createPool, type GridResult, type JobOutcome } from "../../src/compute/pool.ts";
 import type { ProgressSnapshot } from "../../src/compute/progress.ts";
-import { SPLIT_NAMES, type UnitPartial } from "../../src/compute/units.ts";
+import { splitBounds } from "../../src/compute/splits.ts";
+import { SPLIT_NAMES, UnitPlan, type UnitPartial } from "../../src/compute/units.ts";
 import { makePairs, makeStore, sameBits } from "./fixtures.ts";
 
 const progress = new Map<string, ProgressSnapshot[]>();
@@ -56,14 +57,14 @@ describe("resume", () => {
   }, 30_000);
 
   test("an interrupted run's stored units finish the job exactly like an uninterrupted one", async () => {
-    const reference = grid(await pool.submit({ id: "ref", kind: "grid", store, entries, exits, fee }).result);
+    const reference = grid(await pool.submit({ id: "ref", kind: "grid", store, entries, exits, fee, unitSize: 64 }).result);
     const saved: UnitPartial[] = [];
-    const first = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, onUnits: (b) => void saved.push(...b.map(stored)) });
-    while (first.snapshot().current < first.snapshot().total / 3) await Bun.sleep(1);
+    const first = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, unitSize: 16, onUnits: (b) => void saved.push(...b.map(stored)) });
+    while (saved.length === 0 || first.snapshot().current < first.snapshot().total / 3) await Bun.sleep(1);
     first.cancel(); // stands in for kill -9: only what reached onUnits survives
     expect((await first.result).status).toBe("cancelled");
     expect(saved.length).toBeGreaterThan(0);
-    const second = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, done: saved });
+    const second = pool.submit({ id: "cut", kind: "grid", store, entries, exits, fee, unitSize: 16, done: saved });
     expectSameTotals(grid(await second.result), reference);
   }, 30_000);
 
@@ -84,5 +85,35 @@ describe("resume", () => {
     if (a.status !== "complete" || b.status !== "complete" || a.result.kind !== "simulation" || b.result.kind !== "simulation") throw new Error("not complete");
     expect(sameBits(a.result.equity, b.result.equity)).toBe(true);
     expect(progress.get("s2")![0].current).toBe(parts.slice(0, 4).reduce((s, p) => s + p.gameTo - p.gameFrom, 0));
+  });
+});
+
+describe("storing units", () => {
+  test("a failing onUnits fails the job with its message", async () => {
+    const h = pool.submit({ id: "nostore", kind: "grid", store, entries, exits, fee, unitSize: 16,
+      onUnits: async () => { throw new Error("disk full"); } });
+    expect(await h.result).toEqual({ status: "error", message: "storing results failed: disk full" });
+  });
+
+  test("the job completes only after its last batch is stored", async () => {
+    let stored = 0;
+    const h = pool.submit({ id: "slowstore", kind: "grid", store, entries, exits, fee, unitSize: 64,
+      onUnits: async (b) => {
+        await Bun.sleep(20);
+        stored += b.length;
+      } });
+    expect((await h.result).status).toBe("complete");
+    expect(stored).toBe(new UnitPlan(entries.length, 64, splitBounds(store.games)).units);
+  });
+
+  test("close() hands pending batches to onUnits before it returns", async () => {
+    const own = createPool({ size: 1, batchUnits: 1000, batchMs: 60_000 });
+    const got: UnitPartial[] = [];
+    const h = own.submit({ id: "closing", kind: "grid", store, entries, exits, fee, unitSize: 8, onUnits: (b) => void got.push(...b) });
+    while (h.snapshot().current === 0) await Bun.sleep(1);
+    await Bun.sleep(20);
+    await own.close();
+    expect(got.length).toBeGreaterThan(0);
+    expect(await h.result).toEqual({ status: "error", message: "pool closed" });
   });
 });

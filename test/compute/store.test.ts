@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { defaultUnitSize } from "../../src/compute/pool.ts";
 import { ProgressBlock, addProgress, isCancelled, progressViews } from "../../src/compute/progress.ts";
 import { splitBounds } from "../../src/compute/splits.ts";
 import { buildStore, createStoreBuilder, storeViews } from "../../src/compute/store.ts";
@@ -105,6 +106,15 @@ describe("units", () => {
       expect(Buffer.from(reversed.totals[s].pnl.buffer).equals(Buffer.from(inOrder.totals[s].pnl.buffer))).toBe(true);
     }
     expect(reversed.add(parts[0])).toBe(false); // a duplicate is ignored
+  });
+});
+
+describe("defaultUnitSize", () => {
+  test("aims at ~2M pair-ticks per unit, as a power of two within [8, 1024]", () => {
+    expect(defaultUnitSize({ games: 8000, ticks: 8000 * 130 })).toBe(256);
+    expect(defaultUnitSize({ games: 100, ticks: 100 * 2000 })).toBe(16);
+    expect(defaultUnitSize({ games: 10, ticks: 10 * 1_000_000 })).toBe(8);
+    expect(defaultUnitSize({ games: 0, ticks: 0 })).toBe(1024);
   });
 });
 

@@ -73,6 +73,20 @@ forEachDatabase("import", (db) => {
     expect(await new Response(exportCsv(db())).text()).toBe(first);
   });
 
+  test("past the memory budget chunks spill to the staging table: same data, duplicates still found", async () => {
+    const rows: (string | number)[][] = [];
+    for (let i = 0; i < 40; i++) rows.push([`s${i % 4}`, 40 - i, i / 100, 0.5, i % 4 === 0 ? 1 : 0]);
+    const spilling = opts({ memoryTicks: 3 });
+    expect(await importGames(db(), chunks(csv(rows)), spilling)).toEqual({ games: 4, ticks: 40 });
+    const loaded = (await Array.fromAsync(loadGames(db(), ["s0", "s1"]))).flat();
+    expect(Array.from(loaded[0].t)).toEqual([4, 8, 12, 16, 20, 24, 28, 32, 36, 40]);
+    expect(loaded[0].price[0]).toBe(0.36); // row i=36 has t=4
+    rows.push(["s2", 38, 0.5, 0.5, 0]); // line 42 repeats s2's t=38 (line 3)
+    const err = await importGames(db(), chunks(csv(rows)), spilling).catch((e) => e);
+    expect(err.message).toBe('line 42: duplicate t 38 in game "s2"');
+    expect((await listGames(db(), 1, 10)).total).toBe(4);
+  });
+
   test("NDJSON and synthetic labels", async () => {
     const text = '{"game_id":"n1","t":1,"price":0.5,"fair":0.6,"outcome":1}\n{"game_id":"n1","t":2,"price":0.55,"fair":0.6,"outcome":1}\n';
     expect(await importGames(db(), chunks(text), opts({ format: "ndjson", synthetic: true }))).toEqual({ games: 1, ticks: 2 });
