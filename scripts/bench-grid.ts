@@ -107,6 +107,24 @@ function cpuPerWall(since: NodeJS.CpuUsage, seconds: number): number {
   return (c.user + c.system) / 1e6 / seconds;
 }
 
+/** How much parallel speed the machine gives right now: a pure ALU loop in 1 and in `n` Workers.
+ *  On a shared host this can be well under n, and every pool figure below is capped by it. */
+async function aluCeiling(n: number): Promise<number> {
+  const code = `self.onmessage = () => { let x = 1.0001, s = 0;
+    for (let i = 0; i < 1e8; i++) { s += x * i; x = x * 1.0000001 - 1e-9; } postMessage(s); };`;
+  const url = URL.createObjectURL(new Blob([code], { type: "application/javascript" }));
+  const time = async (k: number) => {
+    const ws = Array.from({ length: k }, () => new Worker(url));
+    await Bun.sleep(50);
+    const t0 = performance.now();
+    await Promise.all(ws.map((w) => new Promise((r) => ((w.onmessage = r), w.postMessage(0)))));
+    ws.forEach((w) => w.terminate());
+    return performance.now() - t0;
+  };
+  const one = await time(1);
+  return (n * one) / (await time(n));
+}
+
 const store = buildStore(syntheticGames(GAMES, 7), "bench");
 const UNIT = args.unit ? Number(args.unit) : defaultUnitSize(store);
 const { entries, exits } = syntheticPairs(PAIRS);
@@ -118,6 +136,8 @@ const fmt = (r: number) => `${(r / 1e6).toFixed(1)}M pair-ticks/s`;
 console.log(`${store.games} games, ${store.ticks} ticks, ${entries.length} pairs: ${(work / 1e9).toFixed(2)}G pair-ticks; unit ${UNIT} pairs`);
 const rawBytes = store.ticks * 16;
 console.log(`store: ${store.byteLength} bytes for ${rawBytes} raw tick bytes (price + fair as float64): ${(store.byteLength / rawBytes).toFixed(4)}x`);
+
+console.log(`machine: ${CORES} Workers of pure ALU run ${(await aluCeiling(CORES)).toFixed(2)}x one (the ceiling for (c) / (b))`);
 
 const c0 = process.cpuUsage();
 const t0 = performance.now();

@@ -5,50 +5,9 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { heldBody } from "../support/bodies";
+import { launchDaemon, waitHealthy } from "../support/daemon";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
-
-async function launch(dataDir: string) {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--data-dir", dataDir, "--log-format", "json"], {
-    env: { ...process.env, DATABASE_URL: "" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const lines: string[] = [];
-  const reader = proc.stderr.getReader();
-  let buffered = "";
-  let url: string | undefined;
-  const pump = (async () => {
-    const dec = new TextDecoder();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffered += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 1);
-        lines.push(line);
-        const obj = JSON.parse(line);
-        if (obj.msg === "listening") url = obj.url;
-      }
-    }
-  })();
-  const deadline = Date.now() + 20_000;
-  while (!url && Date.now() < deadline) await Bun.sleep(20);
-  if (!url) throw new Error(`no listening line: ${lines.join("\n")}`);
-  return { proc, url, lines, pump };
-}
-
-async function waitHealthy(url: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/health`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await Bun.sleep(50);
-  }
-  throw new Error("never healthy");
-}
+const launch = (dataDir: string) => launchDaemon(dataDir);
 
 describe("signals", () => {
   test("SIGTERM stops the daemon with exit 0 well within 5 s, and it restarts on the same data dir", async () => {

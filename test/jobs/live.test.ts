@@ -1,0 +1,73 @@
+// Live progress over the job sockets of protocol.md, end to end: the current state at once,
+// coalesced changes, the final counts, then close 1000; and the same through the /ws topic.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import type { RunningServer } from "../../src/server/lifecycle";
+import { forEachDatabase } from "../support/db";
+import { startTestServer, stopTestServer } from "../support/server";
+
+type Msg = { type: string; progress?: { status: string; current: number; total: number; current_combo: string }; seq?: number; topic?: string };
+
+function collect(url: string) {
+  const ws = new WebSocket(url);
+  const messages: Msg[] = [];
+  const opened = new Promise((r) => (ws.onopen = r));
+  const closed = new Promise<CloseEvent>((r) => (ws.onclose = r));
+  ws.onmessage = (e) => messages.push(JSON.parse(String(e.data)));
+  return { ws, messages, opened, closed };
+}
+
+forEachDatabase("job sockets", (db) => {
+  let server: RunningServer;
+  beforeEach(async () => {
+    server = await startTestServer({ database: db(), flags: ["--tick-ms", "20"] });
+    await fetch(`${server.url}/api/games/demo?games=400&seed=5`, { method: "POST" });
+  });
+  afterEach(() => stopTestServer(server));
+  const ws = (path: string) => `${server.url.replace("http", "ws")}${path}`;
+  const grid = { entry_start: 0.005, entry_stop: 0.5, entry_step: 0.005, exit_start: 0, exit_stop: 0.3, exit_step: 0.005 };
+
+  test("/ws/grid-search/{id}: current state at once, increasing counts, final counts, then close 1000", async () => {
+    const { request_id } = await (await fetch(`${server.url}/api/grid-search/run`, { method: "POST", body: JSON.stringify(grid), headers: { "content-type": "application/json" } })).json();
+    const c = collect(ws(`/ws/grid-search/${request_id}`));
+    const close = await c.closed;
+    expect(close.code).toBe(1000);
+    const progress = c.messages.filter((m) => m.type === "progress").map((m) => m.progress!);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    const last = progress.at(-1)!;
+    expect(last.status).toBe("complete");
+    expect(last.current).toBe(last.total);
+    expect(last.total).toBeGreaterThan(0);
+    for (let i = 1; i < progress.length; i++) expect(progress[i].current).toBeGreaterThanOrEqual(progress[i - 1].current);
+    const seqs = c.messages.map((m) => m.seq!);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+    // A late subscriber still gets the final state, then the close.
+    const late = collect(ws(`/ws/grid-search/${request_id}`));
+    expect((await late.closed).code).toBe(1000);
+    expect(late.messages[0].progress).toMatchObject({ status: "complete", current: last.total });
+  });
+
+  test("an unknown id reads not_found and the socket stays open; ping gets pong", async () => {
+    const c = collect(ws("/ws/simulation/00000000-0000-0000-0000-000000000000"));
+    await c.opened;
+    c.ws.send(JSON.stringify({ type: "ping" }));
+    for (let i = 0; i < 50 && c.messages.length < 2; i++) await Bun.sleep(10);
+    expect(c.messages[0]).toMatchObject({ type: "progress", progress: { status: "not_found", current: 0, total: 0 } });
+    expect(c.messages[1]).toMatchObject({ type: "pong" });
+    expect(typeof (c.messages[1] as { timestamp?: number }).timestamp).toBe("number");
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    c.ws.close();
+  });
+
+  test("/ws topic job:{id} carries the same progress with topic and seq", async () => {
+    const c = collect(ws("/ws"));
+    await c.opened;
+    const { request_id } = await (await fetch(`${server.url}/api/simulation/run?entry=0.05&exit=0.01`, { method: "POST" })).json();
+    c.ws.send(JSON.stringify({ type: "subscribe", topic: `job:${request_id}`, id: 7 }));
+    for (let i = 0; i < 200 && !c.messages.some((m) => m.progress?.status === "complete"); i++) await Bun.sleep(10);
+    expect(c.messages[0].type).toBe("welcome");
+    expect(c.messages.find((m) => m.type === "subscription_confirmed")).toMatchObject({ topic: `job:${request_id}`, id: 7 });
+    const done = c.messages.find((m) => m.progress?.status === "complete")!;
+    expect(done).toMatchObject({ type: "progress", topic: `job:${request_id}`, progress: { current: 400, total: 400 } });
+    c.ws.close();
+  });
+});
