@@ -51,3 +51,11 @@ describe("config", () => {
     expect(() => prepareDataDir(notDir)).toThrow(ConfigError);
   });
 });
+
+test("the README's settings table names every flag and variable", async () => {
+  const { SETTINGS } = await import("../../src/config/settings");
+  const readme = await Bun.file(join(import.meta.dir, "../../README.md")).text();
+  for (const s of Object.values(SETTINGS)) {
+    expect(readme).toContain(`| \`${s.flag}\` | \`${s.env}\` |`);
+  }
+});
