@@ -111,9 +111,9 @@ export function createPool(options: PoolOptions): Pool {
       slot.alive = false;
       onDeath(slot, why);
     };
-    worker.addEventListener("message", (e: MessageEvent) => {
-      if (e.data?.type === "ready") slot.ready = true;
-      else onMessage(slot, e.data as FromWorker);
+    worker.addEventListener("message", (e: MessageEvent<FromWorker>) => {
+      if (e.data.type === "ready") slot.ready = true;
+      else onMessage(slot, e.data);
     });
     worker.addEventListener("error", (e: ErrorEvent) => die(`worker crashed: ${errorText(e.message ?? String(e))}`));
     worker.addEventListener("close", (e: Event) => die(`worker exited (code ${(e as CloseEvent).code ?? "?"})`));
@@ -153,7 +153,7 @@ export function createPool(options: PoolOptions): Pool {
     }, delay);
   }
 
-  function onMessage(slot: Slot, msg: FromWorker): void {
+  function onMessage(slot: Slot, msg: Exclude<FromWorker, { type: "ready" }>): void {
     const i = slot.flights.findIndex((f) => f.token === msg.token);
     if (i < 0) return; // already written off (its job ended or its worker was declared dead)
     const { run, unit } = slot.flights[i];

@@ -23,6 +23,7 @@ export type ToWorker =
   | { type: "unit"; jobId: string; token: number; unit: UnitSpec };
 
 export type FromWorker =
+  | { type: "ready" }
   | { type: "done"; jobId: string; token: number; partial: UnitPartial }
   | { type: "stopped"; jobId: string; token: number }
   | { type: "failed"; jobId: string; token: number; message: string };
@@ -197,5 +198,5 @@ if (typeof Bun !== "undefined" && !Bun.isMainThread) {
   const handle = createWorkerRuntime((msg, transfer) => self.postMessage(msg, transfer ?? []));
   self.onmessage = (e: MessageEvent<ToWorker>) => handle(e.data);
   // Tells the pool the module loaded: a worker that dies before this could not start at all.
-  self.postMessage({ type: "ready" });
+  self.postMessage({ type: "ready" } satisfies FromWorker);
 }
