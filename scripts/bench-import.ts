@@ -79,8 +79,9 @@ if (process.argv[2] === "--child") {
       const mib = (statSync(file).size / 1024 / 1024).toFixed(0);
       const parse = await measure("parse", file);
       const rows = [["parse", parse]] as [string, typeof parse][];
-      rows.push(["pglite", await measure("pglite", file)]);
-      if (pg) rows.push(["postgres", await measure("postgres", file, { DATABASE_URL: pg.url })]);
+      const modes = (process.env.MODES ?? "pglite,postgres").split(",");
+      if (modes.includes("pglite")) rows.push(["pglite", await measure("pglite", file)]);
+      if (pg && modes.includes("postgres")) rows.push(["postgres", await measure("postgres", file, { DATABASE_URL: pg.url })]);
       for (const [mode, r] of rows) {
         const rate = r.ticks / (r.ms / 1000);
         const ratio = rate / (parse.ticks / (parse.ms / 1000));

@@ -1,11 +1,12 @@
 // Imports one games file, all or nothing, in one transaction. Rows stream from the parser and are
-// grouped into per-game chunks; past a memory budget the chunks spill to a temporary staging table,
-// so memory stays bounded whatever the file size. Then each game's chunks are merged, sorted by
-// t, checked for duplicate t, and stored as one packed row.
-import { sql, type SQL } from "drizzle-orm";
+// grouped into per-game chunks; past a memory budget the chunks spill to a temporary file, so
+// memory stays bounded whatever the file size. Then each game's chunks are merged, sorted by t,
+// checked for duplicate t, and stored as one packed row.
+import { sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { games, gameTicks, meta } from "../db/schema";
-import { packFloat64, packUint32, unpackFloat64, unpackUint32 } from "./packed";
+import { packFloat64 } from "./packed";
+import { SpillFile, type Chunk } from "./spill";
 import { ImportError, parseGames, type GameFormat, type RowBatch } from "./parse";
 
 export interface ImportLimits {
@@ -22,7 +23,7 @@ export interface ImportOptions {
   /** Expected size in bytes (0 when unknown), reported as progress total. */
   totalBytes?: number;
   onProgress?: (progress: { current: number; total: number }) => void;
-  /** Ticks held in memory before chunks spill to the staging table (default 2M, ~56 MB). */
+  /** Ticks held in memory before chunks spill to the staging table (default 1M, ~28 MB). */
   memoryTicks?: number;
 }
 
@@ -32,75 +33,87 @@ export interface ImportResult {
 }
 
 /** Ticks merged (and stored) per group: enough to keep round trips few, small enough for memory. */
-const MERGE_TICK_BUDGET = 2_000_000;
-/** Rows per multi-row INSERT (each has 8 parameters; PostgreSQL allows 65535). */
+const MERGE_TICK_BUDGET = 1_000_000;
+/** Rows per multi-row INSERT of game metadata. */
 const INSERT_ROWS = 1000;
 
 export async function importGames(database: Database, chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: ImportOptions): Promise<ImportResult> {
-  return database.db.transaction(async (txn) => {
-    const tx = txn as unknown as Db;
-    const run = (q: SQL) => database.rows(q, tx);
-    const memoryTicks = options.memoryTicks ?? 2_000_000;
-    const counts = new Map<string, number>();
-    const outcomes = new Map<string, number>();
-    let pending = new Map<string, Chunk[]>();
-    let pendingTicks = 0;
-    let spilled = false;
-    let seq = 0;
-    const spill = async () => {
-      if (!spilled) {
-        await run(sql`create temp table import_chunks (seq integer not null, game_id text not null,
-          t bytea not null, price bytea not null, fair bytea not null, line bytea not null) on commit drop`);
-        spilled = true;
-      }
-      const rows: SQL[] = [];
-      for (const [id, list] of pending) {
-        for (const c of list) rows.push(sql`(${seq++}, ${id}, ${packFloat64(c.t)}, ${packFloat64(c.price)}, ${packFloat64(c.fair)}, ${packUint32(c.line)})`);
-      }
-      for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-        await run(sql`insert into import_chunks (seq, game_id, t, price, fair, line) values ${sql.join(rows.slice(i, i + INSERT_ROWS), sql`, `)}`);
-      }
-      pending = new Map();
-      pendingTicks = 0;
-    };
-
+  const reader = new GameRows(options.memoryTicks ?? 1_000_000);
+  try {
+    // Parse first, outside the transaction: nothing is written until the whole file is read.
     let parseError: ImportError | undefined;
-    const total = options.totalBytes ?? 0;
     try {
-      const rows = parseGames(chunks, {
+      const total = options.totalBytes ?? 0;
+      for await (const batch of parseGames(chunks, {
         format: options.format,
         maxBytes: options.limits.maxBytes,
         maxGames: options.limits.maxGames,
         maxTicksPerGame: options.limits.maxTicksPerGame,
         onBytes: options.onProgress && ((bytes) => options.onProgress!({ current: bytes, total: Math.max(total, bytes) })),
-      });
-      for await (const batch of rows) {
-        pendingTicks += groupBatch(batch, pending, counts, outcomes);
-        if (pendingTicks >= memoryTicks) await spill();
-      }
+      })) reader.add(batch);
     } catch (err) {
       if (!(err instanceof ImportError)) throw err;
       parseError = err;
     }
-    if (spilled) await spill();
     // A duplicate t earlier in the file than a row error is the first bad line: check what was read.
-    const source: ChunkSource = spilled ? stagedChunks(run, counts) : memoryChunks(pending);
-    const dup = await mergeGames(source, tx, outcomes, parseError ? "check" : "store", options.synthetic ?? false, parseError?.line);
-    if (dup && (!parseError || dup.line < parseError.line)) throw dup;
-    if (parseError) throw parseError;
-    await tx.insert(meta).values({ key: "data_version", value: crypto.randomUUID() })
-      .onConflictDoUpdate({ target: meta.key, set: { value: sql`excluded.value` } });
-    let ticks = 0;
-    for (const n of counts.values()) ticks += n;
-    return { games: counts.size, ticks };
-  });
+    if (parseError) {
+      const dup = await mergeGames(reader.groups(), parseError.line, async () => {});
+      throw dup && dup.line < parseError.line ? dup : parseError;
+    }
+    return await database.db.transaction(async (txn) => {
+      const tx = txn as unknown as Db;
+      const dup = await mergeGames(reader.groups(), Infinity, (group) => storeGames(tx, group, reader.outcomes, options.synthetic ?? false));
+      if (dup) throw dup;
+      await tx.insert(meta).values({ key: "data_version", value: crypto.randomUUID() })
+        .onConflictDoUpdate({ target: meta.key, set: { value: sql`excluded.value` } });
+      return { games: reader.counts.size, ticks: reader.ticks };
+    });
+  } finally {
+    reader.close();
+  }
 }
 
-interface Chunk { t: Float64Array; price: Float64Array; fair: Float64Array; line: Uint32Array }
-/** Yields groups of whole games (id and all its chunks), a bounded number of ticks at a time. */
-type ChunkSource = AsyncIterable<[string, Chunk[]][]>;
+/** An import's rows grouped per game: in memory up to the budget, in a spill file past it. */
+class GameRows {
+  readonly counts = new Map<string, number>();
+  readonly outcomes = new Map<string, number>();
+  ticks = 0;
+  private pending = new Map<string, Chunk[]>();
+  private pendingTicks = 0;
+  private spill?: SpillFile;
 
-async function* memoryChunks(pending: Map<string, Chunk[]>): ChunkSource {
+  constructor(private readonly memoryTicks: number) {}
+
+  add(batch: RowBatch): void {
+    const added = groupBatch(batch, this.pending, this.counts, this.outcomes);
+    this.ticks += added;
+    this.pendingTicks += added;
+    if (this.pendingTicks > this.memoryTicks) this.flush();
+  }
+
+  /** Whole games, about MERGE_TICK_BUDGET ticks per group, in the order they first appeared. */
+  groups(): ChunkSource {
+    if (!this.spill) return memoryChunks(this.pending);
+    this.flush();
+    return spilledChunks(this.spill, this.counts);
+  }
+
+  close(): void {
+    this.spill?.close();
+  }
+
+  private flush(): void {
+    this.spill ??= new SpillFile();
+    for (const [id, list] of this.pending) for (const c of list) this.spill.append(id, c);
+    this.pending = new Map();
+    this.pendingTicks = 0;
+  }
+}
+
+/** Yields groups of whole games (id and all its chunks), a bounded number of ticks at a time. */
+type ChunkSource = Iterable<[string, Chunk[]][]>;
+
+function* memoryChunks(pending: Map<string, Chunk[]>): Generator<[string, Chunk[]][]> {
   let group: [string, Chunk[]][] = [];
   let ticks = 0;
   for (const entry of pending) {
@@ -115,25 +128,19 @@ async function* memoryChunks(pending: Map<string, Chunk[]>): ChunkSource {
   if (group.length) yield group;
 }
 
-interface StagedRow { game_id: string; t: Uint8Array; price: Uint8Array; fair: Uint8Array; line: Uint8Array }
-
-async function* stagedChunks(run: (q: SQL) => Promise<unknown[]>, counts: Map<string, number>): ChunkSource {
-  const ids = [...counts.keys()];
-  for (let start = 0; start < ids.length;) {
-    let budget = 0, end = start;
-    while (end < ids.length && (end === start || budget + counts.get(ids[end])! <= MERGE_TICK_BUDGET)) budget += counts.get(ids[end++])!;
-    const group = ids.slice(start, end);
-    start = end;
-    const rows = (await run(sql`select game_id, t, price, fair, line from import_chunks
-      where game_id in (${sql.join(group.map((id) => sql`${id}`), sql`, `)}) order by game_id, seq`)) as StagedRow[];
-    const byGame = new Map<string, Chunk[]>();
-    for (const r of rows) {
-      let list = byGame.get(r.game_id);
-      if (!list) byGame.set(r.game_id, (list = []));
-      list.push({ t: unpackFloat64(r.t), price: unpackFloat64(r.price), fair: unpackFloat64(r.fair), line: unpackUint32(r.line) });
+function* spilledChunks(spill: SpillFile, counts: Map<string, number>): Generator<[string, Chunk[]][]> {
+  let group: [string, Chunk[]][] = [];
+  let ticks = 0;
+  for (const [id, n] of counts) {
+    group.push([id, spill.read(id)]);
+    ticks += n;
+    if (ticks >= MERGE_TICK_BUDGET) {
+      yield group;
+      group = [];
+      ticks = 0;
     }
-    yield [...byGame];
   }
+  if (group.length) yield group;
 }
 
 /** Groups a batch's rows by game into one chunk per game; returns the ticks added. */
@@ -165,27 +172,31 @@ function groupBatch(batch: RowBatch, pending: Map<string, Chunk[]>, counts: Map<
 }
 
 /**
- * Merges each game's staged chunks in groups, sorts by t and finds duplicate t (the later line of
- * the two is the bad one). In "store" mode it replaces the stored games; returns the duplicate
- * with the smallest line, if any, so the caller reports the first bad line of the file.
+ * Sorts each game's chunks by t and finds duplicate t (the later line of the two is the bad one),
+ * handing finished groups to `store`; returns the duplicate with the smallest line before
+ * `beforeLine`, if any, so the caller reports the first bad line of the file.
  */
-async function mergeGames(
-  source: ChunkSource, tx: Db, outcomes: Map<string, number>, mode: "check" | "store", synthetic: boolean, beforeLine = Infinity,
-): Promise<ImportError | undefined> {
+async function mergeGames(source: ChunkSource, beforeLine: number, store: (group: SortedGame[]) => Promise<void>): Promise<ImportError | undefined> {
   let first: ImportError | undefined;
-  for await (const group of source) {
-    const merged: { id: string; t: Float64Array; price: Float64Array; fair: Float64Array }[] = [];
+  let storing: Promise<void> | undefined;
+  for (const group of source) {
+    const merged: SortedGame[] = [];
     for (const [id, chunks] of group) {
       const game = sortGame(id, chunks);
       if (game.dupLine !== undefined && game.dupLine < beforeLine && (!first || game.dupLine < first.line)) {
         first = new ImportError(game.dupLine, `duplicate t ${game.dupT} in game ${JSON.stringify(id)}`);
       }
-      if (mode === "store" && !first) merged.push(game);
+      if (!first) merged.push(game);
     }
-    if (mode === "store" && !first && merged.length > 0) await storeGames(tx, merged, outcomes, synthetic);
+    // One group is stored while the next is sorted; memory holds at most two groups.
+    await storing;
+    if (!first && merged.length > 0) storing = store(merged);
   }
+  await storing;
   return first;
 }
+
+interface SortedGame { id: string; t: Float64Array; price: Float64Array; fair: Float64Array }
 
 function sortGame(id: string, parts: Chunk[]) {
   const n = parts.reduce((s, p) => s + p.t.length, 0);
@@ -213,7 +224,7 @@ function sortGame(id: string, parts: Chunk[]) {
   return { id, t: st, price: sp, fair: sf, dupLine, dupT };
 }
 
-async function storeGames(tx: Db, merged: { id: string; t: Float64Array; price: Float64Array; fair: Float64Array }[], outcomes: Map<string, number>, synthetic: boolean) {
+async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, number>, synthetic: boolean) {
   const ids = merged.map((g) => g.id);
   // Replacing a game: the delete cascades to its ticks, then the new version goes in.
   await tx.delete(games).where(sql`${games.id} in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
