@@ -151,16 +151,54 @@ kernelLoop(store, entries, exits, fee, UNIT);
 const a2Sec = (performance.now() - t2) / 1000;
 console.log(`(a2) same kernel, single thread, no pool: ${fmt(rate(a2Sec))} (${a2Sec.toFixed(2)} s, cpu/wall ${cpuPerWall(c2, a2Sec).toFixed(2)})`);
 
+// (d): the real realtime path. Progress goes through the hub (coalesced per 50 ms tick, rendered once,
+// Bun pub/sub) to a WebSocket client in another process watching /ws/grid-search/{id}.
+const watch = await watchedHub();
 const cases: { label: string; size: number; onProgress?: (jobId: string, s: ProgressSnapshot) => void }[] = [
   { label: "(b) pool, 1 worker", size: 1 },
   { label: `(c) pool, ${CORES} workers`, size: CORES },
-  // (d) hook: "(c) with a client watching progress" - add a case here whose onProgress feeds the
-  // realtime hub (and a connected client), e.g. { label: "(d) ...", size: CORES, onProgress: hub.publish }.
+  { label: `(d) pool, ${CORES} workers, a client watching`, size: CORES, onProgress: watch.onProgress },
 ];
+const seconds: Record<string, number> = {};
 for (const c of cases) {
-  const { seconds, cpu, outcome } = await poolRun(store, entries, exits, fee, c.size, c.onProgress);
+  const { seconds: sec, cpu, outcome } = await poolRun(store, entries, exits, fee, c.size, c.onProgress);
+  seconds[c.label] = sec;
   if (outcome.status !== "complete" || outcome.result.kind !== "grid") throw new Error(`${c.label}: ${outcome.status}`);
   let diff = 0;
   for (let p = 0; p < entries.length; p++) diff = Math.max(diff, Math.abs(outcome.result.splits.train.pnl[p] - baseline[p]));
-  console.log(`${c.label}: ${fmt(rate(seconds))} (${seconds.toFixed(2)} s, cpu/wall ${cpu.toFixed(2)}), ${(aSec / seconds).toFixed(2)}x (a), ${(a2Sec / seconds).toFixed(2)}x (a2); max |train pnl - (a)| = ${diff.toExponential(1)}`);
+  console.log(`${c.label}: ${fmt(rate(sec))} (${sec.toFixed(2)} s, cpu/wall ${cpu.toFixed(2)}), ${(aSec / sec).toFixed(2)}x (a), ${(a2Sec / sec).toFixed(2)}x (a2); max |train pnl - (a)| = ${diff.toExponential(1)}`);
+}
+const [, c, d] = cases.map((x) => seconds[x.label]);
+console.log(`(d) vs (c): ${((c / d) * 100).toFixed(1)}% of (c)'s rate; the client received ${await watch.stop()} progress messages`);
+
+/** A hub on a real server and a client process subscribed to the bench job's socket. */
+async function watchedHub() {
+  const { Elysia } = await import("elysia");
+  const rt = await import("../src/realtime");
+  const settings = rt.resolveRealtimeSettings({});
+  const transport = rt.createLateTransport();
+  const hub = rt.createHub({ transport, tickMs: settings.tickMs });
+  const registry = rt.createRegistry({ maxConnections: 100, maxConnectionsPerIp: 100, published: hub.published });
+  const app = new Elysia({ websocket: rt.websocketOptions(settings) });
+  rt.mountRealtime(app, { hub, registry, settings, transport });
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `ws://127.0.0.1:${app.server!.port}/ws/grid-search/bench-${CORES}`;
+  const client = Bun.spawn([process.execPath, "-e", `
+    let n = 0; const ws = new WebSocket(${JSON.stringify(url)});
+    ws.onmessage = () => n++;
+    ws.onopen = () => console.log("open");
+    process.on("SIGTERM", () => { console.log(n); process.exit(0); });
+    setTimeout(() => { console.log(n); process.exit(0); }, 600000);`], { stdout: "pipe" });
+  const reader = client.stdout.getReader();
+  await reader.read(); // "open"
+  return {
+    onProgress: (jobId: string, s: ProgressSnapshot) => hub.set(rt.jobTopic(jobId), { ...s }),
+    async stop() {
+      client.kill("SIGTERM");
+      const out = await reader.read();
+      await app.stop(true);
+      hub.close();
+      return Number(new TextDecoder().decode(out.value).trim());
+    },
+  };
 }
