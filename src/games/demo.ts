@@ -3,7 +3,7 @@
 // the market `price` follows it three ticks late, in whole cents. Every id says "synthetic".
 
 /** mulberry32: a small, fast, seedable PRNG; the same seed gives the same games everywhere. */
-function prng(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -32,7 +32,7 @@ export const DEMO_LIMITS = { maxGames: 10_000 };
 
 /** The demo data set as CSV (the interchange format), one game per chunk. */
 export async function* demoCsv(options: DemoOptions): AsyncGenerator<Uint8Array> {
-  const rand = prng(options.seed);
+  const rand = seededRandom(options.seed);
   const encoder = new TextEncoder();
   yield encoder.encode("game_id,t,price,fair,outcome\n");
   const width = String(options.games).length;

@@ -2,18 +2,10 @@
 import { simulateGame } from "../../src/compute/kernel.ts";
 import { buildStore, type GameInput, type GameStore } from "../../src/compute/store.ts";
 import type { SplitBounds } from "../../src/compute/splits.ts";
+import { seededRandom } from "../../src/games/demo.ts";
 
-/** mulberry32: small, seedable, the same numbers on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The demo data's seedable PRNG: the same numbers on every run. */
+export const rng = seededRandom;
 
 const clamp = (v: number) => Math.min(1, Math.max(0, v));
 
