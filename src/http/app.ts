@@ -8,7 +8,6 @@ import { HttpError } from "./errors";
 import { htmlResponse, isApiPath, isHtmx } from "./respond";
 import { assetRoutes } from "./routes/assets";
 import { healthRoutes } from "./routes/health";
-import { pageRoutes } from "./routes/pages";
 
 export interface AppDeps {
   version: string;
@@ -46,8 +45,7 @@ export function createApp(deps: AppDeps) {
       return errorResponse(request, p, 500, "internal error (logged on the server)", {}, deps.version);
     })
     .use(healthRoutes(deps.health))
-    .use(assetRoutes())
-    .use(pageRoutes({ version: deps.version, health: deps.health }));
+    .use(assetRoutes());
   for (const plugin of deps.plugins ?? []) app.use(plugin);
   return app;
 }

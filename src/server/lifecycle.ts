@@ -9,6 +9,7 @@ import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
 import { gamesRoutes } from "../http/routes/games";
 import { jobsRoutes } from "../http/routes/jobs";
+import { createSite } from "../pages";
 import { createPool, type Pool } from "../compute/pool";
 import { JobScheduler } from "../jobs/scheduler";
 import { GameStoreCache } from "../jobs/stores";
@@ -102,6 +103,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     workers,
     websocket: () => registry.health(),
   };
+  const site = createSite({
+    version: deps.version, hub, database: () => slot.get(), scheduler, updates, health, maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes,
+  });
   const app = createApp({
     version: deps.version,
     logger,
@@ -110,12 +114,14 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     plugins: [
       gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes }),
       jobsRoutes({ database: () => slot.get(), scheduler, maxPairs: config.maxPairs }),
+      ...site.routes,
     ],
   });
   const realtime = mountRealtime(app, {
     hub, registry, settings, transport, logger: realtimeLog,
     collect: () => ({ jobs: scheduler!.countsByState(), workers: workers() }),
   });
+  site.mount(realtime);
   app.listen({ hostname: config.host, port: config.port });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;

@@ -1,8 +1,95 @@
-// The HTML pages. Each renders from views/ with plain snapshots only.
+// The dashboard and the new grid search form: the pages, the dashboard's fallback fragment, the
+// form's live preview (pairs and work, inline errors) and its plain POST (303 to the job page).
+// Mounted through src/pages (createSite) from lifecycle.ts, with the jobs and games they show.
 import { Elysia } from "elysia";
-import { dashboardPage } from "../../../views/pages/dashboard";
-import { healthReport, type HealthSources } from "../../server/health";
+import { countPairs, ParamError, validateGridParams, type GridParams } from "../../compute/grid";
+import type { Database } from "../../db/database";
+import { gameIdsInOrder, listGames } from "../../games/repository";
+import type { JobScheduler } from "../../jobs/scheduler";
+import type { DashboardFeed } from "../../pages/dashboard-feed";
+import type { JobClock } from "../../pages/job-clock";
+import { dashboardView } from "../../pages/render";
+import { dashboardFragment, dashboardPage } from "../../../views/pages/dashboard";
+import { GRID_FIELDS, gridFormPage, previewFragment, type GridFormView, type PreviewView } from "../../../views/pages/grid-form";
 import { htmlResponse } from "../respond";
 
-export const pageRoutes = (deps: { version: string; health: HealthSources }) =>
-  new Elysia({ name: "pages" }).get("/", async () => htmlResponse(dashboardPage(deps.version, await healthReport(deps.health))));
+export interface DashboardRoutesDeps {
+  version: string;
+  database: () => Database;
+  scheduler: JobScheduler;
+  feed: DashboardFeed;
+  clock: JobClock;
+  maxPairs: number;
+  now: () => number;
+}
+
+const DEFAULTS: Record<string, string> = Object.fromEntries(GRID_FIELDS.map((f) => [f.name, f.def]));
+const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
+
+async function formValues(request: Request): Promise<Record<string, string>> {
+  const form = new URLSearchParams(await request.text());
+  const out: Record<string, string> = {};
+  for (const f of GRID_FIELDS) {
+    const v = form.get(f.name);
+    if (v !== null) out[f.name] = v.trim();
+  }
+  return out;
+}
+
+/** Checks the form with the API's own rules; a ParamError lands next to the field it names. */
+function check(values: Record<string, string>, maxPairs: number): { params?: GridParams; errors: Record<string, string> } {
+  try {
+    return { params: validateGridParams(values, maxPairs), errors: {} };
+  } catch (err) {
+    if (!(err instanceof ParamError)) throw err;
+    const known = GRID_FIELDS.some((f) => f.name === err.field);
+    return { errors: { [known ? err.field : "grid"]: known ? err.message.slice(err.field.length + 2) : err.message } };
+  }
+}
+
+export function dashboardRoutes(deps: DashboardRoutesDeps) {
+  async function view() {
+    // The jobs come from the database on the first view; the health line needs no database.
+    await deps.feed.ensureLoaded().catch(() => {});
+    deps.feed.watch();
+    return dashboardView(deps.feed.state(), deps.clock, deps.now());
+  }
+
+  async function preview(values: Record<string, string>): Promise<GridFormView> {
+    const { params, errors } = check(values, deps.maxPairs);
+    let p: PreviewView | undefined;
+    if (params) {
+      const { total } = await listGames(deps.database(), 1, 1);
+      const pairs = countPairs(params);
+      p = total > 0 ? { ok: true, pairs, games: total, work: pairs * total } : { ok: false, message: "No games stored: load some on the Data page first." };
+    } else if (errors.grid) {
+      p = { ok: false, message: errors.grid };
+    } else {
+      p = { ok: false, message: "Fix the marked field." };
+    }
+    return { values, errors, preview: p };
+  }
+
+  return new Elysia({ name: "dashboard-pages" })
+    .get("/", async () => {
+      const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
+      return htmlResponse(dashboardPage(deps.version, await view(), form));
+    })
+    .get("/pages/dashboard", async () => htmlResponse(dashboardFragment(await view())))
+    .get("/grid-search/new", async () => {
+      const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
+      return htmlResponse(gridFormPage(deps.version, form));
+    })
+    .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request)))), { parse: "none" })
+    .post("/grid-search", async ({ request }) => {
+      const values = await formValues(request);
+      const { params } = check(values, deps.maxPairs);
+      if (!params) return htmlResponse(gridFormPage(deps.version, await preview(values)), 422);
+      const { ids } = await gameIdsInOrder(deps.database());
+      if (ids.length === 0) {
+        return htmlResponse(gridFormPage(deps.version, { values, errors: { games: "No games stored: import games or load the demo data on the Data page first." } }), 422);
+      }
+      const id = await deps.scheduler.submit("grid_search", params, ids, countPairs(params) * ids.length);
+      return seeOther(`/jobs/${encodeURIComponent(id)}`);
+    }, { parse: "none" });
+}

@@ -1,0 +1,99 @@
+// The job page and its fragments: the page, the live fragment (what the socket sends, for the
+// fallback poll), the results fragment, the downloads, cancel, and a simulation from a form.
+// Forms work without scripts: they post and get a 303 to the job page.
+import { Elysia } from "elysia";
+import { ParamError, validateSimulationParams } from "../../compute/grid";
+import type { Database } from "../../db/database";
+import { gameIdsInOrder } from "../../games/repository";
+import * as repo from "../../jobs/repository";
+import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
+import type { JobScheduler } from "../../jobs/scheduler";
+import type { JobClock } from "../../pages/job-clock";
+import { jobLiveView, jobStateOf } from "../../pages/views";
+import { jobLiveFragment, jobPage } from "../../../views/pages/job";
+import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
+import { conflict, notFound, unprocessable } from "../errors";
+import { htmlResponse, isHtmx } from "../respond";
+
+export interface JobPagesDeps {
+  version: string;
+  database: () => Database;
+  scheduler: JobScheduler;
+  clock: JobClock;
+  now?: () => number;
+}
+
+const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
+
+export function jobPagesRoutes(deps: JobPagesDeps) {
+  const now = deps.now ?? (() => Date.now());
+
+  async function jobRow(id: string) {
+    const row = await repo.getJob(deps.database(), id);
+    if (!row) throw notFound("No job with this id");
+    deps.clock.seed(id, row.startedAt, row.finishedAt);
+    return row;
+  }
+
+  async function liveOf(id: string) {
+    const row = await jobRow(id);
+    return { row, live: jobLiveView(id, jobStateOf(row, deps.scheduler.snapshot(id)), deps.clock, now()) };
+  }
+
+  async function resultsJson(row: repo.JobRow) {
+    if (row.state !== "complete") throw conflict(`the job is ${row.state}; results are available once it is complete`);
+    const database = deps.database();
+    if (row.kind === "grid_search") return gridResultsJson(row.id, row.state, row.gameIds.length, await repo.gridRows(database, row.id), row.summary as never);
+    return simulationResultsJson(row.id, row.state, row.params as { entry: number; exit: number }, await repo.simulationRows(database, row.id), row.summary as never);
+  }
+
+  async function resultsFragment(row: repo.JobRow) {
+    const json = await resultsJson(row);
+    if ("pairs" in json) {
+      return gridResults({ id: row.id, games: json.games, pairs: json.pairs, finalSelection: json.final_selection as never, fee: Number((row.params as { fee?: number }).fee ?? 0) });
+    }
+    return simulationResults({ id: row.id, entry: json.entry, exit: json.exit, games: json.games, total: json.total });
+  }
+
+  return new Elysia({ name: "job-pages" })
+    .get("/jobs/:id", async ({ params: { id } }) => {
+      const { row, live } = await liveOf(id);
+      return htmlResponse(jobPage(deps.version, {
+        live, kind: row.kind, params: row.params as Record<string, unknown>, games: row.gameIds.length, createdAt: row.createdAt,
+        results: row.state === "complete" ? await resultsFragment(row) : undefined,
+      }));
+    })
+    .get("/jobs/:id/live", async ({ params: { id } }) => htmlResponse(jobLiveFragment((await liveOf(id)).live)))
+    .get("/jobs/:id/results", async ({ params: { id } }) => htmlResponse(await resultsFragment(await jobRow(id))))
+    .get("/jobs/:id/results.json", async ({ params: { id } }) => {
+      const json = await resultsJson(await jobRow(id));
+      return new Response(JSON.stringify(json), {
+        headers: { "content-type": "application/json", "content-disposition": `attachment; filename="${id}.json"` },
+      });
+    })
+    .get("/jobs/:id/results.csv", async ({ params: { id } }) => {
+      const json = await resultsJson(await jobRow(id));
+      const csv = "pairs" in json ? gridResultsCsv(json.pairs) : simulationResultsCsv(json.games);
+      return new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}.csv"` } });
+    })
+    .post("/jobs/:id/cancel", async ({ params: { id }, request }) => {
+      await jobRow(id);
+      await deps.scheduler.cancel(id); // already finished: nothing to do, the page shows the final state
+      if (!isHtmx(request)) return seeOther(`/jobs/${encodeURIComponent(id)}`);
+      return htmlResponse(jobLiveFragment((await liveOf(id)).live));
+    })
+    .post("/simulation", async ({ request }) => {
+      const form = new URLSearchParams(await request.text());
+      let p;
+      try {
+        p = validateSimulationParams(Object.fromEntries(form));
+      } catch (err) {
+        if (err instanceof ParamError) throw unprocessable(err.message);
+        throw err;
+      }
+      const { ids } = await gameIdsInOrder(deps.database());
+      if (ids.length === 0) throw unprocessable("games: no games stored; import games first (or load the demo data)");
+      const id = await deps.scheduler.submit("simulation", p, ids, ids.length);
+      return seeOther(`/jobs/${encodeURIComponent(id)}`);
+    }, { parse: "none" });
+}

@@ -1,0 +1,18 @@
+// The ops page and its fallback fragment. Both compute a metrics update now (the metrics topic
+// publishes only while someone listens, so its last state may be old when nobody did).
+import { Elysia } from "elysia";
+import { opsFragment, opsPage, type OpsView } from "../../../views/pages/ops";
+import { htmlResponse } from "../respond";
+
+export interface OpsPagesDeps {
+  version: string;
+  /** A fresh metrics state (realtime.metrics.publishNow), bound once the realtime module is mounted. */
+  metricsNow: () => Record<string, unknown> | undefined;
+}
+
+export const opsView = (metrics: Record<string, unknown> | undefined): OpsView => ({ metrics, memory: process.memoryUsage() });
+
+export const opsPagesRoutes = (deps: OpsPagesDeps) =>
+  new Elysia({ name: "ops-pages" })
+    .get("/ops", () => htmlResponse(opsPage(deps.version, opsView(deps.metricsNow()))))
+    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow()))));

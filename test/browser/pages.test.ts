@@ -1,0 +1,175 @@
+// The pages in a real browser: a grid search from the form watched to 100% and its heatmap
+// without a reload and without progress polls; cancel from the job page; the socket killed from
+// the server (Offline, polling, then Live again and polling stops); an import from the data page;
+// a screenshot of each page, wide and at 360 px, in test-artifacts/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BrowserContext, Page } from "playwright-core";
+import type { Database } from "../../src/db/database";
+import type { RunningServer } from "../../src/server/lifecycle";
+import { freshDatabase } from "../support/db";
+import { startTestServer, stopTestServer } from "../support/server";
+import { artifact, hasChromium, launch, SKIP_REASON } from "./browser";
+
+if (!hasChromium) {
+  test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});
+} else {
+  describe("pages in chromium", () => {
+    let server: RunningServer;
+    let db: Database;
+    let browser: Awaited<ReturnType<typeof launch>>;
+    let context: BrowserContext;
+    beforeAll(async () => {
+      db = await freshDatabase("pglite");
+      server = await startTestServer({ database: db, flags: ["--metrics-interval-ms", "1000"] });
+      browser = await launch();
+      context = browser.context;
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stopTestServer(server);
+      await db.close();
+    });
+
+    /** Every request the page makes, by path. */
+    function track(page: Page): string[] {
+      const seen: string[] = [];
+      page.on("request", (r) => seen.push(new URL(r.url()).pathname + new URL(r.url()).search));
+      return seen;
+    }
+    const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
+    async function shoot(page: Page, name: string) {
+      await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
+      await page.setViewportSize({ width: 360, height: 780 });
+      await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+
+    test("data page: an empty store loads the demo data with one button; the games appear without a reload", async () => {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/data`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      await shoot(page, "data-empty");
+      await page.getByRole("button", { name: /Load demo data/ }).click();
+      await page.locator("text=synthetic-0001").first().waitFor({ timeout: 20_000 });
+      expect(page.url()).toBe(`${server.url}/data`);
+      await page.close();
+    });
+
+    test("grid search from the form: the bar reaches 100% and the heatmap appears without a reload or progress polls", async () => {
+      const page = await context.newPage();
+      const requests = track(page);
+      await page.goto(`${server.url}/grid-search/new`);
+      const fill = { entry_start: "0.002", entry_stop: "0.4", entry_step: "0.002", exit_start: "0", exit_stop: "0.3", exit_step: "0.002" };
+      for (const [name, value] of Object.entries(fill)) await page.fill(`input[name="${name}"]`, value);
+      // The preview follows the typing: 18,875 (entry, exit) pairs with exit < entry.
+      await page.locator("#grid-preview", { hasText: "18,875 pairs" }).waitFor();
+      expect(await page.locator("#grid-preview").textContent()).toContain("200 games");
+      expect(requests.filter((r) => r === "/grid-search/preview").length).toBeGreaterThanOrEqual(1);
+      await page.fill('input[name="exit_step"]', "0");
+      await page.locator("#err-exit_step", { hasText: "must be > 0" }).waitFor();
+      await page.fill('input[name="exit_step"]', "0.002");
+      await page.locator("#err-exit_step").filter({ hasText: /^$/ }).waitFor({ state: "attached" });
+      await shoot(page, "grid-search-new");
+      await Promise.all([page.waitForURL(/\/jobs\//), page.getByRole("button", { name: "Start grid search" }).click()]);
+      const jobUrl = page.url();
+      const id = jobUrl.split("/").at(-1)!;
+      const mark = requests.length;
+      // A reload would lose this.
+      await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+      await page.locator("#job-results svg").first().waitFor({ timeout: 30_000 });
+      expect(await page.locator("#job-progress progress").getAttribute("value")).toBe("100.0");
+      expect(await page.locator("#job-progress .badge").textContent()).toBe("Complete");
+      expect(await liveState(page)).toBe("final");
+      expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true); // no reload
+      const after = requests.slice(mark);
+      expect(after.filter((r) => r.includes("/live") || r.includes("/progress/"))).toEqual([]); // no progress polls
+      expect(after.filter((r) => r === `/jobs/${id}/results`).length).toBe(1);
+      expect(await page.locator("table.pairs tbody tr").count()).toBe(10);
+      await shoot(page, "job-grid-complete");
+      // The final selection simulated from the results: per-game results and the equity curve.
+      await Promise.all([page.waitForURL(/\/jobs\//), page.getByRole("button", { name: /Simulate this pair/ }).click()]);
+      await page.locator("#job-results figure.equity svg").waitFor({ timeout: 20_000 });
+      await shoot(page, "job-simulation");
+      await page.close();
+    });
+
+    test("cancel a job from its page", async () => {
+      const res = await fetch(`${server.url}/api/grid-search/run`, { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ entry_start: 0.0005, entry_stop: 0.6, entry_step: 0.0005, exit_start: 0, exit_stop: 0.5, exit_step: 0.0005 }) });
+      const { request_id } = await res.json();
+      const page = await context.newPage();
+      await page.goto(`${server.url}/jobs/${request_id}`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      await page.locator('#job-progress[data-status="running"]').waitFor();
+      await shoot(page, "job-running");
+      await page.getByRole("button", { name: "Cancel job" }).focus();
+      await page.keyboard.press("Enter");
+      await page.locator('#job-progress[data-status="cancelled"]').waitFor({ timeout: 10_000 });
+      expect(await page.locator("#job-progress .badge").textContent()).toBe("Cancelled");
+      expect(await page.locator("text=the job was cancelled").count()).toBe(1);
+      await page.close();
+    });
+
+    test("socket killed from the server: Offline and polling every 2 s, then Live again and the polling stops", async () => {
+      const page = await context.newPage();
+      const requests = track(page);
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      const states = new Set<string>();
+      const kill = async () => {
+        const status = await (await fetch(`${server.url}/api/websocket/status`)).json();
+        for (const c of status.connections) if (c.endpoint === "/pages/ws/dashboard") server.realtime.sockets.closeOne(c.id, 1012, "test restart");
+      };
+      // Keep refusing the dashboard's socket for 5 s, as a restarting server would.
+      const until = Date.now() + 5000;
+      let text = "";
+      while (Date.now() < until) {
+        await kill();
+        const state = String(await liveState(page));
+        if (state === "offline" && !states.has("offline")) {
+          text = String(await page.locator("#live .live-text").textContent());
+          await page.screenshot({ path: artifact("dashboard-offline.png") });
+        }
+        states.add(state);
+        await Bun.sleep(100);
+      }
+      expect(states.has("offline")).toBe(true);
+      expect(text).toContain("Offline");
+      const polls = requests.filter((r) => r === "/pages/dashboard").length;
+      expect(polls).toBeGreaterThanOrEqual(1);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live", undefined, { timeout: 15_000 });
+      const atLive = requests.filter((r) => r === "/pages/dashboard").length;
+      await Bun.sleep(4500);
+      expect(requests.filter((r) => r === "/pages/dashboard").length).toBe(atLive); // no polling while the socket is up
+      await shoot(page, "dashboard");
+      await page.close();
+    });
+
+    test("import a file from the data page", async () => {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/data`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      const csv = "game_id,t,price,fair,outcome\n<b>browser-game</b>,0,0.5,0.62,1\n<b>browser-game</b>,1,0.52,0.6,1\n";
+      await page.setInputFiles("#import-file", { name: "browser.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+      await page.getByRole("button", { name: "Import", exact: true }).click();
+      await page.locator("#import-result", { hasText: "Imported 1 games (2 ticks) from browser.csv." }).waitFor({ timeout: 10_000 });
+      await page.locator("#update-status", { hasText: "browser.csv" }).waitFor();
+      // The games list reloads by itself once the update's status says it finished.
+      await page.locator("#games h2", { hasText: "(201)" }).waitFor({ timeout: 10_000 });
+      expect(await page.locator("#games td", { hasText: "<b>browser-game</b>" }).count()).toBe(1);
+      await shoot(page, "data");
+      await page.close();
+    });
+
+    test("ops page: live metrics", async () => {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/ops`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      await page.locator("#ops-metrics", { hasText: "Connections" }).waitFor();
+      const first = await page.locator("#ops-metrics .muted").first().textContent();
+      await page.waitForFunction((t) => document.querySelector("#ops-metrics .muted")?.textContent !== t, first, { timeout: 5000 });
+      await shoot(page, "ops");
+      await page.close();
+    });
+  });
+}

@@ -1,0 +1,106 @@
+// The data page (games, import, update status, demo data) and the ops page (metrics), their
+// fragments and sockets, with and without scripts.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "../../src/db/database";
+import type { RunningServer } from "../../src/server/lifecycle";
+import { gamesTable, updateStatusFragment } from "../../views/pages/data";
+import { opsFragment } from "../../views/pages/ops";
+import { freshDatabase } from "../support/db";
+import { startTestServer, stopTestServer } from "../support/server";
+
+const EVIL = `<script>alert(1)</script>`;
+
+describe("data and ops fragments", () => {
+  test("game ids, file names and import errors render as text", () => {
+    const t = String(gamesTable({ games: [{ id: EVIL, first_t: 0, ticks: 3, outcome: 1, synthetic: false, imported_at: "2024-01-01T00:00:00.000Z" }], total: 1, page: 1, perPage: 50 }));
+    expect(t).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(t).not.toContain("<script>");
+    const u = updateStatusFragment({ is_running: true, message: "Update in progress", source: EVIL, progress: { current: 5, total: 10 }, last: { ok: false, source: EVIL, error: EVIL, finished_at: "2024-01-01T00:00:00.000Z" } });
+    expect(u).toStartWith('<div id="update-status"');
+    expect(u).toContain('hx-swap-oob="true"');
+    expect(u).toContain('value="50.0"');
+    expect(u).not.toContain("<script>");
+  });
+
+  test("an empty store offers the demo data through the demo endpoint, and a plain form without scripts", () => {
+    const t = String(gamesTable({ games: [], total: 0, page: 1, perPage: 50 }));
+    expect(t).toContain('<form method="post" action="/data/demo" hx-post="/api/games/demo?games=200&amp;seed=1" hx-swap="none">');
+  });
+
+  test("ops: the metric figures, topic names as text", () => {
+    const s = opsFragment({
+      metrics: { timestamp: 1, interval_ms: 10000, connections: 7, topics: 3, messages_per_second: 12.5, bytes_per_second: 2048, deliveries_per_second: 40, drops: 2, drops_since_last: 1, messages_total: 100, bytes_total: 5000,
+        publish_latency_ms: { p50_ms: 0.5, p95_ms: 2, p99_ms: 5, max_ms: 9 }, busiest_topics: { [`job:${EVIL}`]: 4 }, jobs: { running: 1 }, workers: { size: 2, busy: 1, alive: 2, restarts: 0 } },
+      memory: { rss: 50 << 20, heapUsed: 10 << 20, heapTotal: 20 << 20, external: 0 },
+    });
+    expect(s).toContain("12.5");
+    expect(s).toContain("1 / 2");
+    expect(s).toContain("p95 2 ms");
+    expect(s).toContain("50.0 MiB");
+    expect(s).not.toContain("<script>");
+  });
+});
+
+describe("data and ops pages on a server", () => {
+  let server: RunningServer;
+  let db: Database;
+  beforeAll(async () => {
+    db = await freshDatabase("pglite");
+    server = await startTestServer({ database: db, flags: ["--tick-ms", "20", "--metrics-interval-ms", "200"] });
+  });
+  afterAll(async () => {
+    await stopTestServer(server);
+    await db.close();
+  });
+
+  test("empty store: the demo button without scripts loads the demo data and lands back on /data", async () => {
+    expect(await (await fetch(`${server.url}/data`)).text()).toContain("Load demo data");
+    const res = await fetch(`${server.url}/data/demo`, { method: "POST", redirect: "manual" });
+    expect(res.status).toBe(303);
+    const page = await (await fetch(`${server.url}/data`)).text();
+    expect(page).toContain("synthetic-0001");
+    expect(page).toContain("(200)");
+    expect(page).toContain('rel="next"');
+    expect(await (await fetch(`${server.url}/data?page=4`)).text()).toContain("synthetic-0200");
+  });
+
+  test("import from the page: multipart through the same import path; a bad file names its line", async () => {
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/pages/ws/update`);
+    const messages: string[] = [];
+    ws.onmessage = (e) => messages.push(String(e.data));
+    await new Promise((r) => (ws.onopen = r));
+    const form = new FormData();
+    form.append("file", new File([`game_id,t,price,fair,outcome\n${EVIL},0,0.5,0.6,1\n${EVIL},1,0.55,0.6,1\n`], "games.csv", { type: "text/csv" }));
+    const res = await fetch(`${server.url}/data/import`, { method: "POST", body: form, headers: { "HX-Request": "true" } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Imported 1 games (2 ticks) from games.csv.");
+    const bad = new FormData();
+    bad.append("file", new File(["game_id,t,price,fair,outcome\ng,0,2,0.6,1\n"], "bad.csv", { type: "text/csv" }));
+    const noJs = await fetch(`${server.url}/data/import`, { method: "POST", body: bad, redirect: "manual" });
+    expect(noJs.status).toBe(303);
+    const back = await (await fetch(`${server.url}${noJs.headers.get("location")}`)).text();
+    expect(back).toContain("line 2");
+    for (let i = 0; i < 100 && !messages.some((m) => m.includes("failed")); i++) await Bun.sleep(20);
+    expect(messages[0]).toStartWith('<div id="update-status"');
+    expect(messages.some((m) => m.includes('data-running="yes"'))).toBe(true);
+    expect(messages.at(-1)).toContain("failed: line 2");
+    expect(messages.join("")).not.toContain("<script>");
+    const games = await (await fetch(`${server.url}/data/games?page=1`)).text();
+    expect(games).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    ws.close();
+  });
+
+  test("ops: the page and its socket carry the metrics topic", async () => {
+    const page = await (await fetch(`${server.url}/ops`)).text();
+    expect(page).toContain('hx-ws:connect="/pages/ws/metrics"');
+    expect(page).toContain("Messages/s");
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/pages/ws/metrics`);
+    const messages: string[] = [];
+    ws.onmessage = (e) => messages.push(String(e.data));
+    for (let i = 0; i < 100 && messages.length < 2; i++) await Bun.sleep(20);
+    expect(messages.length).toBeGreaterThanOrEqual(2);
+    expect(messages[0]).toStartWith('<div id="ops-metrics" hx-swap-oob="true">');
+    expect(messages[0]).toContain("Connections");
+    ws.close();
+  });
+});
