@@ -1,9 +1,10 @@
-// The Elysia binding: the WebSocket routes of protocol.md and the two status endpoints, on top of
+// The Elysia binding: the WebSocket routes of protocol.md and the status endpoints, on top of
 // the hub, the registry and the socket table. The global WebSocket options live in settings.ts.
 import type { AnyElysia } from "elysia";
 import { LEGACY_FORMAT, MUX_FORMAT } from "./formats";
 import type { Hub } from "./hub";
 import { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 import { isPing, parseClientMessage, serverMessages, type MessageId } from "./protocol";
 import type { Registry } from "./registry";
 import type { RealtimeSettings } from "./settings";
@@ -19,7 +20,7 @@ export interface MountOptions {
   transport: LateTransport;
   logger?: RealtimeLogger;
   clock?: Clock;
-  /** Jobs by state and worker utilisation for `metrics_update` (only called while someone listens). */
+  /** Jobs by state and worker utilisation for `metrics_update` (called while someone listens) and GET /metrics. */
   collect?: CollectMetrics;
   /** Access role of a connection for /ws/stats (default `public`). */
   roleOf?: (request: Request) => string;
@@ -48,7 +49,6 @@ export interface Realtime {
 
 /** What the handlers use of Elysia's ElysiaWS (typed loosely: Elysia's own types are per route). */
 interface WS {
-  id: string;
   raw: RawSocket;
   remoteAddress: string;
   data: { request: Request; params?: Record<string, string>; server?: Transport | null };
@@ -73,7 +73,9 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
   const logger = opts.logger ?? quietLogger;
   const sockets = createSocketTable({ hub, registry, settings, transport, clock, logger, onJobTerminalClose: opts.onJobTerminalClose });
   const metrics = createMetricsPublisher({ hub, registry, intervalMs: settings.metricsIntervalMs, collect: opts.collect, clock, logger });
-  const ids = new Map<string, string>(); // Elysia's ws.id -> registry connection id
+  // Bun's socket object (stable per connection) -> registry connection id. Not Elysia's ws.id:
+  // reading that makes Elysia mint a random string per connection, about 50 bytes each.
+  const ids = new Map<RawSocket, string>();
 
   app.onStart((a) => transport.bind(a.server));
   app.onStop(() => transport.bind(null));
@@ -92,7 +94,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
       endpoint,
       role: opts.roleOf?.(request),
     });
-    if (id) ids.set(ws.id, id);
+    if (id) ids.set(ws.raw, id);
     return id;
   }
 
@@ -103,7 +105,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
       try {
         fn(sock, ...args);
       } catch (error) {
-        const id = ids.get(sock.id);
+        const id = ids.get(sock.raw);
         logger.error(`websocket ${what} failed`, { id, error });
         if (id) registry.noteError(id, (error as Error)?.message ?? String(error));
         try { sock.raw.close(CLOSE.serverError, "server error"); } catch { /* already closing */ }
@@ -113,12 +115,12 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
 
   const lifecycle = {
     drain: guarded("drain", (ws) => {
-      const id = ids.get(ws.id);
+      const id = ids.get(ws.raw);
       if (id) sockets.drained(id);
     }),
     close: guarded("close", (ws) => {
-      const id = ids.get(ws.id);
-      ids.delete(ws.id);
+      const id = ids.get(ws.raw);
+      ids.delete(ws.raw);
       if (id) sockets.closed(id);
     }),
   };
@@ -140,7 +142,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
         sockets.subscribe(id, o.format, topic, { endWithJob: o.endWithJob });
       }),
       message: guarded("message", (ws, message: unknown) => {
-        const id = ids.get(ws.id);
+        const id = ids.get(ws.raw);
         if (!id) return;
         registry.noteMessage(id);
         const ping = isPing(message);
@@ -162,13 +164,13 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     if (m.type === "ping") return sockets.send(id, serverMessages.pong(clock.now(), m.id));
     const conn = registry.get(id);
     if (!conn) return;
-    const subscribed = conn.subs.has(wireTopic(MUX_FORMAT, m.topic));
+    const subscribed = registry.isSubscribed(id, wireTopic(MUX_FORMAT, m.topic));
     if (m.type === "unsubscribe") {
       if (subscribed) sockets.unsubscribe(id, MUX_FORMAT, m.topic);
       return sockets.send(id, serverMessages.unsubscriptionConfirmed(m.topic, m.id));
     }
     if (subscribed) return sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, m.id));
-    if (conn.subs.size >= settings.maxTopicsPerConnection) {
+    if (conn.subs.length >= settings.maxTopicsPerConnection) {
       return fail(`subscription limit reached: at most ${settings.maxTopicsPerConnection} topics per connection`, m.id);
     }
     const snap = hub.snapshot(m.topic);
@@ -184,7 +186,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
       if (id) sockets.send(id, serverMessages.welcome(id));
     }),
     message: guarded("message", (ws, message: unknown) => {
-      const id = ids.get(ws.id);
+      const id = ids.get(ws.raw);
       if (!id) return;
       registry.noteMessage(id);
       muxMessage(id, message);
@@ -199,6 +201,8 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
 
   app.get("/api/websocket/status", () => registry.status());
   app.get("/ws/stats", () => registry.stats());
+  // Read on demand: a scrape computes one reading, whether or not anyone subscribes to `metrics`.
+  app.get("/metrics", () => new Response(formatPrometheus(metrics.figures()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }));
 
   return {
     topicSocket,

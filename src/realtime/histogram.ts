@@ -1,7 +1,21 @@
-// A fixed-bucket latency histogram: constant memory, O(buckets) to read, O(log buckets) to record.
+// Fixed-bucket histograms: constant memory, O(buckets) to read, O(log buckets) to record. The raw
+// counts feed GET /metrics; the latency snapshot with quantiles feeds `metrics_update`.
 
 /** Upper bounds in milliseconds; the last bucket takes everything above. */
 export const LATENCY_BOUNDS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000] as const;
+/** Subscribers reached by one publish. */
+export const FANOUT_BOUNDS = [1, 10, 100, 1000, 10_000, 100_000] as const;
+/** Bytes of one published message. */
+export const SIZE_BOUNDS_BYTES = [64, 128, 256, 512, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576] as const;
+
+/** A plain copy of a histogram: `counts[i]` holds values <= `bounds[i]` (not cumulative); the last count is the overflow. */
+export interface BucketCounts {
+  bounds: readonly number[];
+  counts: number[];
+  count: number;
+  sum: number;
+  max: number;
+}
 
 export interface HistogramSnapshot {
   count: number;
@@ -14,19 +28,23 @@ export interface HistogramSnapshot {
   buckets: Record<string, number>;
 }
 
-export class LatencyHistogram {
-  private readonly counts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
-  private count = 0;
-  private sum = 0;
-  private max = 0;
+export class Histogram {
+  protected readonly counts: number[];
+  protected count = 0;
+  protected sum = 0;
+  protected max = 0;
 
-  record(ms: number): void {
-    const v = ms > 0 ? ms : 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
+  }
+
+  record(value: number): void {
+    const v = value > 0 ? value : 0;
     let lo = 0;
-    let hi: number = LATENCY_BOUNDS_MS.length;
+    let hi = this.bounds.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (v <= LATENCY_BOUNDS_MS[mid]) hi = mid;
+      if (v <= this.bounds[mid]) hi = mid;
       else lo = mid + 1;
     }
     this.counts[lo]++;
@@ -42,15 +60,25 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i];
-      if (seen >= rank) return i < LATENCY_BOUNDS_MS.length ? Math.min(LATENCY_BOUNDS_MS[i], this.max) : this.max;
+      if (seen >= rank) return i < this.bounds.length ? Math.min(this.bounds[i], this.max) : this.max;
     }
     return this.max;
   }
 
+  raw(): BucketCounts {
+    return { bounds: this.bounds, counts: [...this.counts], count: this.count, sum: this.sum, max: this.max };
+  }
+}
+
+export class LatencyHistogram extends Histogram {
+  constructor() {
+    super(LATENCY_BOUNDS_MS);
+  }
+
   snapshot(): HistogramSnapshot {
     const buckets: Record<string, number> = {};
-    LATENCY_BOUNDS_MS.forEach((b, i) => (buckets[`<=${b}`] = this.counts[i]));
-    buckets[`>${LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1]}`] = this.counts[LATENCY_BOUNDS_MS.length];
+    this.bounds.forEach((b, i) => (buckets[`<=${b}`] = this.counts[i]));
+    buckets[`>${this.bounds[this.bounds.length - 1]}`] = this.counts[this.bounds.length];
     const round = (x: number) => Math.round(x * 1000) / 1000;
     return {
       count: this.count,

@@ -1,7 +1,7 @@
 // The realtime hub: the latest state of every topic, its sequence number, and coalesced fan-out of
 // that state in every registered wire format. Knows nothing of Elysia; Bun's server is the transport.
 import { renderLegacy, renderMux, LEGACY_FORMAT, MUX_FORMAT, type Render } from "./formats";
-import { LatencyHistogram, type HistogramSnapshot } from "./histogram";
+import { FANOUT_BOUNDS, Histogram, LatencyHistogram, SIZE_BOUNDS_BYTES, type BucketCounts, type HistogramSnapshot } from "./histogram";
 import { defaultResolveTopic, isTerminalState, wireTopic, type Resolution, type State } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
 
@@ -40,6 +40,8 @@ export interface HubStats {
   topics: number;
   pending: number;
   latency: HistogramSnapshot;
+  /** Raw bucket counts for GET /metrics: set-to-publish wait, subscribers per publish, bytes per publish. */
+  histograms: { publishLatencyMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts };
 }
 
 export interface Hub {
@@ -99,6 +101,8 @@ export function createHub(deps: HubDeps): Hub {
   const publishListeners = new Set<(e: PublishEvent) => void>();
   const dropListeners = new Set<(wire: string) => void>();
   const latency = new LatencyHistogram();
+  const fanout = new Histogram(FANOUT_BOUNDS);
+  const sizes = new Histogram(SIZE_BOUNDS_BYTES);
   const c = { messages: 0, bytes: 0, deliveries: 0, drops: 0, backpressured: 0, renders: 0, errors: 0 };
 
   // The one flush timer: armed only while some topic waits for its tick.
@@ -154,8 +158,11 @@ export function createHub(deps: HubDeps): Hub {
         const result = transport.publish(wire, data);
         c.messages++;
         e.messages++;
-        c.bytes += Buffer.byteLength(data);
+        const bytes = Buffer.byteLength(data);
+        c.bytes += bytes;
         c.deliveries += subscribers;
+        fanout.record(subscribers);
+        sizes.record(bytes);
         let w = wireCounts.get(wire);
         if (!w) wireCounts.set(wire, (w = { count: 0, lastAt: 0 }));
         w.count++;
@@ -286,7 +293,10 @@ export function createHub(deps: HubDeps): Hub {
     recordDrop(count = 1) {
       c.drops += count;
     },
-    stats: () => ({ ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot() }),
+    stats: () => ({
+      ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(),
+      histograms: { publishLatencyMs: latency.raw(), fanout: fanout.raw(), messageBytes: sizes.raw() },
+    }),
     forget,
     flushNow,
     close() {

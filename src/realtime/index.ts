@@ -13,7 +13,8 @@
 export { createHub, type Hub, type HubDeps, type HubStats, type PublishEvent, type Snapshot } from "./hub";
 export { createRegistry, type Registry, type Connection, type ConnectionInfo, type WebSocketStatus, type WsStats } from "./registry";
 export { mountRealtime, originAllowed, type MountOptions, type Realtime, type TopicSocketOptions } from "./elysia";
-export { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
+export { createMetricsPublisher, metricsUpdate, type CollectMetrics, type MetricsPublisher, type RealtimeFigures } from "./metrics";
+export { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 export { parseClientMessage, serverMessages, type ClientMessage } from "./protocol";
 export { resolveRealtimeSettings, websocketOptions, REALTIME_DEFAULTS, RealtimeSettingsError, type RealtimeSettings } from "./settings";
 export { CLOSE } from "./sockets";

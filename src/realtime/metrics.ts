@@ -1,12 +1,78 @@
 // The `metrics` topic: a metrics_update every interval while anyone listens, in any format.
-// Nothing is computed and no timer runs while nobody subscribes.
-import type { Hub } from "./hub";
+// Nothing is computed and no timer runs while nobody subscribes. The same plain figures feed
+// GET /metrics (prometheus.ts), so the two never disagree.
+import type { Hub, HubStats } from "./hub";
 import type { Registry } from "./registry";
 import { METRICS_TOPIC, type State } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger } from "./transport";
 
 /** What only the lead knows: jobs by state, worker utilisation, anything else worth showing. */
 export type CollectMetrics = () => { jobs?: Record<string, number>; workers?: Record<string, unknown>; [k: string]: unknown };
+
+export interface MemoryFigures {
+  rss_bytes: number;
+  heap_used_bytes: number;
+  heap_total_bytes: number;
+  external_bytes: number;
+}
+
+/** One plain reading of everything the metrics topic and GET /metrics show. */
+export interface RealtimeFigures {
+  /** Unix milliseconds. */
+  at: number;
+  connections: number;
+  connectionsByEndpoint: Record<string, number>;
+  connectionsByRole: Record<string, number>;
+  hub: HubStats;
+  /** Messages published per topic, the busiest first. */
+  busiestTopics: Record<string, number>;
+  jobs: Record<string, number>;
+  /** What collect() said of the workers, with `utilisation` (busy / size) added when it can be. */
+  workers: Record<string, unknown>;
+  memory: MemoryFigures;
+  /** Anything else collect() returned. */
+  extra: Record<string, unknown>;
+}
+
+export function processMemory(): MemoryFigures {
+  const m = process.memoryUsage();
+  return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external };
+}
+
+function withUtilisation(workers: Record<string, unknown>): Record<string, unknown> {
+  const { busy, size } = workers;
+  if (workers.utilisation !== undefined || typeof busy !== "number" || typeof size !== "number") return workers;
+  return { ...workers, utilisation: size > 0 ? Math.round((busy / size) * 1000) / 1000 : 0 };
+}
+
+/** The `metrics_update` body for a reading; rates are per second since `previous` (0 without one). */
+export function metricsUpdate(f: RealtimeFigures, intervalMs: number, previous: RealtimeFigures | null = null): State {
+  const s = f.hub;
+  const p = previous?.hub;
+  const seconds = previous ? Math.max(0.001, (f.at - previous.at) / 1000) : 0;
+  const rate = (total: number, prev: number | undefined) =>
+    prev !== undefined ? Math.round(((total - prev) / seconds) * 100) / 100 : 0;
+  return {
+    timestamp: f.at / 1000,
+    interval_ms: intervalMs,
+    connections: f.connections,
+    messages_per_second: rate(s.messages, p?.messages),
+    bytes_per_second: rate(s.bytes, p?.bytes),
+    deliveries_per_second: rate(s.deliveries, p?.deliveries),
+    drops: s.drops,
+    drops_since_last: p ? s.drops - p.drops : 0,
+    messages_total: s.messages,
+    bytes_total: s.bytes,
+    deliveries_total: s.deliveries,
+    publish_latency_ms: s.latency,
+    topics: s.topics,
+    busiest_topics: f.busiestTopics,
+    jobs: f.jobs,
+    workers: f.workers,
+    memory: f.memory,
+    ...f.extra,
+  };
+}
 
 export interface MetricsDeps {
   hub: Hub;
@@ -17,11 +83,15 @@ export interface MetricsDeps {
   logger?: RealtimeLogger;
   /** How many of the busiest topics to list (default 10). */
   topTopics?: number;
+  /** Process memory (default process.memoryUsage()); injected in tests. */
+  memory?: () => MemoryFigures;
 }
 
 export interface MetricsPublisher {
   /** Computes and publishes one update now (also what the first subscriber gets). */
   publishNow(): State;
+  /** Reads the figures without publishing (GET /metrics). */
+  figures(): RealtimeFigures;
   readonly running: boolean;
   /** Detaches from the registry and stops the timer. */
   stop(): void;
@@ -32,45 +102,37 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? quietLogger;
   let timer: unknown = null;
-  let last: { at: number; messages: number; bytes: number; deliveries: number; drops: number } | null = null;
+  const memory = deps.memory ?? processMemory;
+  let last: RealtimeFigures | null = null;
 
-  function compute(): State {
-    const now = clock.now();
-    const s = hub.stats();
-    const seconds = last ? Math.max(0.001, (now - last.at) / 1000) : 0;
-    const rate = (total: number, prev: number | undefined) =>
-      last && prev !== undefined ? Math.round(((total - prev) / seconds) * 100) / 100 : 0;
-    const top = Object.entries(hub.perTopicCounts()).sort((a, b) => b[1] - a[1]).slice(0, deps.topTopics ?? 10);
-    let extra: ReturnType<CollectMetrics> = {};
+  function figures(): RealtimeFigures {
+    let collected: ReturnType<CollectMetrics> = {};
     try {
-      extra = deps.collect?.() ?? {};
+      collected = deps.collect?.() ?? {};
     } catch (error) {
       logger.error("metrics collect failed", { error });
     }
-    const state: State = {
-      timestamp: now / 1000,
-      interval_ms: intervalMs,
+    const { jobs, workers, ...extra } = collected;
+    const top = Object.entries(hub.perTopicCounts()).sort((a, b) => b[1] - a[1]).slice(0, deps.topTopics ?? 10);
+    const r = registry.stats();
+    return {
+      at: clock.now(),
       connections: registry.active(),
-      messages_per_second: rate(s.messages, last?.messages),
-      bytes_per_second: rate(s.bytes, last?.bytes),
-      deliveries_per_second: rate(s.deliveries, last?.deliveries),
-      drops: s.drops,
-      drops_since_last: last ? s.drops - last.drops : 0,
-      messages_total: s.messages,
-      bytes_total: s.bytes,
-      publish_latency_ms: s.latency,
-      topics: s.topics,
-      busiest_topics: Object.fromEntries(top),
-      jobs: {},
-      workers: {},
-      ...extra,
+      connectionsByEndpoint: r.by_endpoint,
+      connectionsByRole: r.by_role,
+      hub: hub.stats(),
+      busiestTopics: Object.fromEntries(top),
+      jobs: jobs ?? {},
+      workers: withUtilisation(workers ?? {}),
+      memory: memory(),
+      extra,
     };
-    last = { at: now, messages: s.messages, bytes: s.bytes, deliveries: s.deliveries, drops: s.drops };
-    return state;
   }
 
   function publishNow(): State {
-    const state = compute();
+    const f = figures();
+    const state = metricsUpdate(f, intervalMs, last);
+    last = f;
     hub.set(METRICS_TOPIC, state);
     return state;
   }
@@ -115,6 +177,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
 
   return {
     publishNow,
+    figures,
     get running() {
       return timer !== null;
     },

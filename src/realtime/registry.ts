@@ -13,6 +13,14 @@ export interface ConnectionInfo {
   role?: string;
 }
 
+export interface Subscription {
+  /** The Bun topic, `format|topic`. */
+  readonly wire: string;
+  readonly topic: string;
+  /** The wire topic's publish count when subscribed. */
+  readonly baseline: number;
+}
+
 export interface Connection {
   readonly id: string;
   readonly connectedAt: number;
@@ -27,8 +35,11 @@ export interface Connection {
   lastMessageAt: number | null;
   errors: number;
   lastError: string | null;
-  /** wire topic -> logical topic and the wire topic's publish count when subscribed. */
-  readonly subs: Map<string, { topic: string; baseline: number }>;
+  /**
+   * A list, not a Map: nearly every connection holds one subscription (at most
+   * maxTopicsPerConnection), and a one-entry Map costs about 200 bytes more per idle connection.
+   */
+  readonly subs: Subscription[];
   /** Broadcasts received on topics since unsubscribed. */
   retired: number;
 }
@@ -99,14 +110,14 @@ export function createRegistry(deps: RegistryDeps) {
 
   function broadcasts(conn: Connection): number {
     let n = conn.retired;
-    for (const [wire, sub] of conn.subs) n += Math.max(0, deps.published(wire).count - sub.baseline);
+    for (const sub of conn.subs) n += Math.max(0, deps.published(sub.wire).count - sub.baseline);
     return n + conn.sent;
   }
 
   function lastBroadcast(conn: Connection): number | null {
     let last = conn.lastSentAt;
-    for (const [wire, sub] of conn.subs) {
-      const w = deps.published(wire);
+    for (const sub of conn.subs) {
+      const w = deps.published(sub.wire);
       if (w.count > sub.baseline && (last === null || w.lastAt > last)) last = w.lastAt;
     }
     return last;
@@ -123,10 +134,11 @@ export function createRegistry(deps: RegistryDeps) {
 
   function unsubscribe(id: string, wire: string): boolean {
     const conn = conns.get(id);
-    const sub = conn?.subs.get(wire);
-    if (!conn || !sub) return false;
+    const i = conn ? conn.subs.findIndex((s) => s.wire === wire) : -1;
+    if (!conn || i < 0) return false;
+    const sub = conn.subs[i];
     conn.retired += Math.max(0, deps.published(wire).count - sub.baseline);
-    conn.subs.delete(wire);
+    conn.subs.splice(i, 1);
     const set = subscribersOf.get(wire);
     set?.delete(id);
     if (set && set.size === 0) subscribersOf.delete(wire);
@@ -145,7 +157,7 @@ export function createRegistry(deps: RegistryDeps) {
       const conn: Connection = {
         id: `ws_${++counter}_${now}`, connectedAt: now, ip: info.ip, userAgent: info.userAgent, endpoint: info.endpoint,
         role: info.role ?? "public", sent: 0, lastSentAt: null, received: 0, lastMessageAt: null, errors: 0, lastError: null,
-        subs: new Map(), retired: 0,
+        subs: [], retired: 0,
       };
       conns.set(conn.id, conn);
       bump(perIp, conn.ip, 1);
@@ -156,7 +168,7 @@ export function createRegistry(deps: RegistryDeps) {
     close(id: string): Connection | undefined {
       const conn = conns.get(id);
       if (!conn) return undefined;
-      for (const wire of [...conn.subs.keys()]) unsubscribe(id, wire);
+      for (const sub of [...conn.subs]) unsubscribe(id, sub.wire);
       closedBroadcasts += broadcasts(conn);
       closedErrors += conn.errors;
       conns.delete(id);
@@ -170,8 +182,8 @@ export function createRegistry(deps: RegistryDeps) {
     /** False when already subscribed to that wire topic. */
     subscribe(id: string, wire: string, topic: string): boolean {
       const conn = conns.get(id);
-      if (!conn || conn.subs.has(wire)) return false;
-      conn.subs.set(wire, { topic, baseline: deps.published(wire).count });
+      if (!conn || conn.subs.some((s) => s.wire === wire)) return false;
+      conn.subs.push({ wire, topic, baseline: deps.published(wire).count });
       let set = subscribersOf.get(wire);
       if (!set) subscribersOf.set(wire, (set = new Set()));
       set.add(id);
@@ -179,6 +191,7 @@ export function createRegistry(deps: RegistryDeps) {
       return true;
     },
     unsubscribe,
+    isSubscribed: (id: string, wire: string): boolean => conns.get(id)?.subs.some((s) => s.wire === wire) ?? false,
     /** Ids of connections subscribed to a wire topic (kept at subscribe time, not per delivery). */
     subscribers: (wire: string): ReadonlySet<string> => subscribersOf.get(wire) ?? new Set<string>(),
     topicSubscribers: (topic: string) => perTopic.get(topic) ?? 0,
@@ -216,7 +229,7 @@ export function createRegistry(deps: RegistryDeps) {
           id: conn.id, connectedAt: iso(conn.connectedAt)!, broadcastCount: count, errorCount: conn.errors,
           lastBroadcast: iso(lastBroadcast(conn)), lastError: conn.lastError,
           clientInfo: { userAgent: conn.userAgent, ip: conn.ip }, endpoint: conn.endpoint,
-          topics: [...new Set([...conn.subs.values()].map((s) => s.topic))],
+          topics: [...new Set(conn.subs.map((s) => s.topic))],
         });
       }
       const out: WebSocketStatus = {

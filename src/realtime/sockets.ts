@@ -153,15 +153,15 @@ export function createSocketTable(deps: SocketTableDeps) {
     drained(id: string): void {
       const conn = registry.get(id);
       if (!conn) return;
-      for (const wire of conn.subs.keys()) {
-        const { format, topic } = splitWireTopic(wire);
+      for (const sub of conn.subs) {
+        const { format, topic } = splitWireTopic(sub.wire);
         const data = hub.render(format, topic);
         if (data !== null) send(id, data);
       }
     },
     closed(id: string): void {
       const conn = registry.get(id);
-      if (conn) for (const wire of conn.subs.keys()) endWatch.get(wire)?.delete(id);
+      if (conn) for (const sub of conn.subs) endWatch.get(sub.wire)?.delete(id);
       live.delete(id);
       registry.close(id);
       suspects.delete(id);

@@ -1,0 +1,945 @@
+// Realtime fan-out: gridcast against a bare Bun.serve pub/sub server (and a minimal Elysia .ws()
+// route), each server in a process of its own (so its CPU time and RSS are its own), load clients
+// in other processes, loopback only. One job topic, the same ~125-byte progress message everywhere.
+//
+// Usage: bun scripts/bench-ws.ts [--sizes 1000,10000] [--servers gridcast,bare,elysia]
+//          [--client-procs 2] [--steady 20000] [--round-s 5] [--burst-rounds 3] [--slow-rounds 3]
+//          [--stalled 10] [--window <auto>] [--staleness-size 1000] [--staleness-s 10]
+//          [--flood-s 70] [--flood-readers 100] [--flood-servers gridcast,bare]
+//        (a full run takes about 11 minutes on 2 cores; quick: BENCH_WS_HOLD_S=10 --round-s 2
+//        --burst-rounds 1 --slow-rounds 1 --flood-s 0)
+// Env:   BENCH_WS_HOLD_S  seconds the largest size is held while publishing steadily (default 60;
+//        smaller sizes at most 15); set it lower for a quick run.
+//
+// All servers of a size run side by side and every measurement is a round on one server, the
+// servers taken in a rotated order each round: this machine is shared, and drift then falls on
+// each server alike. Per server and size: connect N sockets to /ws/grid-search/bench; RSS per
+// idle connection (server RSS, settled after GC, minus the same before, over N); "steady":
+// --steady deliveries/s (20/s messages to 1,000, 2/s to 10,000: well under what this machine can
+// do) for the hold, giving fan-out latency (the server stamps `ts` into the state
+// just before hub.set / publish; the client subtracts it from its receipt time) and server CPU
+// per million deliveries; "burst": as fast as the slowest client keeps up (at most a window of
+// messages ahead of the slowest socket's acknowledgement, relayed by the parent), the most
+// deliveries/s without loss; then --stalled clients that never read (a process stopped with
+// SIGSTOP once connected) and both phases again. Those never get past the kernel (loopback takes
+// about 4 MB per socket before the server queues a byte), so a last "flood" runs 100 readers and
+// the stalled clients at full pump speed long enough to reach the server's own queue.
+//
+// gridcast runs the real path (startServer, in-memory PGlite, hub.set(jobTopic(id), state)) with
+// --tick-ms 1 so that coalescing, a rate cap by design, does not decide the fan-out figures; a
+// separate gridcast at the default 50 ms tick measures staleness: progress set every 2 ms, the
+// age at receipt of the newest progress a message carries.
+//
+// Bounds: every wait has a timeout, every loop a count or a deadline, and a watchdog kills all
+// children and exits 1 past the run's time budget. File descriptors: Bun has no
+// process.setrlimit, but raises its own soft limit to the hard limit at start (a shell at 1024
+// starts a Bun that sees 20000 here), and the children inherit that; a size that needs more
+// than the hard limit is skipped with a note (raise `ulimit -Hn` as root, or LimitNOFILE=).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Subprocess } from "bun";
+
+const JOB_ID = "bench";
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Latency histogram: log buckets 4% wide from 1 us, mergeable across processes as plain arrays.
+const H_BASE = 0.001;
+const H_LOG = Math.log(1.04);
+const H_N = 520;
+
+class LatencyHist {
+  counts = new Array<number>(H_N).fill(0);
+  n = 0;
+  sum = 0;
+  max = 0;
+
+  record(ms: number): void {
+    const v = ms > 0 ? ms : 0;
+    const i = v <= H_BASE ? 0 : Math.min(H_N - 1, Math.ceil(Math.log(v / H_BASE) / H_LOG));
+    this.counts[i]++;
+    this.n++;
+    this.sum += v;
+    if (v > this.max) this.max = v;
+  }
+
+  merge(o: { counts: number[]; n: number; sum: number; max: number }): void {
+    for (let i = 0; i < H_N; i++) this.counts[i] += o.counts[i];
+    this.n += o.n;
+    this.sum += o.sum;
+    this.max = Math.max(this.max, o.max);
+  }
+
+  /** Upper edge of the bucket holding quantile q (at most 4% high), capped by the exact max. */
+  quantile(q: number): number {
+    if (this.n === 0) return NaN;
+    const rank = Math.ceil(q * this.n);
+    let seen = 0;
+    for (let i = 0; i < H_N; i++) {
+      seen += this.counts[i];
+      if (seen >= rank) return Math.min(H_BASE * Math.exp(i * H_LOG), this.max);
+    }
+    return this.max;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPC: the parent asks {id, cmd, ...}; a child answers {re: id, ...} or sends events {ev, ...}.
+type Msg = Record<string, any>;
+
+function serveCommands(handlers: Record<string, (m: Msg) => Promise<Msg | void> | Msg | void>): void {
+  // A child never outlives its parent: if the parent goes (even by SIGKILL), so does the child.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(2), 500).unref();
+  process.on("disconnect", () => process.exit(2));
+  process.on("message", async (m: Msg) => {
+    const handler = handlers[m.cmd];
+    try {
+      const out = handler ? await handler(m) : { error: `unknown command ${m.cmd}` };
+      if (m.id !== undefined) process.send!({ re: m.id, ...(out ?? {}) });
+    } catch (error) {
+      if (m.id !== undefined) process.send!({ re: m.id, error: String((error as Error)?.stack ?? error) });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server role: one of gridcast, bare, elysia. Publishes the same state the same way each time.
+async function serverRole(kind: string, tickMs: number, maxConnections: number): Promise<void> {
+  let seq = 0; // `current` of the progress: the bench's own message number, across phases
+  const state = (current: number) => ({ status: "running", current, total: 1_000_000, current_combo: "0.42/0.17", ts: now() });
+  let publish: (s: Record<string, unknown>) => void;
+  let connections: () => number;
+  let stats: () => { messages: number; drops: number } = () => ({ messages: 0, drops: 0 });
+  /** Bytes Bun holds for the sockets beyond what the kernel took (-1: not visible, as in gridcast). */
+  let buffered: () => number = () => -1;
+  let stop: () => Promise<void>;
+  let port: number;
+
+  if (kind === "gridcast") {
+    const { parseArgs: cliArgs, resolveConfig } = await import("../src/config/resolve.ts");
+    const { silentLogger } = await import("../src/log/logger.ts");
+    const { startServer } = await import("../src/server/lifecycle.ts");
+    const { createPglite, pgliteDatabase } = await import("../src/db/pglite.ts");
+    const { migrate } = await import("../src/db/migrate.ts");
+    const { jobTopic } = await import("../src/realtime/topics.ts");
+    const dataDir = mkdtempSync(join(tmpdir(), "gridcast-bench-ws-"));
+    const config = resolveConfig(cliArgs([
+      "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--workers", "1", "--tick-ms", String(tickMs),
+      "--max-connections", String(maxConnections), "--max-connections-per-ip", String(maxConnections),
+    ]), {});
+    const server = await startServer({
+      config, logger: silentLogger, version: "bench",
+      openDatabase: async () => {
+        const db = pgliteDatabase(await createPglite(undefined));
+        await migrate(db.db);
+        return db;
+      },
+    });
+    await server.ready;
+    const topic = jobTopic(JOB_ID);
+    publish = (s) => server.hub.set(topic, s); // the real path: coalescing, render once, server.publish
+    connections = () => server.realtime.sockets.size();
+    stats = () => server.hub.stats();
+    stop = async () => {
+      await server.stop(2000);
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    port = server.port;
+  } else {
+    const topic = `job:${JOB_ID}`;
+    let open = 0;
+    let wireSeq = 0;
+    let current = "";
+    let messages = 0;
+    const render = (s: Record<string, unknown>) => JSON.stringify({ type: "progress", progress: s, seq: ++wireSeq });
+    const options = { idleTimeout: 120, sendPings: true, perMessageDeflate: false, maxPayloadLength: 16 * 1024 };
+    let server: { publish(t: string, d: string): number; stop(force?: boolean): unknown; port?: number };
+    const live = new Set<{ getBufferedAmount(): number }>();
+    if (kind === "bare") {
+      server = Bun.serve({
+        hostname: "127.0.0.1", port: 0,
+        fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("websocket only", { status: 400 })),
+        websocket: {
+          ...options,
+          open(ws) { open++; live.add(ws); ws.subscribe(topic); if (current) ws.send(current); },
+          message() {},
+          close(ws) { open--; live.delete(ws); },
+        },
+      });
+    } else {
+      const { Elysia } = await import("elysia");
+      const app = new Elysia({ websocket: options }).ws("/ws/grid-search/:id", {
+        open(ws) { open++; live.add(ws.raw as never); ws.subscribe(topic); if (current) ws.send(current); },
+        message() {},
+        close(ws) { open--; live.delete(ws.raw as never); },
+      }).listen({ hostname: "127.0.0.1", port: 0 });
+      server = app.server!;
+    }
+    publish = (s) => {
+      current = render(s);
+      messages++;
+      server.publish(topic, current);
+    };
+    connections = () => open;
+    stats = () => ({ messages, drops: 0 });
+    buffered = () => {
+      let sum = 0;
+      for (const ws of live) sum += ws.getBufferedAmount();
+      return sum;
+    };
+    stop = async () => void server.stop(true);
+    port = server.port!;
+  }
+  publish(state(seq));
+
+  let acked = 0;
+  let onAck: (() => void) | null = null;
+
+  serveCommands({
+    async measure(m) {
+      let rss = process.memoryUsage().rss;
+      if (m.gc) {
+        // Freed pages go back to the system a little later: collect and wait until RSS holds still.
+        for (let i = 0; i < 10; i++) {
+          Bun.gc(true);
+          await sleep(300);
+          const next = process.memoryUsage().rss;
+          const still = Math.abs(next - rss) < 256 * 1024;
+          rss = next;
+          if (still && i > 0) break;
+        }
+      }
+      const cpu = process.cpuUsage();
+      return { rss, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, connections: connections(), seq, buffered: buffered(), ...stats() };
+    },
+    ack(m) {
+      acked = Math.max(acked, m.min);
+      onAck?.();
+    },
+    /** `rate` messages per second for `ms`, on a self-correcting schedule. */
+    steady(m) {
+      return new Promise<Msg>((resolve) => {
+        const period = 1000 / m.rate;
+        const start = performance.now();
+        const count = Math.max(1, Math.floor(m.ms / period));
+        const first = seq + 1;
+        let k = 0;
+        const tick = () => {
+          publish(state(++seq));
+          if (++k >= count) return resolve({ first, last: seq, published: k });
+          setTimeout(tick, Math.max(0, start + k * period - performance.now()));
+        };
+        tick();
+      });
+    },
+    /**
+     * As fast as acknowledgements allow: at most `window` messages ahead of the slowest client,
+     * and at most one publish per timer turn (about 1 ms, gridcast's tick here: faster sets would
+     * only be coalesced), the same for every server; stops after `ms`.
+     */
+    burst(m) {
+      return new Promise<Msg>((resolve) => {
+        const end = performance.now() + m.ms;
+        const first = seq + 1;
+        let scheduled = false;
+        let done = false;
+        const pump = () => {
+          scheduled = false;
+          if (done) return;
+          if (performance.now() >= end) {
+            done = true;
+            onAck = null;
+            return resolve({ first, last: seq, published: seq - first + 1 });
+          }
+          if (seq - acked >= m.window) {
+            // Wait for an ack, but look at the clock again soon even if none comes.
+            if (!scheduled) { scheduled = true; setTimeout(pump, 20); }
+            return;
+          }
+          publish(state(++seq));
+          scheduled = true;
+          setTimeout(pump, 1);
+        };
+        onAck = () => {
+          if (!scheduled) { scheduled = true; setTimeout(pump, 0); }
+        };
+        pump();
+      });
+    },
+    /** Progress every `every` ms for `ms`: what a running job does; the hub coalesces it to its tick. */
+    stale(m) {
+      return new Promise<Msg>((resolve) => {
+        const start = performance.now();
+        const count = Math.floor(m.ms / m.every);
+        const first = seq + 1;
+        let k = 0;
+        const tick = () => {
+          publish(state(++seq));
+          if (++k >= count) return resolve({ first, last: seq, published: k });
+          setTimeout(tick, Math.max(0, start + k * m.every - performance.now()));
+        };
+        tick();
+      });
+    },
+    async stop() {
+      await stop();
+      setTimeout(() => process.exit(0), 50);
+    },
+  });
+  process.send!({ ev: "ready", port });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client role: N sockets, each keeping the newest `current` it saw; latency of every message.
+function clientRole(): void {
+  const sockets: WebSocket[] = [];
+  let last = new Float64Array(0);
+  let alive = new Uint8Array(0);
+  const hist = new LatencyHist();
+  let received = 0;
+  let closed = 0;
+  let reportedMin = -1;
+  let acks = true;
+
+  function minSeq(): number {
+    let min = Infinity;
+    for (let i = 0; i < last.length; i++) if (alive[i] && last[i] < min) min = last[i];
+    return min;
+  }
+
+  setInterval(() => {
+    if (!acks || last.length === 0) return;
+    const min = minSeq();
+    if (min !== Infinity && min !== reportedMin) {
+      reportedMin = min;
+      process.send!({ ev: "acks", min });
+    }
+  }, 2);
+
+  serveCommands({
+    connect(m) {
+      acks = m.acks !== false;
+      const n: number = m.n;
+      last = new Float64Array(n).fill(-1);
+      alive = new Uint8Array(n);
+      let next = 0;
+      let settled = 0;
+      let failed = 0;
+      return new Promise<Msg>((resolve) => {
+        const finish = () => resolve({ opened: settled - failed, failed, first: last.filter((x) => x >= 0).length });
+        const deadline = setTimeout(finish, m.timeoutMs);
+        const openOne = () => {
+          if (next >= n) return;
+          const i = next++;
+          const ws = new WebSocket(m.url);
+          sockets.push(ws);
+          let opened = false;
+          ws.onopen = () => {
+            opened = true;
+            alive[i] = 1;
+            settled++;
+            openOne();
+            if (settled === n) {
+              clearTimeout(deadline);
+              // Give the initial state a moment to arrive on the last sockets.
+              setTimeout(finish, 200);
+            }
+          };
+          ws.onmessage = (e) => {
+            const t = now();
+            const s = e.data as string;
+            const c = s.indexOf('"current":');
+            const ts = s.indexOf('"ts":');
+            if (c < 0 || ts < 0) return;
+            last[i] = parseInt(s.slice(c + 10, c + 30), 10);
+            hist.record(t - parseFloat(s.slice(ts + 5, ts + 30)));
+            received++;
+          };
+          ws.onclose = () => {
+            if (opened) { closed++; alive[i] = 0; return; }
+            failed++;
+            settled++;
+            openOne();
+            if (settled === n) { clearTimeout(deadline); setTimeout(finish, 200); }
+          };
+        };
+        for (let k = 0; k < Math.min(m.concurrency, n); k++) openOne();
+      });
+    },
+    reset() {
+      hist.counts.fill(0);
+      hist.n = hist.sum = hist.max = 0;
+      received = 0;
+    },
+    report() {
+      return { received, closed, open: alive.reduce((a, b) => a + b, 0), min: minSeq(), hist: { counts: hist.counts, n: hist.n, sum: hist.sum, max: hist.max } };
+    },
+    close() {
+      for (const ws of sockets) ws.close();
+      setTimeout(() => process.exit(0), 300);
+    },
+  });
+  process.send!({ ev: "ready" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: spawns, drives and measures.
+const children = new Set<Subprocess>();
+process.on("exit", () => {
+  // SIGKILL also ends a stalled client stopped with SIGSTOP, which could not notice its parent leave.
+  for (const c of children) try { c.kill("SIGKILL"); } catch { /* gone */ }
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
+class Child {
+  readonly proc: Subprocess;
+  private next = 0;
+  private readonly waiting = new Map<number, (m: Msg) => void>();
+  readonly ready: Promise<Msg>;
+  onEvent: (m: Msg) => void = () => {};
+
+  constructor(args: string[]) {
+    let readyResolve!: (m: Msg) => void;
+    this.ready = new Promise((r) => (readyResolve = r));
+    this.proc = Bun.spawn([process.execPath, import.meta.path, ...args], {
+      stdio: ["ignore", "inherit", "inherit"],
+      ipc: (m: Msg) => {
+        if (m.ev === "ready") readyResolve(m);
+        else if (m.ev) this.onEvent(m);
+        else if (m.re !== undefined) { this.waiting.get(m.re)?.(m); this.waiting.delete(m.re); }
+      },
+    });
+    children.add(this.proc);
+    void this.proc.exited.then(() => children.delete(this.proc));
+  }
+
+  ask(cmd: string, args: Msg = {}, timeoutMs = 30_000): Promise<Msg> {
+    const id = ++this.next;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => { this.waiting.delete(id); reject(new Error(`${cmd}: no answer in ${timeoutMs} ms`)); }, timeoutMs);
+      this.waiting.set(id, (m) => {
+        clearTimeout(t);
+        if (m.error) reject(new Error(`${cmd}: ${m.error}`));
+        else resolve(m);
+      });
+      this.proc.send({ id, cmd, ...args });
+    });
+  }
+
+  tell(cmd: string, args: Msg = {}): void {
+    this.proc.send({ cmd, ...args });
+  }
+
+  async end(cmd = "stop"): Promise<void> {
+    await this.ask(cmd, {}, 5000).catch(() => {});
+    const exited = await Promise.race([this.proc.exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!exited) this.proc.kill("SIGKILL");
+  }
+}
+
+function readFdLimits(): { soft: number; hard: number } {
+  const read = (flag: string) => {
+    const out = Bun.spawnSync(["sh", "-c", `ulimit ${flag}`]).stdout.toString().trim();
+    return out === "unlimited" ? Infinity : Number(out);
+  };
+  return { soft: read("-Sn"), hard: read("-Hn") };
+}
+let fdLimits = { soft: Infinity, hard: Infinity };
+
+/** What one kind of phase added up to over its rounds on one server. */
+class PhaseAcc {
+  readonly hist = new LatencyHist();
+  deliveries = 0;
+  expected = 0;
+  seconds = 0;
+  cpuMs = 0;
+  userMs = 0;
+  undrained = 0;
+  readonly perRound: number[] = [];
+  readonly roundP99: number[] = [];
+
+  get perSecond(): number { return this.seconds > 0 ? this.deliveries / this.seconds : NaN; }
+  get p50(): number { return this.hist.quantile(0.5); }
+  get p99(): number { return this.hist.quantile(0.99); }
+  get max(): number { return this.hist.n ? this.hist.max : NaN; }
+  get cpuPerMillion(): number { return this.deliveries > 0 ? this.cpuMs / 1000 / (this.deliveries / 1e6) : NaN; }
+  get userPerMillion(): number { return this.deliveries > 0 ? this.userMs / 1000 / (this.deliveries / 1e6) : NaN; }
+  /** The median round's p99: steadier than the pooled p99 when another process takes the cores for a while. */
+  get medianP99(): number {
+    const xs = [...this.roundP99].sort((a, b) => a - b);
+    return xs.length ? xs[Math.floor((xs.length - 1) / 2)] : NaN;
+  }
+}
+
+interface Target {
+  kind: string;
+  n: number;
+  /** Steady messages per second. */
+  rate: number;
+  server: Child;
+  clients: Child[];
+  relay: ReturnType<typeof ackRelay>;
+  url: string;
+  opened: number;
+  failed: number;
+  connectSeconds: number;
+  rssBase: number;
+  rssIdle: number;
+  connectedAt: number;
+  heldSeconds: number;
+  dropped: number;
+  steady: PhaseAcc;
+  burst: PhaseAcc;
+  slowSteady: PhaseAcc;
+  slowBurst: PhaseAcc;
+  stalled?: Child;
+  stalledOpened: number;
+  rssBeforeSlow: number;
+  rssAfterSlow: number;
+  stalledClosed: number;
+  drops: number;
+  /** Bytes queued in the server after the stalled phases; -1 where not visible (gridcast). */
+  buffered: number;
+}
+
+const { values: opt } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    sizes: { type: "string", default: "1000,10000" },
+    servers: { type: "string", default: "gridcast,bare,elysia" },
+    "client-procs": { type: "string", default: "2" },
+    steady: { type: "string", default: "20000" },
+    "round-s": { type: "string", default: "5" },
+    "burst-rounds": { type: "string", default: "3" },
+    "slow-rounds": { type: "string", default: "3" },
+    stalled: { type: "string", default: "10" },
+    window: { type: "string" },
+    "staleness-size": { type: "string", default: "1000" },
+    "staleness-s": { type: "string", default: "10" },
+    "flood-s": { type: "string", default: "70" },
+    "flood-readers": { type: "string", default: "100" },
+    "flood-servers": { type: "string", default: "gridcast,bare" },
+  },
+  allowPositionals: true,
+  strict: true,
+}) as { values: Record<string, string | undefined> };
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en") : "-");
+const ms2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  })]);
+}
+
+async function spawnClients(procs: number, n: number, url: string, acks = true) {
+  const per = Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0)).filter((k) => k > 0);
+  const clients = per.map(() => new Child(["__client"]));
+  await Promise.all(clients.map((c) => withTimeout(c.ready, 20_000, "client start")));
+  const t0 = performance.now();
+  const replies = await Promise.all(clients.map((c, i) =>
+    c.ask("connect", { url, n: per[i], concurrency: 100, acks, timeoutMs: 50_000 }, 60_000)));
+  return {
+    clients,
+    opened: replies.reduce((a, r) => a + r.opened, 0),
+    failed: replies.reduce((a, r) => a + r.failed, 0),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Acks of the reading clients: the newest message every one of their sockets has. */
+function ackRelay(server: Child, clients: Child[]) {
+  const mins = new Map<Child, number>();
+  let forwarded = -1;
+  let forward = false;
+  const globalMin = () => Math.min(...clients.map((c) => mins.get(c) ?? -1));
+  for (const c of clients) {
+    c.onEvent = (m) => {
+      if (m.ev !== "acks") return;
+      mins.set(c, m.min);
+      const g = globalMin();
+      // Only the burst needs acks; in the other phases they would only cost the server CPU.
+      if (forward && g > forwarded) { forwarded = g; server.tell("ack", { min: g }); }
+    };
+  }
+  return {
+    set forwarding(on: boolean) {
+      forward = on;
+      if (on) { forwarded = globalMin(); server.tell("ack", { min: forwarded }); }
+    },
+    async drained(last: number, timeoutMs: number): Promise<boolean> {
+      const deadline = performance.now() + timeoutMs;
+      while (globalMin() < last) {
+        if (performance.now() > deadline) return false;
+        await sleep(5);
+      }
+      return true;
+    },
+  };
+}
+
+/** One round of a phase on one server: publish, wait until every reading socket has the last message, add up. */
+async function round(t: Target, acc: PhaseAcc, label: string, run: () => Promise<Msg>, acks = false): Promise<void> {
+  await Promise.all(t.clients.map((c) => c.ask("reset")));
+  t.relay.forwarding = acks;
+  const before = await t.server.ask("measure");
+  const t0 = performance.now();
+  const done = await run();
+  const drained = await t.relay.drained(done.last, 15_000);
+  const seconds = (performance.now() - t0) / 1000;
+  t.relay.forwarding = false;
+  const after = await t.server.ask("measure");
+  const reports = await Promise.all(t.clients.map((c) => c.ask("report")));
+  const hist = new LatencyHist();
+  for (const r of reports) hist.merge(r.hist);
+  const deliveries = reports.reduce((a, r) => a + r.received, 0);
+  const cpuMs = after.cpuMs - before.cpuMs;
+  acc.hist.merge(hist);
+  acc.userMs += after.userMs - before.userMs;
+  acc.roundP99.push(hist.quantile(0.99));
+  acc.deliveries += deliveries;
+  acc.expected += (after.messages - before.messages) * t.n;
+  acc.seconds += seconds;
+  acc.cpuMs += cpuMs;
+  acc.perRound.push(deliveries / seconds);
+  if (!drained) acc.undrained++;
+  console.log(`  ${label.padEnd(16)} ${t.kind.padEnd(9)} ${int(deliveries / seconds).padStart(10)} deliveries/s ` +
+    `(${deliveries === (after.messages - before.messages) * t.n ? "all" : `${deliveries} of ${(after.messages - before.messages) * t.n}`}), ` +
+    `p50 ${ms2(hist.quantile(0.5))} p99 ${ms2(hist.quantile(0.99))} max ${ms2(hist.max)} ms, ` +
+    `${ms2(cpuMs / 1000 / (deliveries / 1e6))} CPU s/1M (user ${ms2((after.userMs - before.userMs) / 1000 / (deliveries / 1e6))})${drained ? "" : ", NOT DRAINED"}`);
+}
+
+async function startTarget(kind: string, n: number, stalledN: number, tickMs = 1): Promise<Target> {
+  const server = new Child(["__server", kind, String(tickMs), String(n + stalledN + 200)]);
+  const { port } = await withTimeout(server.ready, 60_000, `${kind} start`);
+  const url = `ws://127.0.0.1:${port}/ws/grid-search/${JOB_ID}`;
+  const acc = () => new PhaseAcc();
+  return {
+    kind, n, rate: 0, server, clients: [], relay: ackRelay(server, []), url, opened: 0, failed: 0, connectSeconds: 0, rssBase: 0, rssIdle: 0,
+    connectedAt: 0, heldSeconds: 0, dropped: 0, steady: acc(), burst: acc(), slowSteady: acc(), slowBurst: acc(),
+    stalledOpened: 0, rssBeforeSlow: 0, rssAfterSlow: 0, stalledClosed: 0, drops: 0, buffered: -1,
+  };
+}
+
+async function connectTarget(t: Target, procs: number): Promise<void> {
+  // One small round of connections first, so the baseline has the code paths warm and allocated.
+  const warm = await spawnClients(1, 100, t.url);
+  await Promise.all(warm.clients.map((c) => c.end("close")));
+  t.rssBase = (await t.server.ask("measure", { gc: true })).rss;
+  const c = await spawnClients(procs, t.n, t.url);
+  t.clients = c.clients;
+  t.relay = ackRelay(t.server, c.clients);
+  t.opened = c.opened;
+  t.failed = c.failed;
+  t.connectSeconds = c.seconds;
+  t.connectedAt = performance.now();
+  await sleep(500);
+  const idle = await t.server.ask("measure", { gc: true });
+  t.rssIdle = idle.rss;
+  console.log(`  ${t.kind}: ${c.opened} of ${t.n} connected in ${c.seconds.toFixed(1)} s (${c.failed} failed); RSS ` +
+    `${mb(t.rssBase).toFixed(1)} -> ${mb(t.rssIdle).toFixed(1)} MB with ${idle.connections} idle connections: ` +
+    `${((t.rssIdle - t.rssBase) / 1024 / t.n).toFixed(2)} KB each`);
+}
+
+async function stopTarget(t: Target): Promise<void> {
+  t.stalled?.proc.kill("SIGKILL");
+  await Promise.all(t.clients.map((c) => c.end("close")));
+  await t.server.end();
+}
+
+/** Round r visits the servers in a rotated order, so drift on a shared machine falls on each alike. */
+const rotated = <T>(xs: T[], r: number) => xs.map((_, i) => xs[(i + r) % xs.length]);
+
+async function runSize(n: number, servers: string[], o: { procs: number; rate: number; holdMs: number; roundMs: number; burstRounds: number; slowRounds: number; stalledN: number; window?: string }): Promise<Target[]> {
+  const targets: Target[] = [];
+  try {
+    for (const kind of servers) targets.push(await startTarget(kind, n, o.stalledN));
+    for (const t of targets) await connectTarget(t, o.procs);
+
+    const window = Number(o.window ?? Math.max(4, Math.round(20_000 / n)));
+    for (const t of targets) t.rate = o.rate;
+    const steadyRounds = Math.max(1, Math.ceil(o.holdMs / (o.roundMs * targets.length)));
+    for (let r = 0; r < steadyRounds; r++) {
+      for (const t of rotated(targets, r)) {
+        await round(t, t.steady, `steady ${o.rate.toFixed(1)}/s`, () => t.server.ask("steady", { rate: o.rate, ms: o.roundMs }, o.roundMs + 30_000));
+      }
+    }
+    for (const t of targets) {
+      const held = await t.server.ask("measure");
+      const reports = await Promise.all(t.clients.map((c) => c.ask("report")));
+      t.heldSeconds = (performance.now() - t.connectedAt) / 1000;
+      t.dropped = Math.max(t.opened - held.connections, reports.reduce((a, x) => a + x.closed, 0));
+      console.log(`  ${t.kind}: ${t.opened} connections held ${t.heldSeconds.toFixed(0)} s: ${held.connections} on the server, ${t.dropped} dropped`);
+    }
+    for (let r = 0; r < o.burstRounds; r++) {
+      for (const t of rotated(targets, r)) {
+        await round(t, t.burst, `burst (w ${window})`, () => t.server.ask("burst", { window, ms: o.roundMs }, o.roundMs + 30_000), true);
+      }
+    }
+    if (o.stalledN > 0 && o.slowRounds > 0) {
+      for (const t of targets) {
+        t.stalled = new Child(["__client"]);
+        await withTimeout(t.stalled.ready, 20_000, "stalled client start");
+        const s = await t.stalled.ask("connect", { url: t.url, n: o.stalledN, concurrency: o.stalledN, acks: false, timeoutMs: 10_000 }, 15_000);
+        t.stalledOpened = s.opened;
+        // From here on it reads nothing: the kernel's buffers fill, then the server's.
+        t.stalled.proc.kill("SIGSTOP");
+        t.rssBeforeSlow = (await t.server.ask("measure", { gc: true })).rss;
+        console.log(`  ${t.kind}: ${s.opened} stalled clients connected, then stopped (SIGSTOP)`);
+      }
+      for (let r = 0; r < o.slowRounds; r++) {
+        for (const t of rotated(targets, r)) {
+          await round(t, t.slowSteady, "stalled steady", () => t.server.ask("steady", { rate: o.rate, ms: o.roundMs }, o.roundMs + 30_000));
+          await round(t, t.slowBurst, "stalled burst", () => t.server.ask("burst", { window, ms: o.roundMs }, o.roundMs + 30_000), true);
+        }
+      }
+      for (const t of targets) {
+        const before = t.n + t.stalledOpened;
+        const after = await t.server.ask("measure", { gc: true });
+        t.rssAfterSlow = after.rss;
+        t.stalledClosed = Math.max(0, before - after.connections);
+        t.drops = after.drops;
+        t.buffered = after.buffered;
+        console.log(`  ${t.kind}: server RSS ${mb(t.rssBeforeSlow).toFixed(1)} -> ${mb(t.rssAfterSlow).toFixed(1)} MB; ` +
+          `stalled sockets closed by the server: ${t.stalledClosed}; drops: ${t.drops}; ` +
+          `queued in the server: ${t.buffered < 0 ? "not visible" : `${mb(t.buffered).toFixed(2)} MB`}`);
+      }
+    }
+    return targets;
+  } finally {
+    await Promise.all(targets.map(stopTarget));
+  }
+}
+
+async function runStaleness(n: number, procs: number, ms: number): Promise<PhaseAcc> {
+  const t = await startTarget("gridcast", n, 0, 50);
+  const acc = new PhaseAcc();
+  try {
+    const c = await spawnClients(procs, n, t.url);
+    t.clients = c.clients;
+    t.relay = ackRelay(t.server, c.clients);
+    await round(t, acc, "staleness", () => t.server.ask("stale", { every: 2, ms }, ms + 30_000));
+    return acc;
+  } finally {
+    await stopTarget(t);
+  }
+}
+
+interface FloodResult {
+  kind: string;
+  readers: number;
+  stalled: number;
+  seconds: number;
+  messagesPerSecond: number;
+  readersP99: number;
+  readerDeliveries: number;
+  readerExpected: number;
+  rssStartMB: number;
+  rssPeakMB: number;
+  rssEndMB: number;
+  queuedPeakMB: number;
+  closedAfterS: number | null;
+  drops: number;
+}
+
+/**
+ * The stalled clients of the size runs never get past the kernel: loopback takes about 4 MB per
+ * socket (send and receive buffers) before the server queues a byte. Here a few readers let the
+ * server publish as fast as its pump goes (about one message per ms) long enough for the stalled
+ * sockets to fill the kernel and then the server's own queue: bounded, or not.
+ */
+async function runFlood(kind: string, readers: number, stalledN: number, ms: number): Promise<FloodResult> {
+  const t = await startTarget(kind, readers, stalledN);
+  try {
+    const c = await spawnClients(1, readers, t.url);
+    t.clients = c.clients;
+    t.relay = ackRelay(t.server, c.clients);
+    t.stalled = new Child(["__client"]);
+    await withTimeout(t.stalled.ready, 20_000, "stalled client start");
+    const st = await t.stalled.ask("connect", { url: t.url, n: stalledN, concurrency: stalledN, acks: false, timeoutMs: 10_000 }, 15_000);
+    t.stalled.proc.kill("SIGSTOP");
+    const start = await t.server.ask("measure", { gc: true });
+    const acc = new PhaseAcc();
+    let finished = false;
+    const flood = round(t, acc, "flood", () => t.server.ask("burst", { window: 1000, ms }, ms + 30_000), true).finally(() => (finished = true));
+    const t0 = performance.now();
+    let peakRss = start.rss;
+    let peakQueued = start.buffered;
+    let closedAfterS: number | null = null;
+    let last = start;
+    while (!finished) {
+      await Promise.race([flood, sleep(5000)]);
+      if (finished) break;
+      last = await t.server.ask("measure");
+      const at = (performance.now() - t0) / 1000;
+      peakRss = Math.max(peakRss, last.rss);
+      peakQueued = Math.max(peakQueued, last.buffered);
+      if (closedAfterS === null && last.connections <= readers) closedAfterS = at;
+      console.log(`    ${at.toFixed(0).padStart(3)} s: ${int((last.seq - start.seq) / at)} msg/s, RSS ${mb(last.rss).toFixed(1)} MB, ` +
+        `queued ${last.buffered < 0 ? "not visible" : `${mb(last.buffered).toFixed(1)} MB`}, ${last.connections} connections, drops ${last.drops}`);
+    }
+    await flood;
+    const end = await t.server.ask("measure", { gc: true });
+    if (closedAfterS === null && end.connections <= readers) closedAfterS = (performance.now() - t0) / 1000;
+    return {
+      kind, readers, stalled: st.opened, seconds: ms / 1000, messagesPerSecond: (end.seq - start.seq) / (ms / 1000),
+      readersP99: acc.p99, readerDeliveries: acc.deliveries, readerExpected: acc.expected, rssStartMB: mb(start.rss), rssPeakMB: mb(Math.max(peakRss, end.rss)),
+      rssEndMB: mb(end.rss), queuedPeakMB: peakQueued < 0 ? NaN : mb(Math.max(peakQueued, end.buffered)), closedAfterS, drops: end.drops,
+    };
+  } finally {
+    await stopTarget(t);
+  }
+}
+
+async function runParent(): Promise<void> {
+  const sizes = opt.sizes!.split(",").map(Number);
+  const servers = opt.servers!.split(",");
+  const procs = Number(opt["client-procs"]);
+  const steady = Number(opt.steady);
+  const roundMs = Number(opt["round-s"]) * 1000;
+  const burstRounds = Number(opt["burst-rounds"]);
+  const slowRounds = Number(opt["slow-rounds"]);
+  const stalledN = Number(opt.stalled);
+  const holdMs = Number(process.env.BENCH_WS_HOLD_S ?? 60) * 1000;
+  const stalenessSize = Number(opt["staleness-size"]);
+  const stalenessMs = Number(opt["staleness-s"]) * 1000;
+  const largest = Math.max(...sizes);
+  fdLimits = readFdLimits();
+  const hold = (n: number) => (n === largest ? holdMs : Math.min(holdMs, 15_000));
+
+  // The watchdog: every phase below has its own timeouts; this catches what they cannot.
+  const perSize = (n: number) => servers.length * (90_000 + n * 3 + (burstRounds + 2 * slowRounds) * (roundMs + 20_000)) + hold(n) * 1.5;
+  const floodMs = Number(opt["flood-s"]) * 1000;
+  const floodServers = floodMs > 0 ? opt["flood-servers"]!.split(",") : [];
+  const budget = sizes.reduce((a, n) => a + perSize(n), 0) + (stalenessSize ? 120_000 + stalenessMs : 0) +
+    floodServers.length * (floodMs + 120_000);
+  const watchdog = setTimeout(() => {
+    console.error(`bench-ws: over its time budget (${Math.round(budget / 1000)} s): killing every child and giving up`);
+    process.exit(1);
+  }, budget);
+
+  console.log(`bench-ws: sizes ${sizes.join(", ")}; servers ${servers.join(", ")}; ${procs} client processes per server; ` +
+    `steady ${steady} deliveries/s; largest size held ${holdMs / 1000} s; rounds of ${roundMs / 1000} s; ` +
+    `fds soft ${fdLimits.soft}, hard ${fdLimits.hard} (Bun raises soft to hard itself; it has no setrlimit); ` +
+    `bun ${Bun.version}; ${navigator.hardwareConcurrency} cores; budget ${Math.round(budget / 1000)} s`);
+
+  const results = new Map<number, Target[]>();
+  for (const n of sizes) {
+    const need = n + stalledN + 256;
+    if (need > fdLimits.hard) {
+      console.log(`skipping ${n} subscribers: the server needs ${need} file descriptors, the hard limit is ${fdLimits.hard} (raise it: ulimit -Hn as root, or LimitNOFILE=)`);
+      continue;
+    }
+    console.log(`\n== ${n} subscribers`);
+    results.set(n, await runSize(n, servers, { procs, rate: steady / n, holdMs: hold(n), roundMs, burstRounds, slowRounds, stalledN, window: opt.window }));
+  }
+  let staleness: PhaseAcc | undefined;
+  if (stalenessSize > 0 && servers.includes("gridcast")) {
+    console.log(`\n== staleness: gridcast at the default 50 ms tick, ${stalenessSize} subscribers, progress set every 2 ms`);
+    staleness = await runStaleness(stalenessSize, procs, stalenessMs);
+  }
+  const floods: FloodResult[] = [];
+  for (const kind of floodServers) {
+    console.log(`\n== flood: ${kind}, ${opt["flood-readers"]} readers and ${stalledN} stalled clients, publishing as fast as the pump goes for ${floodMs / 1000} s`);
+    floods.push(await runFlood(kind, Number(opt["flood-readers"]), stalledN, floodMs));
+  }
+  clearTimeout(watchdog);
+  printTable(results, servers, staleness, floods);
+}
+
+function printTable(results: Map<number, Target[]>, servers: string[], staleness: PhaseAcc | undefined, floods: FloodResult[]): void {
+  type Row = { label: string; get: (t: Target) => number; d?: number; ratio?: boolean; text?: (t: Target) => string };
+  const rows: Row[] = [
+    { label: "connect N sockets, s", get: (t) => t.connectSeconds, d: 1 },
+    { label: "RSS per idle connection, KB", get: (t) => (t.rssIdle - t.rssBase) / 1024 / t.n, ratio: true },
+    { label: "held s / dropped", get: (t) => t.dropped, text: (t) => `${t.heldSeconds.toFixed(0)} / ${t.dropped}` },
+    { label: "steady: messages/s published", get: (t) => t.rate, d: 1 },
+    { label: "steady: deliveries/s", get: (t) => t.steady.perSecond, d: 0, ratio: true },
+    { label: "steady: fan-out p50, ms", get: (t) => t.steady.p50, ratio: true },
+    { label: "steady: fan-out p99, ms", get: (t) => t.steady.p99, ratio: true },
+    { label: "steady: p99, median of rounds, ms", get: (t) => t.steady.medianP99, ratio: true },
+    { label: "steady: fan-out max, ms", get: (t) => t.steady.max, ratio: true },
+    { label: "steady: CPU s per 1M deliveries", get: (t) => t.steady.cpuPerMillion, ratio: true },
+    { label: "steady:   of which user (not kernel)", get: (t) => t.steady.userPerMillion, ratio: true },
+    { label: "burst: deliveries/s, no loss", get: (t) => t.burst.perSecond, d: 0, ratio: true },
+    { label: "burst: fan-out p50, ms", get: (t) => t.burst.p50, ratio: true },
+    { label: "burst: fan-out p99, ms", get: (t) => t.burst.p99, ratio: true },
+    { label: "burst: p99, median of rounds, ms", get: (t) => t.burst.medianP99, ratio: true },
+    { label: "burst: fan-out max, ms", get: (t) => t.burst.max, ratio: true },
+    { label: "burst: CPU s per 1M deliveries", get: (t) => t.burst.cpuPerMillion, ratio: true },
+    { label: "burst:   of which user (not kernel)", get: (t) => t.burst.userPerMillion, ratio: true },
+    { label: "stalled: steady p99, ms", get: (t) => t.slowSteady.p99, ratio: true },
+    { label: "stalled: steady p99 vs without, %", get: (t) => (t.slowSteady.p99 / t.steady.p99 - 1) * 100, d: 0 },
+    { label: "stalled: steady median p99 vs w/o, %", get: (t) => (t.slowSteady.medianP99 / t.steady.medianP99 - 1) * 100, d: 0 },
+    { label: "stalled: burst deliveries/s", get: (t) => t.slowBurst.perSecond, d: 0, ratio: true },
+    { label: "stalled: burst p99, ms", get: (t) => t.slowBurst.p99, ratio: true },
+    { label: "stalled: burst p99 vs without, %", get: (t) => (t.slowBurst.p99 / t.burst.p99 - 1) * 100, d: 0 },
+    { label: "stalled: burst median p99 vs w/o, %", get: (t) => (t.slowBurst.medianP99 / t.burst.medianP99 - 1) * 100, d: 0 },
+    { label: "stalled: server RSS change, MB", get: (t) => mb(t.rssAfterSlow - t.rssBeforeSlow), d: 1 },
+    { label: "stalled: queued in server, MB", get: (t) => (t.buffered < 0 ? NaN : mb(t.buffered)) },
+    { label: "stalled: closed by server / drops", get: (t) => t.stalledClosed, text: (t) => `${t.stalledClosed} / ${t.drops}` },
+  ];
+  const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toLocaleString("en", { maximumFractionDigits: d, minimumFractionDigits: d }) : "-");
+  const ratios = ["bare", "elysia"].filter((k) => k !== "gridcast" && servers.includes(k) && servers.includes("gridcast"));
+  const W = 38;
+  const C = 13;
+  console.log("\nbench-ws results. gridcast runs at --tick-ms 1 here (coalescing caps a topic at one message per tick by design);");
+  console.log("latency: from the `ts` the server stamps into the state just before hub.set()/publish() to the client's receipt.");
+  for (const [n, targets] of results) {
+    const by = new Map(targets.map((t) => [t.kind, t]));
+    console.log(`\n${`${n.toLocaleString("en")} subscribers`.padEnd(W)}${servers.map((s) => s.padStart(C)).join("")}${ratios.map((k) => `gridcast/${k}`.padStart(C + 4)).join("")}`);
+    for (const row of rows) {
+      const cells = servers.map((s) => {
+        const t = by.get(s);
+        return (t ? (row.text ? row.text(t) : fmt(row.get(t), row.d)) : "-").padStart(C);
+      });
+      const rs = ratios.map((k) => {
+        const g = by.get("gridcast");
+        const o = by.get(k);
+        const v = row.ratio && g && o ? row.get(g) / row.get(o) : NaN;
+        return (Number.isFinite(v) ? `${v.toFixed(2)}x` : "").padStart(C + 4);
+      });
+      console.log(`${row.label.padEnd(W)}${cells.join("")}${rs.join("")}`);
+    }
+  }
+  if (floods.length) {
+    console.log(`\nflood: ${floods[0].readers} readers and ${floods[0].stalled} clients that never read (SIGSTOP), ${floods[0].seconds} s at full pump speed`);
+    console.log(`${"".padEnd(W)}${floods.map((f) => f.kind.padStart(C)).join("")}`);
+    const line = (label: string, get: (f: FloodResult) => string) => console.log(`${label.padEnd(W)}${floods.map((f) => get(f).padStart(C)).join("")}`);
+    line("messages/s published", (f) => int(f.messagesPerSecond));
+    line("readers: deliveries", (f) => int(f.readerDeliveries));
+    line("readers: lost", (f) => int(f.readerExpected - f.readerDeliveries));
+    line("readers: fan-out p99, ms", (f) => fmt(f.readersP99));
+    line("server RSS start / peak / end, MB", (f) => `${f.rssStartMB.toFixed(0)}/${f.rssPeakMB.toFixed(0)}/${f.rssEndMB.toFixed(0)}`);
+    line("queued in server, peak MB", (f) => fmt(f.queuedPeakMB, 1));
+    line("stalled closed by server after, s", (f) => (f.closedAfterS === null ? "never" : f.closedAfterS.toFixed(0)));
+    line("publishes with a drop", (f) => int(f.drops));
+  }
+  if (staleness) {
+    console.log(`\nstaleness (gridcast, default 50 ms tick, progress set every 2 ms; the age at receipt of the newest progress a message carries):`);
+    console.log(`  p50 ${fmt(staleness.p50)} ms, p99 ${fmt(staleness.p99)} ms, max ${fmt(staleness.max)} ms over ${int(staleness.deliveries)} deliveries`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+const role = process.argv[2];
+if (role === "__server") {
+  await serverRole(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+} else if (role === "__client") {
+  clientRole();
+} else {
+  try {
+    await runParent();
+    process.exit(0);
+  } catch (error) {
+    console.error("bench-ws failed:", error);
+    process.exit(1);
+  }
+}

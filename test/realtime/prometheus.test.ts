@@ -1,0 +1,240 @@
+// GET /metrics: a valid text exposition (checked by a strict little parser), the same numbers as
+// metrics_update, cumulative histograms, escaped label values, and the route over a real server.
+import { afterEach, describe, expect, it } from "bun:test";
+import { createHub } from "../../src/realtime/hub";
+import { createMetricsPublisher, metricsUpdate, type CollectMetrics, type MemoryFigures } from "../../src/realtime/metrics";
+import { escapeLabelValue, formatPrometheus, formatValue, PROMETHEUS_CONTENT_TYPE } from "../../src/realtime/prometheus";
+import { createRegistry } from "../../src/realtime/registry";
+import { wireTopic } from "../../src/realtime/topics";
+import { FakeClock, FakeTransport } from "./fakes";
+import { Client, closeAll, ofType, startServer } from "./harness";
+
+afterEach(closeAll);
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Family { type: string; help: string; samples: Sample[] }
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+function parseValue(text: string): number {
+  if (text === "+Inf") return Infinity;
+  if (text === "-Inf") return -Infinity;
+  if (text === "NaN") return NaN;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad value "${text}"`);
+  return Number(text);
+}
+
+/** Labels `{a="x",b="y\"z"}` with the format's three escapes; throws on anything else. */
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  let i = 0;
+  while (i < text.length) {
+    const eq = text.indexOf("=", i);
+    const name = text.slice(i, eq);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || text[eq + 1] !== '"') throw new Error(`bad label at "${text.slice(i)}"`);
+    let value = "";
+    let j = eq + 2;
+    for (; text[j] !== '"'; j++) {
+      if (j >= text.length) throw new Error("unterminated label value");
+      if (text[j] === "\n") throw new Error("raw line feed in a label value");
+      if (text[j] !== "\\") { value += text[j]; continue; }
+      const next = text[++j];
+      if (next === "n") value += "\n";
+      else if (next === "\\" || next === '"') value += next;
+      else throw new Error(`bad escape \\${next}`);
+    }
+    if (name in labels) throw new Error(`label ${name} twice`);
+    labels[name] = value;
+    i = j + 1;
+    if (text[i] === ",") i++;
+  }
+  return labels;
+}
+
+/** Every sample belongs to a family declared (HELP and TYPE) before it; no family twice. */
+function parseExposition(text: string): Map<string, Family> {
+  expect(text.endsWith("\n")).toBe(true);
+  const families = new Map<string, Family>();
+  let current: string | null = null;
+  for (const line of text.slice(0, -1).split("\n")) {
+    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+    if (meta) {
+      const [, what, name, rest] = meta;
+      expect(name).toMatch(NAME);
+      if (what === "HELP") {
+        if (families.has(name)) throw new Error(`family ${name} declared twice`);
+        families.set(name, { type: "", help: rest, samples: [] });
+        current = name;
+      } else {
+        expect(current).toBe(name);
+        expect(["counter", "gauge", "histogram", "summary", "untyped"]).toContain(rest);
+        families.get(name)!.type = rest;
+      }
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
+    const [, name, labels, value] = m;
+    const family = current ? families.get(current)! : undefined;
+    const base = family?.type === "histogram" ? name.replace(/_(bucket|sum|count)$/, "") : name;
+    if (!family || base !== current || !family.type) throw new Error(`sample ${name} outside its family (in ${current})`);
+    family.samples.push({ name, labels: labels ? parseLabels(labels) : {}, value: parseValue(value) });
+  }
+  return families;
+}
+
+function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
+  const family = families.get(name.replace(/_(bucket|sum|count)$/, "")) ?? families.get(name);
+  const hit = family?.samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels));
+  if (!hit) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
+  return hit.value;
+}
+
+/** Buckets ascending by `le`, counts never falling, `+Inf` last and equal to `_count`, a `_sum`. */
+function checkHistogram(families: Map<string, Family>, name: string): { le: number; count: number }[] {
+  const f = families.get(name);
+  expect(f?.type).toBe("histogram");
+  const buckets = f!.samples.filter((s) => s.name === `${name}_bucket`).map((s) => ({ le: parseValue(s.labels.le), count: s.value }));
+  expect(buckets.length).toBeGreaterThan(1);
+  expect(buckets.at(-1)!.le).toBe(Infinity);
+  for (let i = 1; i < buckets.length; i++) {
+    expect(buckets[i].le).toBeGreaterThan(buckets[i - 1].le);
+    expect(buckets[i].count).toBeGreaterThanOrEqual(buckets[i - 1].count);
+  }
+  expect(value(families, `${name}_count`)).toBe(buckets.at(-1)!.count);
+  expect(Number.isFinite(value(families, `${name}_sum`))).toBe(true);
+  return buckets;
+}
+
+const MEMORY: MemoryFigures = { rss_bytes: 52_428_800, heap_used_bytes: 8_000_000, heap_total_bytes: 12_000_000, external_bytes: 1_000 };
+
+function setup(collect: CollectMetrics = () => ({ jobs: { queued: 1, running: 2, complete: 5 }, workers: { size: 2, alive: 2, busy: 1, restarts: 3, healthy: true } })) {
+  const clock = new FakeClock();
+  const transport = new FakeTransport();
+  const hub = createHub({ transport, clock, tickMs: 50 });
+  const registry = createRegistry({ maxConnections: 100, maxConnectionsPerIp: 100, published: hub.published, clock });
+  const metrics = createMetricsPublisher({ hub, registry, clock, intervalMs: 10_000, collect, memory: () => MEMORY });
+  return { clock, transport, hub, registry, metrics };
+}
+
+describe("Prometheus exposition", () => {
+  it("carries the same numbers as metrics_update, with HELP and TYPE for every family", () => {
+    const { clock, transport, hub, registry, metrics } = setup();
+    for (let i = 0; i < 3; i++) registry.open({ ip: "10.0.0.1", userAgent: "", endpoint: "/ws" });
+    registry.open({ ip: "10.0.0.2", userAgent: "", endpoint: "/ws/grid-search/:id" });
+    transport.listen(wireTopic("legacy", "job:a"), 250);
+    transport.listen(wireTopic("ws", "job:a"), 3);
+    for (let i = 1; i <= 20; i++) {
+      hub.set("job:a", { status: "running", current: i, total: 20, current_combo: `${i}` });
+      clock.advance(7); // coalesced: waits of up to one tick land in the latency histogram
+    }
+    clock.advance(100);
+    transport.result = 0; // the next publish reports a drop
+    hub.set("job:a", { status: "complete", current: 20, total: 20, current_combo: "20" });
+    hub.recordDrop(2);
+
+    const figures = metrics.figures();
+    const update = metricsUpdate(figures, 10_000);
+    const p = parseExposition(formatPrometheus(figures));
+
+    expect(update.messages_total).toBeGreaterThan(4);
+    expect(value(p, "gridcast_ws_connections")).toBe(update.connections as number);
+    expect(value(p, "gridcast_ws_connections")).toBe(4);
+    expect(value(p, "gridcast_ws_connections_by_endpoint", { endpoint: "/ws" })).toBe(3);
+    expect(value(p, "gridcast_ws_messages_total")).toBe(update.messages_total as number);
+    expect(value(p, "gridcast_ws_bytes_total")).toBe(update.bytes_total as number);
+    expect(value(p, "gridcast_ws_deliveries_total")).toBe(update.deliveries_total as number);
+    expect(value(p, "gridcast_ws_drops_total")).toBe(update.drops as number);
+    expect(value(p, "gridcast_ws_drops_total")).toBe(4); // two publishes dropped (both formats) + recordDrop(2)
+    expect(value(p, "gridcast_ws_topics")).toBe(update.topics as number);
+    expect(value(p, "gridcast_ws_topic_messages_total", { topic: "job:a" })).toBe((update.busiest_topics as Record<string, number>)["job:a"]);
+    const latency = update.publish_latency_ms as { count: number; sum_ms: number };
+    expect(value(p, "gridcast_ws_publish_latency_seconds_count")).toBe(latency.count);
+    expect(value(p, "gridcast_ws_publish_latency_seconds_sum")).toBeCloseTo(latency.sum_ms / 1000, 6);
+    for (const [state, n] of Object.entries(update.jobs as Record<string, number>)) expect(value(p, "gridcast_jobs", { state })).toBe(n);
+    const workers = update.workers as Record<string, number>;
+    expect(workers.utilisation).toBe(0.5);
+    expect(value(p, "gridcast_workers_utilisation")).toBe(workers.utilisation);
+    expect(value(p, "gridcast_workers_busy")).toBe(workers.busy);
+    expect(value(p, "gridcast_workers_alive")).toBe(workers.alive);
+    expect(value(p, "gridcast_workers_size")).toBe(workers.size);
+    expect(value(p, "gridcast_workers_healthy")).toBe(1);
+    expect(value(p, "gridcast_workers_restarts_total")).toBe(3);
+    expect(p.get("gridcast_workers_restarts_total")!.type).toBe("counter");
+    expect(update.memory).toEqual(MEMORY);
+    expect(value(p, "process_resident_memory_bytes")).toBe(MEMORY.rss_bytes);
+    expect(value(p, "gridcast_memory_heap_used_bytes")).toBe(MEMORY.heap_used_bytes);
+    for (const [name, f] of p) {
+      expect(f.help.length).toBeGreaterThan(0);
+      if (name.endsWith("_total")) expect(f.type).toBe("counter");
+    }
+  });
+
+  it("writes histograms cumulative, in seconds, ending in +Inf with _sum and _count", () => {
+    const { clock, transport, hub, metrics } = setup();
+    transport.listen(wireTopic("legacy", "job:a"), 1200);
+    for (let i = 1; i <= 40; i++) {
+      hub.set("job:a", { status: "running", current: i, total: 40, current_combo: "x".repeat(i * 10) });
+      clock.advance(i % 3 === 0 ? 120 : 3);
+    }
+    const figures = metrics.figures();
+    const p = parseExposition(formatPrometheus(figures));
+    const latency = checkHistogram(p, "gridcast_ws_publish_latency_seconds");
+    expect(latency[0].le).toBe(0.0005); // 0.5 ms, written in seconds without float noise
+    const raw = figures.hub.histograms.publishLatencyMs;
+    expect(latency.at(-1)!.count).toBe(raw.count);
+    expect(latency.find((b) => b.le === 0.05)!.count).toBe(raw.counts.slice(0, 7).reduce((a, b) => a + b, 0));
+    const fanout = checkHistogram(p, "gridcast_ws_publish_fanout");
+    expect(fanout.find((b) => b.le === 1000)!.count).toBe(0);
+    expect(fanout.find((b) => b.le === 10_000)!.count).toBe(figures.hub.messages);
+    const sizes = checkHistogram(p, "gridcast_ws_message_size_bytes");
+    expect(value(p, "gridcast_ws_message_size_bytes_sum")).toBe(figures.hub.bytes);
+    expect(sizes.at(-1)!.count).toBe(figures.hub.messages);
+  });
+
+  it("escapes backslash, double quote and line feed in label values", () => {
+    const { registry, metrics } = setup(() => ({
+      jobs: { 'odd"state\\x\ny': 1 }, workers: { "queue depth": 4, label: "not a number" }, gauge_from_lead: 7,
+    }));
+    registry.open({ ip: "1.2.3.4", userAgent: "", endpoint: "/ws", role: 'admin "root"\\\nline2' });
+    const text = formatPrometheus(metrics.figures());
+    expect(text).toContain('gridcast_ws_connections_by_role{role="admin \\"root\\"\\\\\\nline2"} 1');
+    expect(text).toContain('gridcast_jobs{state="odd\\"state\\\\x\\ny"} 1');
+    const p = parseExposition(text);
+    expect(value(p, "gridcast_ws_connections_by_role", { role: 'admin "root"\\\nline2' })).toBe(1);
+    expect(value(p, "gridcast_jobs", { state: 'odd"state\\x\ny' })).toBe(1);
+    expect(value(p, "gridcast_workers_other", { field: "queue depth" })).toBe(4);
+    expect(value(p, "gridcast_collected", { key: "gauge_from_lead" })).toBe(7);
+    expect(escapeLabelValue("a\\b\"c\nd")).toBe('a\\\\b\\"c\\nd');
+    expect([Infinity, -Infinity, NaN, 0.25].map(formatValue)).toEqual(["+Inf", "-Inf", "NaN", "0.25"]);
+  });
+});
+
+describe("GET /metrics", () => {
+  it("answers in the text format with the figures a metrics subscriber just got", async () => {
+    const s = await startServer({
+      settings: { metricsIntervalMs: 60_000 },
+      mount: { collect: () => ({ jobs: { running: 1, queued: 2 }, workers: { size: 2, alive: 2, busy: 2 } }) },
+    });
+    const c = await Client.connect(`${s.ws}/ws`);
+    await c.next(ofType("welcome"));
+    s.hub.set("job:x", { status: "running", current: 1, total: 2, current_combo: "" });
+    c.send({ type: "subscribe", topic: "metrics" });
+    const update = (await c.next(ofType("metrics_update"))).metrics;
+
+    const res = await fetch(`${s.http}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(PROMETHEUS_CONTENT_TYPE);
+    const p = parseExposition(await res.text());
+    expect(value(p, "gridcast_ws_connections")).toBe(update.connections);
+    expect(value(p, "gridcast_ws_connections")).toBe(1);
+    // The update was counted before it was itself published: one message, one delivery later.
+    expect(value(p, "gridcast_ws_messages_total")).toBe(update.messages_total + 1);
+    expect(value(p, "gridcast_ws_deliveries_total")).toBe(update.deliveries_total + 1);
+    expect(value(p, "gridcast_jobs", { state: "queued" })).toBe(update.jobs.queued);
+    expect(value(p, "gridcast_workers_utilisation")).toBe(update.workers.utilisation);
+    expect(update.workers.utilisation).toBe(1);
+    expect(value(p, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
+    checkHistogram(p, "gridcast_ws_publish_latency_seconds");
+  });
+});
