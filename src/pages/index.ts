@@ -4,7 +4,7 @@
 import type { Database } from "../db/database";
 import type { UpdateService } from "../games/update";
 import type { JobScheduler } from "../jobs/scheduler";
-import { jobTopic, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime } from "../realtime";
+import { jobTopic, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime } from "../realtime";
 import type { HealthSources } from "../server/health";
 import { jobPagesRoutes } from "../http/routes/job-pages";
 import { dashboardRoutes } from "../http/routes/pages";
@@ -56,7 +56,12 @@ export function createSite(deps: SiteDeps) {
       });
       // Known before any dashboard opens, so its socket is accepted (and gets this first state).
       feed.publish();
-      metricsNow = () => realtime.metrics.publishNow();
+      // The last metrics_update if one went out, else a fresh reading: rendering a page must not
+      // publish (that would send every metrics subscriber an extra update).
+      metricsNow = () => {
+        const last = hub.snapshot(METRICS_TOPIC);
+        return last.ok && last.state ? last.state : metricsUpdate(realtime.metrics.figures(), realtime.metrics.intervalMs);
+      };
       hub.addFormat(PAGE_FORMAT, createPageRenderer({
         clock, now,
         more: {

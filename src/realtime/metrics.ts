@@ -92,6 +92,7 @@ export interface MetricsPublisher {
   publishNow(): State;
   /** Reads the figures without publishing (GET /metrics). */
   figures(): RealtimeFigures;
+  readonly intervalMs: number;
   readonly running: boolean;
   /** Detaches from the registry and stops the timer. */
   stop(): void;
@@ -178,6 +179,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
   return {
     publishNow,
     figures,
+    intervalMs,
     get running() {
       return timer !== null;
     },

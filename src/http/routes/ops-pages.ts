@@ -6,7 +6,7 @@ import { htmlResponse } from "../respond";
 
 export interface OpsPagesDeps {
   version: string;
-  /** A fresh metrics state (realtime.metrics.publishNow), bound once the realtime module is mounted. */
+  /** The current metrics state (without publishing), bound once the realtime module is mounted. */
   metricsNow: () => Record<string, unknown> | undefined;
 }
 
