@@ -152,7 +152,7 @@ if (!hasChromium) {
       const csv = "game_id,t,price,fair,outcome\n<b>browser-game</b>,0,0.5,0.62,1\n<b>browser-game</b>,1,0.52,0.6,1\n";
       await page.setInputFiles("#import-file", { name: "browser.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
       await page.getByRole("button", { name: "Import", exact: true }).click();
-      await page.locator("#import-result", { hasText: "Imported 1 games (2 ticks) from browser.csv." }).waitFor({ timeout: 10_000 });
+      await page.locator("#import-result", { hasText: "Imported 1 game (2 ticks) from browser.csv." }).waitFor({ timeout: 10_000 });
       await page.locator("#update-status", { hasText: "browser.csv" }).waitFor();
       // The games list reloads by itself once the update's status says it finished.
       await page.locator("#games h2", { hasText: "(201)" }).waitFor({ timeout: 10_000 });

@@ -73,7 +73,7 @@ describe("data and ops pages on a server", () => {
     form.append("file", new File([`game_id,t,price,fair,outcome\n${EVIL},0,0.5,0.6,1\n${EVIL},1,0.55,0.6,1\n`], "games.csv", { type: "text/csv" }));
     const res = await fetch(`${server.url}/data/import`, { method: "POST", body: form, headers: { "HX-Request": "true" } });
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("Imported 1 games (2 ticks) from games.csv.");
+    expect(await res.text()).toContain("Imported 1 game (2 ticks) from games.csv.");
     const bad = new FormData();
     bad.append("file", new File(["game_id,t,price,fair,outcome\ng,0,2,0.6,1\n"], "bad.csv", { type: "text/csv" }));
     const noJs = await fetch(`${server.url}/data/import`, { method: "POST", body: bad, redirect: "manual" });

@@ -39,7 +39,8 @@ export function dataPagesRoutes(deps: DataPagesDeps) {
       const file = await multipartFile(request);
       const format = detectFormat(file.mimeType) ?? detectFormat(file.filename) ?? "csv";
       const r = await deps.updates.importStream(file.stream, { source: "page", fileName: file.filename, format });
-      return { ok: true, message: `Imported ${r.games} games (${r.ticks} ticks) from ${file.filename}.` };
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+      return { ok: true, message: `Imported ${plural(r.games, "game")} (${plural(r.ticks, "tick")}) from ${file.filename}.` };
     } catch (err) {
       if (err instanceof ImportError || err instanceof HttpError) return { ok: false, message: err.message };
       throw err;
