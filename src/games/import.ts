@@ -4,8 +4,9 @@
 // checked for duplicate t, and stored as one packed row.
 import { sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
-import { games, gameTicks, meta } from "../db/schema";
+import { games, gameTicks } from "../db/schema";
 import { packFloat64 } from "./packed";
+import { bumpDataVersion } from "./repository";
 import { SpillFile, type Chunk } from "./spill";
 import { ImportError, parseGames, type GameFormat, type RowBatch } from "./parse";
 
@@ -64,8 +65,7 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
       const tx = txn as unknown as Db;
       const dup = await mergeGames(reader.groups(), Infinity, (group) => storeGames(tx, group, reader.outcomes, options.synthetic ?? false));
       if (dup) throw dup;
-      await tx.insert(meta).values({ key: "data_version", value: crypto.randomUUID() })
-        .onConflictDoUpdate({ target: meta.key, set: { value: sql`excluded.value` } });
+      await bumpDataVersion(tx);
       return { games: reader.counts.size, ticks: reader.ticks };
     });
   } finally {

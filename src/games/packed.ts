@@ -10,12 +10,3 @@ export function unpackFloat64(bytes: Uint8Array): Float64Array {
   if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   return new Float64Array(bytes.slice().buffer);
 }
-
-export function packUint32(values: Uint32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-export function unpackUint32(bytes: Uint8Array): Uint32Array {
-  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  return new Uint32Array(bytes.slice().buffer);
-}

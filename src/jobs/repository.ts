@@ -1,6 +1,6 @@
 // Jobs in the database: rows with explicit states, their finished units (what a restart resumes
 // from) and their final results. Only plain rows go in and out.
-import { asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { asc, desc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/database";
 import { gridResults, jobs, jobUnits, simulationGames } from "../db/schema";
 import type { UnitPartial } from "../compute/units";
@@ -49,10 +49,6 @@ export async function loadUnits(database: Database, jobId: string): Promise<Unit
   return rows.map((r) => decodeUnit(r.payload));
 }
 
-export async function dropUnits(database: Database, jobId: string) {
-  await database.db.delete(jobUnits).where(eq(jobUnits.jobId, jobId));
-}
-
 export type GridRow = typeof gridResults.$inferInsert;
 export type SimulationRow = typeof simulationGames.$inferInsert;
 
@@ -75,9 +71,4 @@ export async function gridRows(database: Database, jobId: string) {
 
 export async function simulationRows(database: Database, jobId: string) {
   return database.db.select().from(simulationGames).where(eq(simulationGames.jobId, jobId)).orderBy(asc(simulationGames.idx));
-}
-
-export async function countByState(database: Database): Promise<Record<string, number>> {
-  const rows = await database.db.select({ state: jobs.state, n: sql<number>`count(*)` }).from(jobs).groupBy(jobs.state);
-  return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
 }
