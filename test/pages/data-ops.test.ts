@@ -82,7 +82,8 @@ describe("data and ops pages on a server", () => {
     expect(back).toContain("line 2");
     for (let i = 0; i < 100 && !messages.some((m) => m.includes("failed")); i++) await Bun.sleep(20);
     expect(messages[0]).toStartWith('<div id="update-status"');
-    expect(messages.some((m) => m.includes('data-running="yes"'))).toBe(true);
+    // The running state itself may be coalesced away (a small file imports within one tick);
+    // test/http/games.test.ts holds a body open to see it. Here: the outcome arrives live.
     expect(messages.at(-1)).toContain("failed: line 2");
     expect(messages.join("")).not.toContain("<script>");
     const games = await (await fetch(`${server.url}/data/games?page=1`)).text();
