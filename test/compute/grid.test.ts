@@ -97,7 +97,8 @@ describe("gridPairs and countPairs", () => {
     const p = grid({ entry_start: 1e-9, entry_stop: 1, entry_step: 1e-9, exit_start: 0, exit_stop: 0, exit_step: 1 });
     const t0 = performance.now();
     expect(countPairs(p)).toBe(1e9);
-    expect(performance.now() - t0).toBeLessThan(50);
+    // Walking the long axis would take seconds; the bound is loose for a busy shared machine.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it("stops soon after the limit when both axes are fine", () => {
@@ -107,7 +108,7 @@ describe("gridPairs and countPairs", () => {
     const n = countPairs(p, 1000);
     expect(n).toBeGreaterThan(1000);
     expect(n).toBeLessThan(1000 + 100);
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
