@@ -7,24 +7,13 @@ import * as repo from "../jobs/repository";
 import type { JobScheduler } from "../jobs/scheduler";
 import type { Hub, PublishEvent } from "../realtime";
 import type { HealthSources } from "../server/health";
+import type { DashboardJobView, HealthLine } from "../../views/pages/dashboard";
 
 export const DASHBOARD_TOPIC = "pages:dashboard";
 
-export interface DashboardJob {
-  id: string;
-  kind: string;
-  status: string;
-  current: number;
-  total: number;
-  current_combo: string;
-  created_at: string;
-}
-
-export interface HealthLineView {
-  database: { kind: string; healthy: boolean; state: string };
-  workers: { size: number; busy: number; healthy: boolean };
-  connections: number;
-}
+/** A job as the dashboard lists it: the view's row without the timing the page renderer adds. */
+export type DashboardJob = Omit<DashboardJobView, "rate" | "etaMs">;
+export type HealthLineView = HealthLine;
 
 export interface DashboardState {
   jobs: DashboardJob[];
