@@ -1,6 +1,6 @@
 // The Database handle the rest of gridcast sees: a drizzle instance typed the same on both drivers,
 // one raw-SQL adapter (the drivers' raw results differ), and close().
-import type { SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { schema } from "./schema";
 
@@ -15,6 +15,19 @@ export interface Database {
   /** A cheap round trip, for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The handle both adapters return: only the driver's kind and its close differ. */
+export function databaseHandle(kind: DatabaseKind, db: Db, close: () => Promise<void>): Database {
+  return {
+    kind,
+    db,
+    rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close,
+  };
 }
 
 export function rowsOf<T>(result: unknown): T[] {

@@ -2,14 +2,13 @@
 // runs with no node_modules beside it. The same files serve development: one path, not two.
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
-import { sql } from "drizzle-orm";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
 import { schema } from "./schema";
 
 const BYTEA = 17; // PostgreSQL's type oid for bytea
-import { rowsOf, type Database, type Db } from "./database";
+import { databaseHandle, type Database, type Db } from "./database";
 
 let modules: Promise<{ pgliteWasmModule: WebAssembly.Module; initdbWasmModule: WebAssembly.Module }> | undefined;
 
@@ -47,13 +46,5 @@ export async function createPglite(dataDir: string | undefined, loadDataDir?: Bl
 
 export function pgliteDatabase(client: PGlite): Database {
   const db = drizzle(client, { schema }) as unknown as Db;
-  return {
-    kind: "pglite",
-    db,
-    rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
-    ping: async () => {
-      await db.execute(sql`select 1`);
-    },
-    close: () => client.close(),
-  };
+  return databaseHandle("pglite", db, () => client.close());
 }

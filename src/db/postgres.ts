@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { sql } from "drizzle-orm";
 import { schema } from "./schema";
-import { DatabaseUnavailable, rowsOf, type Database, type Db } from "./database";
+import { databaseHandle, DatabaseUnavailable, type Database, type Db } from "./database";
 
 export interface PostgresOptions {
   max?: number;
@@ -25,13 +25,5 @@ export async function postgresDatabase(url: string, options: PostgresOptions = {
     await client.end({ timeout: 1 }).catch(() => {});
     throw new DatabaseUnavailable(`DATABASE_URL does not answer: ${(err as Error).message}`);
   }
-  return {
-    kind: "postgres",
-    db,
-    rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
-    ping: async () => {
-      await db.execute(sql`select 1`);
-    },
-    close: () => client.end({ timeout: 5 }),
-  };
+  return databaseHandle("postgres", db, () => client.end({ timeout: 5 }));
 }
