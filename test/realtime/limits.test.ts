@@ -152,6 +152,39 @@ describe("connection limits and origins", () => {
     await (await Client.connect(`${s.ws}/ws/grid-search/x`)).next();
     expect(s.registry.active()).toBe(3);
   });
+
+  it("answers a plain GET on a socket path with 426, and cuts a hostile user agent", async () => {
+    const s = await startServer();
+    for (const path of ["/ws", "/ws/grid-search/x", "/ws/update/status"]) {
+      const res = await fetch(`${s.http}${path}`);
+      expect(res.status).toBe(426);
+      expect(await res.text()).toContain("this path is a WebSocket: open it with an Upgrade: websocket request");
+    }
+    const ua = `<script>alert(1)</script>${"x".repeat(8000)}`;
+    const c = await Client.connect(`${s.ws}/ws`, { "user-agent": ua });
+    await c.next(ofType("welcome"));
+    const status = await (await fetch(`${s.http}/api/websocket/status`)).json();
+    expect(status.connections[0].clientInfo.userAgent).toBe(ua.slice(0, 256));
+    c.send({ type: "ping", id: 1 });
+    expect(await c.next(ofType("pong"))).toMatchObject({ id: 1 });
+  });
+
+  it("keeps two servers in one process apart: each socket reaches its own hub", async () => {
+    const one = await startServer();
+    const two = await startServer();
+    const a = await Client.connect(`${one.ws}/ws/grid-search/same`);
+    const b = await Client.connect(`${two.ws}/ws/grid-search/same`);
+    await a.next();
+    await b.next();
+    one.hub.set("job:same", { status: "running", current: 1, total: 9, current_combo: "" });
+    two.hub.set("job:same", { status: "running", current: 2, total: 9, current_combo: "" });
+    expect((await a.next()).progress.current).toBe(1);
+    expect((await b.next()).progress.current).toBe(2);
+    expect([one.registry.active(), two.registry.active()]).toEqual([1, 1]);
+    a.raw.close();
+    await until(() => one.registry.active() === 0);
+    expect(two.registry.active()).toBe(1);
+  });
 });
 
 describe("slow consumers", () => {
