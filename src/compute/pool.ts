@@ -19,8 +19,11 @@ export interface PoolOptions {
   /** Default: src/workers.ts's compute entry, which also resolves inside the compiled binary. */
   workerUrl?: URL | string;
   logger?: Pick<Logger, "info" | "warn" | "error">;
-  /** Called when workers wake the main thread (and on every state change), with a plain snapshot. */
-  onProgress?: (jobId: string, snapshot: ProgressSnapshot) => void;
+  /**
+   * Called when workers wake the main thread (and on every state change), with a plain snapshot
+   * and the unix ms at which a worker counted the newest progress in it (undefined before any).
+   */
+  onProgress?: (jobId: string, snapshot: ProgressSnapshot, countedAt: number | undefined) => void;
   /** onUnits batches: at most this many units, or this long after the first unit of a batch. */
   batchUnits?: number;
   batchMs?: number;
@@ -197,10 +200,11 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   function publish(run: JobRun): void {
+    const countedAt = run.progress.countedAt; // before the count: see addProgress
     const snap = run.progress.snapshot();
     run.lastPublished = snap.current;
     try {
-      options.onProgress?.(run.spec.id, snap);
+      options.onProgress?.(run.spec.id, snap, countedAt);
     } catch (err) {
       // A failing listener must not stop the wake loop or the job.
       log.error("progress listener failed", { job: run.spec.id, err });

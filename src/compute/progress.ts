@@ -13,13 +13,15 @@ export interface ProgressSnapshot {
   current_combo: string;
 }
 
-// Layout: two BigInt64 slots (current can pass 2^31: 1M pairs x 10k games), then Int32 words.
+// Layout: two BigInt64 slots (current can pass 2^31: 1M pairs x 10k games), four Int32 words,
+// then a BigInt64 slot for when a worker last counted (unix microseconds).
 const CURRENT = 0;
 const TOTAL = 1;
 const W_STATE = 4; // Int32 index: byte 16
 const W_CANCEL = 5;
 const W_LAST_PAIR = 6;
-export const PROGRESS_BYTES = 32;
+const COUNTED_AT = 4; // BigInt64 index: byte 32
+export const PROGRESS_BYTES = 40;
 
 /** The views a worker needs; built once per job from the posted buffer. */
 export interface ProgressViews {
@@ -28,11 +30,27 @@ export interface ProgressViews {
 }
 
 export function progressViews(buffer: SharedArrayBuffer): ProgressViews {
-  return { counts: new BigInt64Array(buffer, 0, 2), words: new Int32Array(buffer, 0, PROGRESS_BYTES / 4) };
+  return { counts: new BigInt64Array(buffer, 0, 5), words: new Int32Array(buffer, 0, 8) };
 }
 
-export function addProgress(v: ProgressViews, units: number): void {
+/** Unix milliseconds, comparable across threads and processes (each has its own timeOrigin). */
+export const unixNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Counts finished pair-games. With `at` (a worker's count), also records when: the newest such
+ * time, kept as a maximum since workers race. The time is stored after the count, so whoever
+ * reads the time first and the count second gets a count that includes the unit counted then:
+ * the age it derives is never too young.
+ */
+export function addProgress(v: ProgressViews, units: number, at?: number): void {
   Atomics.add(v.counts, CURRENT, BigInt(units));
+  if (at === undefined) return;
+  const us = BigInt(Math.round(at * 1000));
+  for (let seen = Atomics.load(v.counts, COUNTED_AT); seen < us;) {
+    const was = Atomics.compareExchange(v.counts, COUNTED_AT, seen, us);
+    if (was === seen) break;
+    seen = was;
+  }
 }
 
 /** Checked by workers between games: a plain load, cheap enough to do often. */
@@ -74,6 +92,11 @@ export class ProgressBlock {
   }
   get cancelled(): boolean {
     return isCancelled(this.v);
+  }
+  /** Unix ms of a worker's latest count (undefined before the first). Read it before the snapshot. */
+  get countedAt(): number | undefined {
+    const us = Atomics.load(this.v.counts, COUNTED_AT);
+    return us === 0n ? undefined : Number(us) / 1000;
   }
 
   add(units: number): void {

@@ -68,7 +68,7 @@ export function createWorkerRuntime(post: Post) {
   function flush(job: JobState, now: number): void {
     lastFlush = now;
     if (unflushed === 0) return; // nothing new: no reason to wake anyone
-    addProgress(job.progress, unflushed);
+    addProgress(job.progress, unflushed, performance.timeOrigin + now);
     unflushed = 0;
     if (now - lastWake >= WAKE_EVERY_MS) {
       lastWake = now;

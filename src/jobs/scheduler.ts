@@ -22,7 +22,8 @@ export interface SchedulerDeps {
   pool: Pool;
   stores: GameStoreCache;
   logger: Logger;
-  publish: (jobId: string, snapshot: JobSnapshot) => void;
+  /** `countedAt`: unix ms when a worker counted the newest progress in the snapshot, if it says. */
+  publish: (jobId: string, snapshot: JobSnapshot, countedAt?: number) => void;
   maxRunning: number;
   maxQueued: number;
 }
@@ -113,7 +114,7 @@ export class JobScheduler {
     this.queue.length = 0;
   }
 
-  private set(id: string, s: JobSnapshot) {
+  private set(id: string, s: JobSnapshot, countedAt?: number) {
     this.snapshots.delete(id);
     this.snapshots.set(id, s);
     if (this.snapshots.size > KEEP_FINISHED + this.running.size + this.queue.length) {
@@ -122,13 +123,13 @@ export class JobScheduler {
         if (v.status !== "queued" && v.status !== "running") this.snapshots.delete(key);
       }
     }
-    this.deps.publish(id, s);
+    this.deps.publish(id, s, countedAt);
   }
 
   /** From the pool when workers wake the main thread. */
-  progress(id: string, snap: ProgressSnapshot) {
+  progress(id: string, snap: ProgressSnapshot, countedAt?: number) {
     if (!this.running.has(id) || snap.status !== "running") return;
-    this.set(id, { ...snap, status: "running" });
+    this.set(id, { ...snap, status: "running" }, countedAt);
   }
 
   private pump() {

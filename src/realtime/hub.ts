@@ -23,7 +23,16 @@ export interface HubDeps {
 }
 
 export type Snapshot = { ok: true; state: State | undefined; seq: number } | { ok: false; reason: string };
-export interface PublishEvent { topic: string; state: State; seq: number; terminal: boolean }
+export interface PublishEvent {
+  topic: string;
+  state: State;
+  seq: number;
+  terminal: boolean;
+  /** Unix ms the newest data in the state was produced at, when set() was told (see Hub.set). */
+  sourceAt: number | undefined;
+  /** Unix ms of this publish. */
+  at: number;
+}
 export interface WireCount { count: number; lastAt: number }
 
 export interface HubStats {
@@ -40,13 +49,19 @@ export interface HubStats {
   topics: number;
   pending: number;
   latency: HistogramSnapshot;
-  /** Raw bucket counts for GET /metrics: set-to-publish wait, subscribers per publish, bytes per publish. */
-  histograms: { publishLatencyMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts };
+  /** Age of the newest data a publish carried (publish time - the source time given to set()). */
+  dataAge: HistogramSnapshot;
+  /** Raw bucket counts for GET /metrics: set-to-publish wait, data age, subscribers and bytes per publish. */
+  histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts };
 }
 
 export interface Hub {
-  /** Record the latest state of a topic; it goes out now, at the next tick, or at once if terminal. */
-  set(topic: string, state: State): void;
+  /**
+   * Record the latest state of a topic; it goes out now, at the next tick, or at once if terminal.
+   * `sourceAt`: unix ms at which the newest data in the state was produced (a worker's count),
+   * when the producer knows; publishes then record the data's age (stats().dataAge).
+   */
+  set(topic: string, state: State, sourceAt?: number): void;
   /** Current state and the seq of the last message published on the topic (0: none yet). */
   snapshot(topic: string): Snapshot;
   /** The current state in one format (cached per seq), for a new subscriber or a drained one. */
@@ -73,6 +88,7 @@ export interface Hub {
 
 interface Entry {
   state: State;
+  sourceAt: number | undefined;
   seq: number;
   lastSentAt: number;
   pending: boolean;
@@ -101,6 +117,7 @@ export function createHub(deps: HubDeps): Hub {
   const publishListeners = new Set<(e: PublishEvent) => void>();
   const dropListeners = new Set<(wire: string) => void>();
   const latency = new LatencyHistogram();
+  const dataAge = new LatencyHistogram();
   const fanout = new Histogram(FANOUT_BOUNDS);
   const sizes = new Histogram(SIZE_BOUNDS_BYTES);
   const c = { messages: 0, bytes: 0, deliveries: 0, drops: 0, backpressured: 0, renders: 0, errors: 0 };
@@ -145,6 +162,7 @@ export function createHub(deps: HubDeps): Hub {
     const seq = ++e.seq;
     e.lastSentAt = now;
     if (e.pending) latency.record(now - e.pendingSince);
+    if (e.sourceAt !== undefined) dataAge.record(now - e.sourceAt);
     e.pending = false;
     for (const [format, render] of formats) {
       const wire = wireTopic(format, topic);
@@ -178,7 +196,7 @@ export function createHub(deps: HubDeps): Hub {
         logger.error("realtime publish failed", { topic, format, error });
       }
     }
-    const event: PublishEvent = { topic, state: e.state, seq, terminal: e.terminal };
+    const event: PublishEvent = { topic, state: e.state, seq, terminal: e.terminal, sourceAt: e.sourceAt, at: now };
     for (const l of publishListeners) {
       try { l(event); } catch (error) { c.errors++; logger.error("realtime publish listener failed", { topic, error }); }
     }
@@ -203,14 +221,15 @@ export function createHub(deps: HubDeps): Hub {
     disarmIfIdle();
   }
 
-  function set(topic: string, state: State): void {
+  function set(topic: string, state: State, sourceAt?: number): void {
     const now = clock.now();
     let e = entries.get(topic);
     if (!e) {
-      e = { state, seq: 0, lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map() };
+      e = { state, sourceAt, seq: 0, lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map() };
       entries.set(topic, e);
     }
     e.state = state;
+    e.sourceAt = sourceAt;
     e.terminal = isTerminal(topic, state);
     if (!e.terminal) finished.delete(topic);
     if (!e.pending) { e.pending = true; e.pendingSince = now; }
@@ -294,8 +313,8 @@ export function createHub(deps: HubDeps): Hub {
       c.drops += count;
     },
     stats: () => ({
-      ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(),
-      histograms: { publishLatencyMs: latency.raw(), fanout: fanout.raw(), messageBytes: sizes.raw() },
+      ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(), dataAge: dataAge.snapshot(),
+      histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw() },
     }),
     forget,
     flushNow,

@@ -65,6 +65,7 @@ export function metricsUpdate(f: RealtimeFigures, intervalMs: number, previous: 
     bytes_total: s.bytes,
     deliveries_total: s.deliveries,
     publish_latency_ms: s.latency,
+    publish_data_age_ms: s.dataAge,
     topics: s.topics,
     busiest_topics: f.busiestTopics,
     jobs: f.jobs,

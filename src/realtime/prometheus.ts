@@ -113,6 +113,8 @@ export function formatPrometheus(f: RealtimeFigures): string {
       "Messages published per topic, for the busiest topics only (the list of metrics_update busiest_topics).", "topic", f.busiestTopics)
     .histogram("gridcast_ws_publish_latency_seconds", "Time a state waited in the hub between set and publish (coalescing).",
       s.histograms.publishLatencyMs, 1 / 1000)
+    .histogram("gridcast_ws_publish_data_age_seconds", "Age of the newest data a publish carried, from the worker's count to the publish.",
+      s.histograms.dataAgeMs, 1 / 1000)
     .histogram("gridcast_ws_publish_fanout", "Subscribers reached by one publish.", s.histograms.fanout)
     .histogram("gridcast_ws_message_size_bytes", "Bytes of one published message.", s.histograms.messageBytes)
     .each("gridcast_jobs", "gauge", "Jobs this process knows, by state.", "state", f.jobs);

@@ -82,14 +82,14 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     size: config.workers,
     workerUrl: workerUrl("compute"),
     logger: logger.child({ part: "compute" }),
-    onProgress: (id, snapshot) => scheduler?.progress(id, snapshot),
+    onProgress: (id, snapshot, countedAt) => scheduler?.progress(id, snapshot, countedAt),
   });
   scheduler = new JobScheduler({
     database: () => slot.get(),
     pool,
     stores: new GameStoreCache(() => slot.get()),
     logger: logger.child({ part: "jobs" }),
-    publish: (id, snapshot) => hub.set(jobTopic(id), { ...snapshot }),
+    publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
     maxRunning: config.maxRunningJobs,
     maxQueued: config.maxQueuedJobs,
   });

@@ -5,12 +5,14 @@ import type { ProgressSnapshot } from "../../src/compute/progress.ts";
 import { makePairs, makeStore } from "./fixtures.ts";
 
 const seen = new Map<string, ProgressSnapshot[]>();
+const countedAt = new Map<string, (number | undefined)[]>();
 let calls = 0;
 const pool = createPool({
   size: 2,
-  onProgress: (id, s) => {
+  onProgress: (id, s, at) => {
     calls++;
     seen.set(id, [...(seen.get(id) ?? []), s]);
+    countedAt.set(id, [...(countedAt.get(id) ?? []), at]);
   },
 });
 afterAll(() => pool.close());
@@ -42,6 +44,26 @@ describe("progress", () => {
     const last = snaps[snaps.length - 1];
     expect(last).toEqual({ status: "complete", current: total, total, current_combo: formatCombo(few.entries[299], few.exits[299]) });
     expect(h.snapshot()).toEqual(last);
+  }, 30_000);
+
+  test("each snapshot comes with the unix time a worker counted its newest progress", async () => {
+    const before = performance.timeOrigin + performance.now();
+    const h = pool.submit({ id: "t", kind: "grid", store, entries: entries.subarray(0, 600), exits: exits.subarray(0, 600), fee: 0, unitSize: 32 });
+    await h.result;
+    const after = performance.timeOrigin + performance.now();
+    const snaps = seen.get("t")!;
+    const times = countedAt.get("t")!;
+    expect(times[0]).toBeUndefined(); // queued: no worker has counted anything yet
+    let last = -Infinity;
+    for (let i = 0; i < snaps.length; i++) {
+      if (snaps[i].current === 0) continue;
+      const t = times[i]!;
+      expect(t).toBeGreaterThanOrEqual(before); // a worker's clock, comparable with this thread's
+      expect(t).toBeLessThanOrEqual(after);
+      expect(t).toBeGreaterThanOrEqual(last); // the newest count: never steps back
+      last = t;
+    }
+    expect(snaps.filter((x) => x.current > 0).length).toBeGreaterThan(1);
   }, 30_000);
 
   test("a simulation counts games", async () => {

@@ -130,6 +130,12 @@ describe("ProgressBlock", () => {
     pb.setStatus("running");
     pb.setLastPair(0);
     expect(pb.snapshot()).toEqual({ status: "running", current: 2 ** 32, total: 1e10, current_combo: "entry=0.050, exit=0.010" });
+
+    expect(pb.countedAt).toBeUndefined(); // counted without a time: no worker said when
+    addProgress(v, 1, 1_700_000_000_123.25);
+    addProgress(v, 1, 1_700_000_000_100); // a slower worker's older count: the newest time stays
+    expect(pb.countedAt).toBe(1_700_000_000_123.25);
+    expect(pb.current).toBe(2 ** 32 + 2);
     expect(isCancelled(v)).toBe(false);
     pb.requestStop();
     expect(isCancelled(v)).toBe(true);

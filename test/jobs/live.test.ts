@@ -40,6 +40,14 @@ forEachDatabase("job sockets", (db) => {
     for (let i = 1; i < progress.length; i++) expect(progress[i].current).toBeGreaterThanOrEqual(progress[i - 1].current);
     const seqs = c.messages.map((m) => m.seq!);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+    // Running states carry no time on the wire (protocol.md's shape), but the hub knows when a
+    // worker counted each one: its data age at publish is in /metrics.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const ages = Number(/^gridcast_ws_publish_data_age_seconds_count (\d+)$/m.exec(metrics)?.[1]);
+    expect(ages).toBeGreaterThanOrEqual(1);
+    const running = progress.find((p) => p.status === "running" && p.current > 0);
+    expect(running).toBeDefined(); // the job runs for about half a second: several ticks
+    expect(Object.keys(running!).sort()).toEqual(["current", "current_combo", "status", "total"]);
     // A late subscriber still gets the final state, then the close.
     const late = collect(ws(`/ws/grid-search/${request_id}`));
     expect((await late.closed).code).toBe(1000);

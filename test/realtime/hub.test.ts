@@ -199,6 +199,27 @@ describe("hub counters", () => {
     expect(hub.published(MUX).count).toBe(3);
   });
 
+  it("records the age of the data a publish carries when set() says where it came from", () => {
+    const { hub, transport, clock } = setup();
+    const events: { seq: number; sourceAt?: number; at: number }[] = [];
+    hub.onPublish((e) => events.push({ seq: e.seq, sourceAt: e.sourceAt, at: e.at }));
+    transport.listen(MUX, 1);
+    const t0 = clock.now();
+    hub.set("job:a", progress(1), t0 - 3); // counted by a worker 3 ms before
+    clock.advance(10);
+    hub.set("job:a", progress(2), t0 + 8); // waits for its tick at t0 + 50
+    clock.advance(40);
+    hub.set("update", { is_running: false, message: "No update running" }); // no source time: no age
+    const s = hub.stats();
+    expect(events.filter((e) => e.sourceAt !== undefined)).toEqual([
+      { seq: 1, sourceAt: t0 - 3, at: t0 },
+      { seq: 2, sourceAt: t0 + 8, at: t0 + 50 },
+    ]);
+    expect(s.dataAge.count).toBe(2);
+    expect(s.dataAge.max_ms).toBe(42);
+    expect(s.histograms.dataAgeMs.sum).toBe(45);
+  });
+
   it("publishes nothing through a late transport until it is bound", () => {
     const late = createLateTransport();
     const hub = createHub({ transport: late, clock: new FakeClock() });

@@ -125,7 +125,7 @@ describe("Prometheus exposition", () => {
     transport.listen(wireTopic("legacy", "job:a"), 250);
     transport.listen(wireTopic("ws", "job:a"), 3);
     for (let i = 1; i <= 20; i++) {
-      hub.set("job:a", { status: "running", current: i, total: 20, current_combo: `${i}` });
+      hub.set("job:a", { status: "running", current: i, total: 20, current_combo: `${i}` }, clock.now() - 2); // counted 2 ms ago
       clock.advance(7); // coalesced: waits of up to one tick land in the latency histogram
     }
     clock.advance(100);
@@ -151,6 +151,11 @@ describe("Prometheus exposition", () => {
     const latency = update.publish_latency_ms as { count: number; sum_ms: number };
     expect(value(p, "gridcast_ws_publish_latency_seconds_count")).toBe(latency.count);
     expect(value(p, "gridcast_ws_publish_latency_seconds_sum")).toBeCloseTo(latency.sum_ms / 1000, 6);
+    const age = update.publish_data_age_ms as { count: number; sum_ms: number; max_ms: number };
+    expect(age.count).toBeGreaterThanOrEqual(2); // one per topic publish that had a source time (not the final one)
+    expect(age.max_ms).toBeGreaterThanOrEqual(2);
+    expect(value(p, "gridcast_ws_publish_data_age_seconds_count")).toBe(age.count);
+    expect(value(p, "gridcast_ws_publish_data_age_seconds_sum")).toBeCloseTo(age.sum_ms / 1000, 6);
     for (const [state, n] of Object.entries(update.jobs as Record<string, number>)) expect(value(p, "gridcast_jobs", { state })).toBe(n);
     const workers = update.workers as Record<string, number>;
     expect(workers.utilisation).toBe(0.5);
@@ -184,6 +189,7 @@ describe("Prometheus exposition", () => {
     const raw = figures.hub.histograms.publishLatencyMs;
     expect(latency.at(-1)!.count).toBe(raw.count);
     expect(latency.find((b) => b.le === 0.05)!.count).toBe(raw.counts.slice(0, 7).reduce((a, b) => a + b, 0));
+    checkHistogram(p, "gridcast_ws_publish_data_age_seconds");
     const fanout = checkHistogram(p, "gridcast_ws_publish_fanout");
     expect(fanout.find((b) => b.le === 1000)!.count).toBe(0);
     expect(fanout.find((b) => b.le === 10_000)!.count).toBe(figures.hub.messages);
