@@ -5,6 +5,7 @@
 // Usage: bun scripts/bench-ws.ts [--sizes 1000,10000] [--servers gridcast,bare,elysia]
 //          [--client-procs 2] [--steady 20000] [--round-s 5] [--burst-rounds 3] [--slow-rounds 3]
 //          [--stalled 10] [--window <auto>] [--staleness-size 1000] [--staleness-s 10]
+//          [--staleness-workers 1,2] [--staleness-games 2000]
 //          [--flood-s 70] [--flood-readers 100] [--flood-servers gridcast,bare]
 //        (a full run takes about 11 minutes on 2 cores; quick: BENCH_WS_HOLD_S=10 --round-s 2
 //        --burst-rounds 1 --slow-rounds 1 --flood-s 0)
@@ -26,9 +27,14 @@
 // the stalled clients at full pump speed long enough to reach the server's own queue.
 //
 // gridcast runs the real path (startServer, in-memory PGlite, hub.set(jobTopic(id), state)) with
-// --tick-ms 1 so that coalescing, a rate cap by design, does not decide the fan-out figures; a
-// separate gridcast at the default 50 ms tick measures staleness: progress set every 2 ms, the
-// age at receipt of the newest progress a message carries.
+// --tick-ms 1 so that coalescing, a rate cap by design, does not decide the fan-out figures.
+// Staleness runs a real grid search on a separate gridcast at the default 50 ms tick, with
+// --staleness-workers compute workers over --staleness-games demo games, sized to run for about
+// --staleness-s: the age at receipt of the newest unit a message counts, from the worker's
+// Atomics.add. The wire keeps protocol.md's shape (no timestamp in it): the server lists, per
+// published seq, when a worker counted the newest unit in it (the hub's PublishEvent.sourceAt),
+// each client keeps (seq, receipt time) per message, and the two are joined afterwards. Clocks
+// are comparable across processes as performance.timeOrigin + performance.now().
 //
 // Bounds: every wait has a timeout, every loop a count or a deadline, and a watchdog kills all
 // children and exits 1 past the run's time budget. File descriptors: Bun has no
@@ -108,7 +114,7 @@ function serveCommands(handlers: Record<string, (m: Msg) => Promise<Msg | void> 
 
 // ---------------------------------------------------------------------------------------------
 // Server role: one of gridcast, bare, elysia. Publishes the same state the same way each time.
-async function serverRole(kind: string, tickMs: number, maxConnections: number): Promise<void> {
+async function serverRole(kind: string, tickMs: number, maxConnections: number, workers: number): Promise<void> {
   let seq = 0; // `current` of the progress: the bench's own message number, across phases
   const state = (current: number) => ({ status: "running", current, total: 1_000_000, current_combo: "0.42/0.17", ts: now() });
   let publish: (s: Record<string, unknown>) => void;
@@ -118,6 +124,8 @@ async function serverRole(kind: string, tickMs: number, maxConnections: number):
   let buffered: () => number = () => -1;
   let stop: () => Promise<void>;
   let port: number;
+  /** gridcast only: real jobs for the staleness phase. */
+  let jobs: Record<string, (m: Msg) => Promise<Msg>> = {};
 
   if (kind === "gridcast") {
     const { parseArgs: cliArgs, resolveConfig } = await import("../src/config/resolve.ts");
@@ -128,7 +136,7 @@ async function serverRole(kind: string, tickMs: number, maxConnections: number):
     const { jobTopic } = await import("../src/realtime/topics.ts");
     const dataDir = mkdtempSync(join(tmpdir(), "gridcast-bench-ws-"));
     const config = resolveConfig(cliArgs([
-      "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--workers", "1", "--tick-ms", String(tickMs),
+      "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--workers", String(workers), "--tick-ms", String(tickMs),
       "--max-connections", String(maxConnections), "--max-connections-per-ip", String(maxConnections),
     ]), {});
     const server = await startServer({
@@ -149,6 +157,43 @@ async function serverRole(kind: string, tickMs: number, maxConnections: number):
       rmSync(dataDir, { recursive: true, force: true });
     };
     port = server.port;
+    // Per job topic, every publish: its seq, when a worker counted the newest unit in it, when it went out.
+    const published = new Map<string, { seq: number; sourceAt: number | undefined; at: number; terminal: boolean }[]>();
+    const ended = new Map<string, () => void>();
+    server.hub.onPublish((e) => {
+      if (!e.topic.startsWith("job:")) return;
+      let list = published.get(e.topic);
+      if (!list) published.set(e.topic, (list = []));
+      list.push({ seq: e.seq, sourceAt: e.sourceAt, at: e.at, terminal: e.terminal });
+      if (e.terminal) ended.get(e.topic)?.();
+    });
+    const api = async (path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+      return res.json() as Promise<Msg>;
+    };
+    jobs = {
+      async games(m) {
+        return api(`/api/games/demo?games=${m.games}&seed=${m.seed}`);
+      },
+      /** Submits a grid search; resolves at once with its id (`wait` resolves when it ends). */
+      async submit(m) {
+        const { request_id: id } = await api("/api/grid-search/run", m.grid);
+        const topic = jobTopic(id);
+        if (!published.has(topic)) published.set(topic, []);
+        return { id, startedAt: now() };
+      },
+      /** Resolves when the job's terminal state went out, with every publish of its topic. (`job`, not `id`: that is the IPC's.) */
+      async wait(m) {
+        const topic = jobTopic(m.job);
+        if (!(published.get(topic) ?? []).some((p) => p.terminal)) await new Promise<void>((resolve) => ended.set(topic, resolve));
+        ended.delete(topic);
+        const hub = server.hub.stats();
+        return { publishes: published.get(topic) ?? [], endedAt: now(), dataAge: hub.dataAge, pool: server.pool.stats() };
+      },
+    };
   } else {
     const topic = `job:${JOB_ID}`;
     let open = 0;
@@ -270,25 +315,11 @@ async function serverRole(kind: string, tickMs: number, maxConnections: number):
         pump();
       });
     },
-    /** Progress every `every` ms for `ms`: what a running job does; the hub coalesces it to its tick. */
-    stale(m) {
-      return new Promise<Msg>((resolve) => {
-        const start = performance.now();
-        const count = Math.floor(m.ms / m.every);
-        const first = seq + 1;
-        let k = 0;
-        const tick = () => {
-          publish(state(++seq));
-          if (++k >= count) return resolve({ first, last: seq, published: k });
-          setTimeout(tick, Math.max(0, start + k * m.every - performance.now()));
-        };
-        tick();
-      });
-    },
     async stop() {
       await stop();
       setTimeout(() => process.exit(0), 50);
     },
+    ...jobs,
   });
   process.send!({ ev: "ready", port });
 }
@@ -304,6 +335,10 @@ function clientRole(): void {
   let closed = 0;
   let reportedMin = -1;
   let acks = true;
+  // Staleness mode: (seq, receipt time) of every message, joined with the server's list later.
+  let recordSeq = false;
+  let seqs: number[] = [];
+  let times: number[] = [];
 
   function minSeq(): number {
     let min = Infinity;
@@ -323,6 +358,7 @@ function clientRole(): void {
   serveCommands({
     connect(m) {
       acks = m.acks !== false;
+      recordSeq = m.recordSeq === true;
       const n: number = m.n;
       last = new Float64Array(n).fill(-1);
       alive = new Uint8Array(n);
@@ -352,6 +388,14 @@ function clientRole(): void {
           ws.onmessage = (e) => {
             const t = now();
             const s = e.data as string;
+            if (recordSeq) {
+              const q = s.lastIndexOf('"seq":');
+              if (q < 0) return;
+              seqs.push(parseInt(s.slice(q + 6, q + 26), 10));
+              times.push(t);
+              received++;
+              return;
+            }
             const c = s.indexOf('"current":');
             const ts = s.indexOf('"ts":');
             if (c < 0 || ts < 0) return;
@@ -374,6 +418,20 @@ function clientRole(): void {
       hist.counts.fill(0);
       hist.n = hist.sum = hist.max = 0;
       received = 0;
+      seqs = [];
+      times = [];
+    },
+    /** Staleness: ages at receipt of the messages kept since reset, given when each seq's newest unit was counted. */
+    score(m) {
+      const sourceAt = new Map<number, number>(m.sources);
+      const ages = new LatencyHist();
+      let unmatched = 0;
+      for (let i = 0; i < seqs.length; i++) {
+        const at = sourceAt.get(seqs[i]);
+        if (at === undefined) unmatched++;
+        else ages.record(times[i] - at);
+      }
+      return { hist: { counts: ages.counts, n: ages.n, sum: ages.sum, max: ages.max }, unmatched, messages: seqs.length };
     },
     report() {
       return { received, closed, open: alive.reduce((a, b) => a + b, 0), min: minSeq(), hist: { counts: hist.counts, n: hist.n, sum: hist.sum, max: hist.max } };
@@ -520,6 +578,8 @@ const { values: opt } = parseArgs({
     window: { type: "string" },
     "staleness-size": { type: "string", default: "1000" },
     "staleness-s": { type: "string", default: "10" },
+    "staleness-workers": { type: "string", default: "1,2" },
+    "staleness-games": { type: "string", default: "2000" },
     "flood-s": { type: "string", default: "70" },
     "flood-readers": { type: "string", default: "100" },
     "flood-servers": { type: "string", default: "gridcast,bare" },
@@ -539,13 +599,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   })]);
 }
 
-async function spawnClients(procs: number, n: number, url: string, acks = true) {
+async function spawnClients(procs: number, n: number, url: string, acks = true, recordSeq = false) {
   const per = Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0)).filter((k) => k > 0);
   const clients = per.map(() => new Child(["__client"]));
   await Promise.all(clients.map((c) => withTimeout(c.ready, 20_000, "client start")));
   const t0 = performance.now();
   const replies = await Promise.all(clients.map((c, i) =>
-    c.ask("connect", { url, n: per[i], concurrency: 100, acks, timeoutMs: 50_000 }, 60_000)));
+    c.ask("connect", { url, n: per[i], concurrency: 100, acks, recordSeq, timeoutMs: 50_000 }, 60_000)));
   return {
     clients,
     opened: replies.reduce((a, r) => a + r.opened, 0),
@@ -616,8 +676,8 @@ async function round(t: Target, acc: PhaseAcc, label: string, run: () => Promise
     `${ms2(cpuMs / 1000 / (deliveries / 1e6))} CPU s/1M (user ${ms2((after.userMs - before.userMs) / 1000 / (deliveries / 1e6))})${drained ? "" : ", NOT DRAINED"}`);
 }
 
-async function startTarget(kind: string, n: number, stalledN: number, tickMs = 1): Promise<Target> {
-  const server = new Child(["__server", kind, String(tickMs), String(n + stalledN + 200)]);
+async function startTarget(kind: string, n: number, stalledN: number, tickMs = 1, workers = 1): Promise<Target> {
+  const server = new Child(["__server", kind, String(tickMs), String(n + stalledN + 200), String(workers)]);
   const { port } = await withTimeout(server.ready, 60_000, `${kind} start`);
   const url = `ws://127.0.0.1:${port}/ws/grid-search/${JOB_ID}`;
   const acc = () => new PhaseAcc();
@@ -718,15 +778,60 @@ async function runSize(n: number, servers: string[], o: { procs: number; rate: n
   }
 }
 
-async function runStaleness(n: number, procs: number, ms: number): Promise<PhaseAcc> {
-  const t = await startTarget("gridcast", n, 0, 50);
-  const acc = new PhaseAcc();
+interface StalenessResult {
+  workers: number;
+  games: number;
+  pairs: number;
+  jobSeconds: number;
+  /** Receipt time minus when a worker counted the newest unit in the message. */
+  ages: LatencyHist;
+  /** The server's half: publish time minus the same. */
+  publishAges: LatencyHist;
+  messages: number;
+  unmatched: number;
+  publishes: number;
+}
+
+/**
+ * A real grid search on gridcast at the default 50 ms tick: workers count with Atomics.add, the
+ * pool wakes and hands the hub a snapshot with the time of the newest count, the hub coalesces
+ * and publishes. N clients follow the job's socket; ages are joined by seq (see the top).
+ */
+async function runStaleness(n: number, procs: number, workers: number, games: number, ms: number): Promise<StalenessResult> {
+  const t = await startTarget("gridcast", n, 0, 50, workers);
   try {
-    const c = await spawnClients(procs, n, t.url);
+    await t.server.ask("games", { games, seed: 7 }, 180_000);
+    // Entries from 0.02 up, exits 0..0.0099: every exit is below every entry, so pairs = 100 x entries.
+    const grid = (entries: number) => ({
+      entry_start: 0.02, entry_stop: Number((0.02 + (entries - 1) * 0.0001).toFixed(4)), entry_step: 0.0001,
+      exit_start: 0, exit_stop: 0.0099, exit_step: 0.0001,
+    });
+    // Calibrate on 1,000 pairs (which also loads the games into shared memory), then size the job.
+    const cal = await t.server.ask("submit", { grid: grid(10) });
+    const calDone = await t.server.ask("wait", { job: cal.id }, 120_000);
+    const calSeconds = Math.max(0.01, (calDone.endedAt - cal.startedAt) / 1000);
+    const entries = Math.max(10, Math.min(9000, Math.round((10 * ms) / 1000 / calSeconds)));
+    const job = await t.server.ask("submit", { grid: grid(entries) });
+    const c = await spawnClients(procs, n, t.url.replace(`/${JOB_ID}`, `/${job.id}`), false, true);
     t.clients = c.clients;
-    t.relay = ackRelay(t.server, c.clients);
-    await round(t, acc, "staleness", () => t.server.ask("stale", { every: 2, ms }, ms + 30_000));
-    return acc;
+    // From here on: what the job's publishes bring (the state sent on connect is not a fan-out).
+    await Promise.all(c.clients.map((x) => x.ask("reset")));
+    const done = await t.server.ask("wait", { job: job.id }, ms * 6 + 60_000);
+    const counted = (done.publishes as { seq: number; sourceAt?: number; at: number }[]).filter((p) => p.sourceAt !== undefined);
+    const publishAges = new LatencyHist();
+    for (const p of counted) publishAges.record(p.at - p.sourceAt!);
+    const scores = await Promise.all(c.clients.map((x) => x.ask("score", { sources: counted.map((p) => [p.seq, p.sourceAt]) })));
+    const ages = new LatencyHist();
+    for (const r of scores) ages.merge(r.hist);
+    const result: StalenessResult = {
+      workers, games, pairs: entries * 100, jobSeconds: (done.endedAt - job.startedAt) / 1000, ages, publishAges,
+      messages: scores.reduce((a, r) => a + r.messages, 0), unmatched: scores.reduce((a, r) => a + r.unmatched, 0), publishes: counted.length,
+    };
+    console.log(`  ${workers} worker(s): ${int(result.pairs)} pairs x ${games} games in ${result.jobSeconds.toFixed(1)} s; ` +
+      `${counted.length} publishes with a count time; ${int(ages.n)} deliveries scored (${result.unmatched} without one: the final state); ` +
+      `age at publish p50 ${ms2(publishAges.quantile(0.5))} p99 ${ms2(publishAges.quantile(0.99))} ms; ` +
+      `at receipt p50 ${ms2(ages.quantile(0.5))} p99 ${ms2(ages.quantile(0.99))} max ${ms2(ages.max)} ms`);
+    return result;
   } finally {
     await stopTarget(t);
   }
@@ -810,6 +915,7 @@ async function runParent(): Promise<void> {
   const holdMs = Number(process.env.BENCH_WS_HOLD_S ?? 60) * 1000;
   const stalenessSize = Number(opt["staleness-size"]);
   const stalenessMs = Number(opt["staleness-s"]) * 1000;
+  const stalenessWorkers = opt["staleness-workers"]!.split(",").map(Number);
   const largest = Math.max(...sizes);
   fdLimits = readFdLimits();
   const hold = (n: number) => (n === largest ? holdMs : Math.min(holdMs, 15_000));
@@ -818,7 +924,7 @@ async function runParent(): Promise<void> {
   const perSize = (n: number) => servers.length * (90_000 + n * 3 + (burstRounds + 2 * slowRounds) * (roundMs + 20_000)) + hold(n) * 1.5;
   const floodMs = Number(opt["flood-s"]) * 1000;
   const floodServers = floodMs > 0 ? opt["flood-servers"]!.split(",") : [];
-  const budget = sizes.reduce((a, n) => a + perSize(n), 0) + (stalenessSize ? 120_000 + stalenessMs : 0) +
+  const budget = sizes.reduce((a, n) => a + perSize(n), 0) + (stalenessSize ? stalenessWorkers.length * (240_000 + stalenessMs * 3) : 0) +
     floodServers.length * (floodMs + 120_000);
   const watchdog = setTimeout(() => {
     console.error(`bench-ws: over its time budget (${Math.round(budget / 1000)} s): killing every child and giving up`);
@@ -840,10 +946,10 @@ async function runParent(): Promise<void> {
     console.log(`\n== ${n} subscribers`);
     results.set(n, await runSize(n, servers, { procs, rate: steady / n, holdMs: hold(n), roundMs, burstRounds, slowRounds, stalledN, window: opt.window }));
   }
-  let staleness: PhaseAcc | undefined;
+  const staleness: StalenessResult[] = [];
   if (stalenessSize > 0 && servers.includes("gridcast")) {
-    console.log(`\n== staleness: gridcast at the default 50 ms tick, ${stalenessSize} subscribers, progress set every 2 ms`);
-    staleness = await runStaleness(stalenessSize, procs, stalenessMs);
+    console.log(`\n== staleness: a real grid search on gridcast at the default 50 ms tick, ${stalenessSize} subscribers of its socket`);
+    for (const w of stalenessWorkers) staleness.push(await runStaleness(stalenessSize, procs, w, Number(opt["staleness-games"]), stalenessMs));
   }
   const floods: FloodResult[] = [];
   for (const kind of floodServers) {
@@ -854,7 +960,7 @@ async function runParent(): Promise<void> {
   printTable(results, servers, staleness, floods);
 }
 
-function printTable(results: Map<number, Target[]>, servers: string[], staleness: PhaseAcc | undefined, floods: FloodResult[]): void {
+function printTable(results: Map<number, Target[]>, servers: string[], staleness: StalenessResult[], floods: FloodResult[]): void {
   type Row = { label: string; get: (t: Target) => number; d?: number; ratio?: boolean; text?: (t: Target) => string };
   const rows: Row[] = [
     { label: "connect N sockets, s", get: (t) => t.connectSeconds, d: 1 },
@@ -922,16 +1028,29 @@ function printTable(results: Map<number, Target[]>, servers: string[], staleness
     line("stalled closed by server after, s", (f) => (f.closedAfterS === null ? "never" : f.closedAfterS.toFixed(0)));
     line("publishes with a drop", (f) => int(f.drops));
   }
-  if (staleness) {
-    console.log(`\nstaleness (gridcast, default 50 ms tick, progress set every 2 ms; the age at receipt of the newest progress a message carries):`);
-    console.log(`  p50 ${fmt(staleness.p50)} ms, p99 ${fmt(staleness.p99)} ms, max ${fmt(staleness.max)} ms over ${int(staleness.deliveries)} deliveries`);
+  if (staleness.length) {
+    // The goal: one tick plus gridcast's fan-out p99 at this many subscribers (from the steady phase).
+    const n = Number(opt["staleness-size"]);
+    const fanout = results.get(n)?.find((t) => t.kind === "gridcast")?.steady.p99;
+    const budget = Number.isFinite(fanout) ? 50 + fanout! : NaN;
+    console.log(`\nstaleness: a real grid search, default 50 ms tick, ${n.toLocaleString("en")} subscribers; the age at receipt of the newest unit a message counts, from the worker's Atomics.add`);
+    console.log(`${"".padEnd(W)}${staleness.map((r) => `${r.workers} worker${r.workers === 1 ? "" : "s"}`.padStart(C)).join("")}`);
+    const line = (label: string, get: (r: StalenessResult) => string) => console.log(`${label.padEnd(W)}${staleness.map((r) => get(r).padStart(C)).join("")}`);
+    line("job: pairs x games / seconds", (r) => `${int(r.pairs / 1000)}k x ${r.games} / ${r.jobSeconds.toFixed(0)}`);
+    line("publishes / deliveries scored", (r) => `${r.publishes} / ${int(r.ages.n)}`);
+    line("age at publish p50 / p99, ms", (r) => `${fmt(r.publishAges.quantile(0.5), 1)} / ${fmt(r.publishAges.quantile(0.99), 1)}`);
+    line("age at receipt p50, ms", (r) => fmt(r.ages.quantile(0.5)));
+    line("age at receipt p99, ms", (r) => fmt(r.ages.quantile(0.99)));
+    line("age at receipt max, ms", (r) => fmt(r.ages.max));
+    line("goal: tick + fan-out p99, ms", () => fmt(budget));
+    line("p99 / goal", (r) => (Number.isFinite(budget) ? `${(r.ages.quantile(0.99) / budget).toFixed(2)}x` : "-"));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 const role = process.argv[2];
 if (role === "__server") {
-  await serverRole(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+  await serverRole(process.argv[3], Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6] ?? 1));
 } else if (role === "__client") {
   clientRole();
 } else {
