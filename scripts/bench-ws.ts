@@ -1034,9 +1034,10 @@ function printTable(results: Map<number, Target[]>, servers: string[], staleness
     const fanout = results.get(n)?.find((t) => t.kind === "gridcast")?.steady.p99;
     const budget = Number.isFinite(fanout) ? 50 + fanout! : NaN;
     console.log(`\nstaleness: a real grid search, default 50 ms tick, ${n.toLocaleString("en")} subscribers; the age at receipt of the newest unit a message counts, from the worker's Atomics.add`);
-    console.log(`${"".padEnd(W)}${staleness.map((r) => `${r.workers} worker${r.workers === 1 ? "" : "s"}`.padStart(C)).join("")}`);
-    const line = (label: string, get: (r: StalenessResult) => string) => console.log(`${label.padEnd(W)}${staleness.map((r) => get(r).padStart(C)).join("")}`);
-    line("job: pairs x games / seconds", (r) => `${int(r.pairs / 1000)}k x ${r.games} / ${r.jobSeconds.toFixed(0)}`);
+    const S = 22;
+    console.log(`${"".padEnd(W)}${staleness.map((r) => `${r.workers} worker${r.workers === 1 ? "" : "s"}`.padStart(S)).join("")}`);
+    const line = (label: string, get: (r: StalenessResult) => string) => console.log(`${label.padEnd(W)}${staleness.map((r) => get(r).padStart(S)).join("")}`);
+    line("job: pairs x games, seconds", (r) => `${int(r.pairs)} x ${int(r.games)}, ${r.jobSeconds.toFixed(1)}`);
     line("publishes / deliveries scored", (r) => `${r.publishes} / ${int(r.ages.n)}`);
     line("age at publish p50 / p99, ms", (r) => `${fmt(r.publishAges.quantile(0.5), 1)} / ${fmt(r.publishAges.quantile(0.99), 1)}`);
     line("age at receipt p50, ms", (r) => fmt(r.ages.quantile(0.5)));

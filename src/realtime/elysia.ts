@@ -35,8 +35,8 @@ export interface TopicSocketOptions {
   topic: (params: Record<string, string>) => string;
   /** Close with 1000 once the topic's state is terminal (job sockets). */
   endWithJob?: boolean;
-  /** Messages other than `{"type":"ping"}` (e.g. htmx `hx-ws:send` forms); ignored by default. */
-  onMessage?: (message: unknown, reply: (data: string) => void) => void;
+  /** Messages other than `{"type":"ping"}` (e.g. htmx `hx-ws:send` forms), as received; ignored by default. */
+  onMessage?: (message: string | Buffer, reply: (data: string) => void) => void;
 }
 
 export interface Realtime {
