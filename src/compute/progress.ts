@@ -33,11 +33,9 @@ export function progressViews(buffer: SharedArrayBuffer): ProgressViews {
   return { counts: new BigInt64Array(buffer, 0, 5), words: new Int32Array(buffer, 0, 8) };
 }
 
-/** Unix milliseconds, comparable across threads and processes (each has its own timeOrigin). */
-export const unixNow = (): number => performance.timeOrigin + performance.now();
-
 /**
- * Counts finished pair-games. With `at` (a worker's count), also records when: the newest such
+ * Counts finished pair-games. With `at` (a worker's count, in unix ms: performance.timeOrigin +
+ * performance.now(), comparable across threads), also records when: the newest such
  * time, kept as a maximum since workers race. The time is stored after the count, so whoever
  * reads the time first and the count second gets a count that includes the unit counted then:
  * the age it derives is never too young.
