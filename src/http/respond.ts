@@ -11,4 +11,6 @@ export function htmlResponse(body: Html | string, status = 200, headers: Record<
 /** htmx 4 marks its requests with HX-Request; they get fragments, not whole pages. */
 export const isHtmx = (request: Request) => request.headers.get("hx-request") === "true";
 
-export const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/") || path === "/health" || path === "/metrics";
+/** Paths for programs, answered in JSON (errors too): the API, health, metrics and the protocol's sockets. */
+export const isApiPath = (path: string) =>
+  path === "/api" || path.startsWith("/api/") || path === "/health" || path === "/metrics" || path === "/ws" || path.startsWith("/ws/");

@@ -54,6 +54,18 @@ forEachDatabase("job sockets", (db) => {
     expect(late.messages[0].progress).toMatchObject({ status: "complete", current: last.total });
   });
 
+  test("a socket path fetched without an upgrade answers 426 in JSON, and the server goes on", async () => {
+    for (const path of ["/ws", "/ws/grid-search/abc", "/ws/simulation/abc", "/ws/update/status"]) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(426);
+      expect(await res.json()).toEqual({ detail: "this path is a WebSocket: open it with an Upgrade: websocket request" });
+    }
+    const page = await fetch(`${server.url}/pages/ws/dashboard`); // a page's socket: a page answers
+    expect(page.status).toBe(426);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect((await fetch(`${server.url}/ws/stats`)).status).toBe(200);
+  });
+
   test("an unknown id reads not_found and the socket stays open; ping gets pong", async () => {
     const c = collect(ws("/ws/simulation/00000000-0000-0000-0000-000000000000"));
     await c.opened;
