@@ -30,14 +30,19 @@ describe("data and ops fragments", () => {
   test("ops: the metric figures, topic names as text", () => {
     const s = opsFragment({
       metrics: { timestamp: 1, interval_ms: 10000, connections: 7, topics: 3, messages_per_second: 12.5, bytes_per_second: 2048, deliveries_per_second: 40, drops: 2, drops_since_last: 1, messages_total: 100, bytes_total: 5000,
-        publish_latency_ms: { p50_ms: 0.5, p95_ms: 2, p99_ms: 5, max_ms: 9 }, busiest_topics: { [`job:${EVIL}`]: 4 }, jobs: { running: 1 }, workers: { size: 2, busy: 1, alive: 2, restarts: 0 } },
+        publish_latency_ms: { p50_ms: 0.5, p95_ms: 2, p99_ms: 5, max_ms: 9 }, publish_data_age_ms: { count: 40, p50_ms: 4.5, p99_ms: 17, max_ms: 21 }, busiest_topics: { [`job:${EVIL}`]: 4 }, jobs: { running: 1 }, workers: { size: 2, busy: 1, alive: 2, restarts: 0 } },
       memory: { rss: 50 << 20, heapUsed: 10 << 20, heapTotal: 20 << 20, external: 0 },
     });
     expect(s).toContain("12.5");
     expect(s).toContain("1 / 2");
     expect(s).toContain("p95 2 ms");
+    expect(s).toContain("Progress age at publish p99");
+    expect(s).toContain("17 ms");
+    expect(s).toContain("p50 4.5 ms · max 21 ms");
     expect(s).toContain("50.0 MiB");
     expect(s).not.toContain("<script>");
+    const idle = opsFragment({ metrics: { timestamp: 1, publish_data_age_ms: { count: 0, p99_ms: 0 } }, memory: { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 } });
+    expect(idle).toContain("no job progress published yet");
   });
 });
 

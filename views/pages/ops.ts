@@ -1,4 +1,4 @@
-// The ops page: connections, topics, messages/s, drops, publish latency, workers and memory, as
+// The ops page: connections, topics, messages/s, drops, publish latency, progress age, workers and memory, as
 // the metrics topic reports them. opsFragment is what its socket sends on every metrics_update.
 import { html, type Html } from "../html";
 import { layout } from "../layout";
@@ -22,6 +22,7 @@ export function opsMetrics(v: OpsView, oob = false): Html {
   const m = v.metrics;
   if (!m) return html`<div id="ops-metrics"${oobAttr(oob)}><p class="muted">Waiting for the first metrics update…</p></div>`;
   const lat = obj(m.publish_latency_ms);
+  const age = obj(m.publish_data_age_ms);
   const w = obj(m.workers);
   const jobs = obj(m.jobs);
   const busiest = Object.entries(obj(m.busiest_topics));
@@ -34,6 +35,7 @@ ${tile("Topics", int(num(m.topics)))}
 ${tile("Messages/s", num(m.messages_per_second).toFixed(1), `${bytes(num(m.bytes_per_second))}/s · ${num(m.deliveries_per_second).toFixed(1)} deliveries/s`)}
 ${tile("Drops", int(num(m.drops)), `${int(num(m.drops_since_last))} since the last update`)}
 ${tile("Publish latency p50", `${num(lat.p50_ms)} ms`, `p95 ${num(lat.p95_ms)} ms · p99 ${num(lat.p99_ms)} ms · max ${num(lat.max_ms)} ms`)}
+${tile("Progress age at publish p99", num(age.count) > 0 ? `${num(age.p99_ms)} ms` : "–", num(age.count) > 0 ? `from the worker's count · p50 ${num(age.p50_ms)} ms · max ${num(age.max_ms)} ms` : "no job progress published yet")}
 ${tile("Workers busy", `${int(num(w.busy))} / ${int(num(w.size))}`, `${int(num(w.alive))} alive · ${int(num(w.restarts))} restarts · ${int(num(w.running))} jobs running, ${int(num(w.queued))} queued`)}
 ${tile("Memory (RSS)", bytes(v.memory.rss), `JS heap ${bytes(v.memory.heapUsed)}`)}
 ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total))} sent`)}
