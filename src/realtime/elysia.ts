@@ -170,7 +170,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     const handlers = handlersFor(route);
     app.route("WS", route.endpoint, ((ctx: UpgradeContext) => {
       const { request, server } = ctx;
-      if (!originAllowed(request, settings.allowedOrigins)) return new Response("WebSocket origin not allowed", { status: 403 });
+      if (!originAllowed(request, settings.allowedOrigins)) throw new HttpError(403, "WebSocket origin not allowed");
       // Normally bound on start; a plugin instance's onStart may not fire, and nobody can be
       // subscribed before the first socket opens, so binding here is early enough.
       if (!transport.bound && server) transport.bind(server);
