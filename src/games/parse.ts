@@ -1,5 +1,6 @@
 // Streaming parser for the games interchange format (spec/strategy.md "Games"): bytes in, validated
 // rows out in columnar batches. Memory stays bounded by one batch, the longest line and one entry per game.
+import { DomainError } from "../errors.ts";
 import { parseDecimal, readHeader, splitRow, type CsvHeader } from "./csv.ts";
 import { readObject } from "./ndjson.ts";
 
@@ -46,18 +47,16 @@ export interface ParseOptions {
 }
 
 /** A rejected file: the message is exactly `line L: <reason>`, as the import API reports it. */
-export class ImportError extends Error {
+export class ImportError extends DomainError {
   readonly line: number;
   readonly reason: string;
-  /** 422 for bad data, 413 for size limits. */
-  readonly status: number;
 
-  constructor(line: number, reason: string, status = 422) {
-    super(`line ${line}: ${reason}`);
+  /** `invalid` for bad data (422), `too_large` for size limits (413). */
+  constructor(line: number, reason: string, code: "invalid" | "too_large" = "invalid") {
+    super(code, `line ${line}: ${reason}`);
     this.name = "ImportError";
     this.line = line;
     this.reason = reason;
-    this.status = status;
   }
 }
 
@@ -123,7 +122,7 @@ export async function* parseGames(
     for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
       stats.bytes += chunk.length;
       if (options.maxBytes !== undefined && stats.bytes > options.maxBytes) {
-        throw new ImportError(lineNo + 1, `file larger than ${options.maxBytes} bytes`, 413);
+        throw new ImportError(lineNo + 1, `file larger than ${options.maxBytes} bytes`, "too_large");
       }
       options.onBytes?.(stats.bytes);
       carryBytes = checkLineBytes(chunk, carryBytes, maxLineBytes, lineNo);
@@ -241,7 +240,7 @@ class RowBuilder {
     if (game === undefined) {
       const { maxGames } = this.limits;
       if (maxGames !== undefined && this.games.size >= maxGames) {
-        throw new ImportError(line, `more than ${maxGames} games in one file`, 413);
+        throw new ImportError(line, `more than ${maxGames} games in one file`, "too_large");
       }
       // A copy, not the slice: a slice can pin its whole line (up to maxLineBytes) for as long as the
       // game is known. Today's JSC happens to flatten Map keys; this doesn't lean on that.
@@ -255,7 +254,7 @@ class RowBuilder {
     this.last = game;
     const { maxTicksPerGame } = this.limits;
     if (++game.ticks > (maxTicksPerGame ?? Infinity)) {
-      throw new ImportError(line, `game ${quote(id)} has more than ${maxTicksPerGame} ticks`, 413);
+      throw new ImportError(line, `game ${quote(id)} has more than ${maxTicksPerGame} ticks`, "too_large");
     }
     this.stats.ticks++;
     const b = this.batch;
@@ -341,7 +340,7 @@ function checkLineBytes(chunk: Uint8Array, carried: number, max: number, lineNo:
   for (;;) {
     const nl = chunk.indexOf(NEWLINE, prev + 1);
     length += (nl === -1 ? chunk.length : nl) - prev - 1;
-    if (length > max) throw new ImportError(line, `line longer than ${max} bytes`, 413);
+    if (length > max) throw new ImportError(line, `line longer than ${max} bytes`, "too_large");
     if (nl === -1) return length;
     prev = nl;
     line++;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/database";
 import { imports } from "../db/schema";
-import { conflict } from "../http/errors";
+import { DomainError } from "../errors";
 import type { Logger } from "../log/logger";
 import { importGames, type ImportLimits, type ImportResult } from "./import";
 import { detectFormat, ImportError, type GameFormat } from "./parse";
@@ -78,7 +78,7 @@ export class UpdateService {
   }
 
   private busy() {
-    return conflict(`an update is already running (${this.current.source ?? "import"}); try again when it finishes`, { is_running: true });
+    return new DomainError("update_busy", `an update is already running (${this.current.source ?? "import"}); try again when it finishes`, { is_running: true });
   }
 
   private begin(source: string) {

@@ -1,10 +1,11 @@
-// Builds the Elysia app: mounts every route and owns the one error path (HttpError -> JSON for
+// Builds the Elysia app: mounts every route and owns the one error path (DomainError -> status -> JSON for
 // the API, a page or an htmx fragment for the browser; anything else is logged and answered 500).
 import { Elysia } from "elysia";
 import type { Logger } from "../log/logger";
 import type { HealthSources } from "../server/health";
 import { errorFragment, errorPage } from "../../views/errors";
-import { HttpError } from "./errors";
+import { DomainError } from "../errors";
+import { statusOf } from "./errors";
 import { htmlResponse, isApiPath, isHtmx } from "./respond";
 import { assetRoutes } from "./routes/assets";
 import { healthRoutes } from "./routes/health";
@@ -29,7 +30,7 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia({ websocket: deps.websocket as never })
     .onError({ as: "global" }, ({ code, error, request, path }) => {
       const p = path ?? new URL(request.url).pathname;
-      if (error instanceof HttpError) return errorResponse(request, p, error.status, error.message, error.extra, deps.version);
+      if (error instanceof DomainError) return errorResponse(request, p, statusOf(error.code), error.message, error.extra, deps.version);
       switch (code) {
         case "NOT_FOUND":
           return errorResponse(request, p, 404, "Not found", {}, deps.version);

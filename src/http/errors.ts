@@ -1,22 +1,23 @@
-// The one error type for HTTP: a status and a message a person can act on. Every route throws
-// it; the app's single error handler turns it into JSON (API) or a page/fragment (browser).
-export class HttpError extends Error {
-  constructor(
-    public readonly status: number,
-    message: string,
-    /** Extra JSON fields for API clients (e.g. `status` of a job on a 409). */
-    public readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-}
+// The one place a domain error becomes an HTTP status (Hono's HTTPException, Elysia's error codes):
+// routes and services throw DomainError (src/errors.ts); the app's error handler asks this table.
+import type { ErrorCode } from "../errors";
 
-export const badRequest = (message: string) => new HttpError(400, message);
-export const notFound = (message = "Not found") => new HttpError(404, message);
-export const conflict = (message: string, extra?: Record<string, unknown>) => new HttpError(409, message, extra);
-export const tooLarge = (message: string) => new HttpError(413, message);
-export const unsupported = (message: string) => new HttpError(415, message);
-export const unprocessable = (message: string) => new HttpError(422, message);
-export const tooMany = (message: string) => new HttpError(429, message);
-export const unavailable = (message: string) => new HttpError(503, message);
+const STATUS: Record<ErrorCode, number> = {
+  malformed: 400,
+  invalid: 422,
+  not_found: 404,
+  wrong_state: 409,
+  update_busy: 409,
+  queue_full: 429,
+  too_large: 413,
+  unsupported_type: 415,
+  body_timeout: 408,
+  store_unavailable: 503,
+  disk_full: 507,
+  forbidden: 403,
+  upgrade_required: 426,
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}

@@ -6,7 +6,7 @@ import { defaultUnitSize, type JobOutcome, type Pool } from "../compute/pool";
 import type { ProgressSnapshot } from "../compute/progress";
 import { splitBounds } from "../compute/splits";
 import type { Database } from "../db/database";
-import { tooMany } from "../http/errors";
+import { DomainError } from "../errors";
 import type { Logger } from "../log/logger";
 import { buildResultRows } from "./results";
 import * as repo from "./repository";
@@ -47,7 +47,7 @@ export class JobScheduler {
   /** Creates a queued job (429 when the queue is full) and returns its request id. */
   async submit(kind: repo.JobKind, params: JobParams, gameIds: string[], total: number): Promise<string> {
     if (this.queue.length >= this.deps.maxQueued) {
-      throw tooMany(`${this.queue.length} jobs are already queued (the limit is ${this.deps.maxQueued}); try again when some finish`);
+      throw new DomainError("queue_full", `${this.queue.length} jobs are already queued (the limit is ${this.deps.maxQueued}); try again when some finish`);
     }
     const id = crypto.randomUUID();
     await repo.insertJob(this.deps.database(), { id, kind, params, gameIds, total });

@@ -1,7 +1,7 @@
 // The Elysia binding: the WebSocket routes of protocol.md and the status endpoints, on top of
 // the hub, the registry and the socket table. The global WebSocket options live in settings.ts.
 import type { AnyElysia } from "elysia";
-import { HttpError } from "../http/errors";
+import { DomainError } from "../errors";
 import { LEGACY_FORMAT, MUX_FORMAT } from "./formats";
 import type { Hub } from "./hub";
 import { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
@@ -77,7 +77,7 @@ interface SocketHandlers {
   close(ws: BunSocket, data: SocketData): void;
 }
 
-const notUpgraded = () => new HttpError(426, "this path is a WebSocket: open it with an Upgrade: websocket request");
+const notUpgraded = () => new DomainError("upgrade_required", "this path is a WebSocket: open it with an Upgrade: websocket request");
 
 /** A user agent is shown in the status report, not parsed: a long hostile one is cut here. */
 const MAX_USER_AGENT = 256;
@@ -170,7 +170,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     const handlers = handlersFor(route);
     app.route("WS", route.endpoint, ((ctx: UpgradeContext) => {
       const { request, server } = ctx;
-      if (!originAllowed(request, settings.allowedOrigins)) throw new HttpError(403, "WebSocket origin not allowed");
+      if (!originAllowed(request, settings.allowedOrigins)) throw new DomainError("forbidden", "WebSocket origin not allowed");
       // Normally bound on start; a plugin instance's onStart may not fire, and nobody can be
       // subscribed before the first socket opens, so binding here is early enough.
       if (!transport.bound && server) transport.bind(server);

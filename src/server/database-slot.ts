@@ -2,7 +2,7 @@
 // listens and /health answers 503), then open, or failed. Routes ask it for the Database.
 import type { Database, DatabaseKind } from "../db/database";
 import type { DatabaseState } from "./health";
-import { unavailable } from "../http/errors";
+import { storeUnavailable } from "../errors";
 
 export class DatabaseSlot {
   state: DatabaseState = "opening";
@@ -21,10 +21,10 @@ export class DatabaseSlot {
     this.error = message;
   }
 
-  /** The open database, or a 503 HttpError a client can retry on. */
+  /** The open database, or a store_unavailable DomainError (503) a client can retry on. */
   get(): Database {
     if (this.state !== "open" || !this.database) {
-      throw unavailable(this.state === "opening" ? "the database is starting, retry in a moment" : `the database is ${this.state}`);
+      throw storeUnavailable(this.state === "opening" ? "the database is starting, retry in a moment" : `the database is ${this.state}`);
     }
     return this.database;
   }

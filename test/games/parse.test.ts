@@ -2,6 +2,7 @@
 // size limits that trip without buffering, and the batch shape.
 import { describe, expect, test } from "bun:test";
 import { parseDecimal } from "../../src/games/csv.ts";
+import { statusOf } from "../../src/http/errors.ts";
 import {
   detectFormat,
   ImportError,
@@ -58,7 +59,7 @@ async function rejection(input: string | Uint8Array, options: Options = {}): Pro
 async function expectRejected(input: string | Uint8Array, message: string, options: Options = {}, status = 422) {
   const e = await rejection(input, options);
   expect(e.message).toBe(message);
-  expect(e.status).toBe(status);
+  expect(statusOf(e.code)).toBe(status);
 }
 
 const csv = (...rows: string[]) => [HEADER, ...rows].join("\n") + "\n";
@@ -222,7 +223,7 @@ describe("empty and binary input", () => {
     const noise = Uint8Array.from({ length: 4096 }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 23);
     const e = await rejection(noise);
     expect(e.line).toBe(1);
-    expect(e.status).toBe(422);
+    expect(statusOf(e.code)).toBe(422);
     expect(e.reason).toMatch(/^(invalid UTF-8|binary data: control character 0x[0-9a-f]{2})$/);
     expect(detectFormat(undefined, noise)).toBeNull();
     expect(detectFormat("application/octet-stream", new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]))).toBeNull();
@@ -247,7 +248,7 @@ describe("size limits", () => {
     }
     expect(caught).toBeInstanceOf(ImportError);
     expect((caught as ImportError).message).toBe("line 1: line longer than 1048576 bytes");
-    expect((caught as ImportError).status).toBe(413);
+    expect(statusOf((caught as ImportError).code)).toBe(413);
     expect(pulled).toBe(17); // 16 chunks make exactly 1 MiB: the 17th trips the limit
   });
 
@@ -393,8 +394,8 @@ describe("ImportError", () => {
   test("carries line, reason and status, with the message `line L: <reason>`", () => {
     const e = new ImportError(7, "t is empty");
     expect(e).toBeInstanceOf(Error);
-    expect([e.message, e.line, e.reason, e.status, e.name]).toEqual(["line 7: t is empty", 7, "t is empty", 422, "ImportError"]);
-    expect(new ImportError(1, "too big", 413).status).toBe(413);
+    expect([e.message, e.line, e.reason, statusOf(e.code), e.name]).toEqual(["line 7: t is empty", 7, "t is empty", 422, "ImportError"]);
+    expect(statusOf(new ImportError(1, "too big", "too_large").code)).toBe(413);
   });
 });
 

@@ -3,14 +3,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { createApp } from "../../src/http/app";
-import { HttpError } from "../../src/http/errors";
+import { DomainError, type ErrorCode } from "../../src/errors";
+import { statusOf } from "../../src/http/errors";
 import { memoryLogger } from "../support/server";
 
 const logger = memoryLogger();
 const boom = new Elysia()
   .get("/api/boom", () => { throw new Error("secret internals at /srv/x.ts:12"); })
   .get("/boom", () => { throw new TypeError("page blew up"); })
-  .get("/api/teapot", () => { throw new HttpError(418, "short and stout", { status: "queued" }); })
+  .get("/api/busy", () => { throw new DomainError("update_busy", "short and stout", { status: "queued" }); })
+  .get("/api/code/:code", ({ params }) => { throw new DomainError(params.code as ErrorCode, `code ${params.code}`); })
   .post("/api/echo", ({ body }) => body);
 const health = {
   database: () => ({ kind: "pglite" as const, state: "open" as const, ping: async () => {} }),
@@ -62,10 +64,24 @@ describe("errors", () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
-  test("an HttpError keeps its status, message and extra fields", async () => {
-    const res = await fetch(`${base}/api/teapot`);
-    expect(res.status).toBe(418);
+  test("a domain error is answered with its code's status, its message and extra fields", async () => {
+    const res = await fetch(`${base}/api/busy`);
+    expect(res.status).toBe(409);
     expect(await res.json()).toEqual({ detail: "short and stout", status: "queued" });
+  });
+
+  test("every domain code maps to one 4xx/5xx status, through the one error path", async () => {
+    const codes: [ErrorCode, number][] = [
+      ["malformed", 400], ["invalid", 422], ["not_found", 404], ["wrong_state", 409], ["update_busy", 409], ["queue_full", 429],
+      ["too_large", 413], ["unsupported_type", 415], ["body_timeout", 408], ["store_unavailable", 503], ["disk_full", 507],
+      ["forbidden", 403], ["upgrade_required", 426],
+    ];
+    for (const [code, status] of codes) {
+      expect(statusOf(code)).toBe(status);
+      const res = await fetch(`${base}/api/code/${code}`);
+      expect(res.status).toBe(status);
+      expect(await res.json()).toEqual({ detail: `code ${code}` });
+    }
   });
 
   test("malformed JSON is a 400 with a clear message", async () => {

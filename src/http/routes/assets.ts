@@ -1,7 +1,7 @@
 // GET /static/<name>: only names in the embedded asset map; anything else is a 404.
 import { Elysia } from "elysia";
 import { assetResponse } from "../assets";
-import { notFound } from "../errors";
+import { notFound } from "../../errors";
 
 export const assetRoutes = () =>
   new Elysia({ name: "assets" }).get("/static/*", ({ params }) => {

@@ -4,11 +4,11 @@
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
 import { demoCsv } from "../../games/demo";
-import { ImportError, detectFormat } from "../../games/parse";
+import { detectFormat } from "../../games/parse";
 import { listGames } from "../../games/repository";
 import type { UpdateService } from "../../games/update";
 import { dataPage, gamesTable, importNotice, updateStatusFragment, type ImportNotice } from "../../../views/pages/data";
-import { HttpError, tooLarge } from "../errors";
+import { DomainError, tooLarge } from "../../errors";
 import { multipartFile } from "../multipart";
 import { htmlResponse, isHtmx } from "../respond";
 
@@ -42,7 +42,7 @@ export function dataPagesRoutes(deps: DataPagesDeps) {
       const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
       return { ok: true, message: `Imported ${plural(r.games, "game")} (${plural(r.ticks, "tick")}) from ${file.filename}.` };
     } catch (err) {
-      if (err instanceof ImportError || err instanceof HttpError) return { ok: false, message: err.message };
+      if (err instanceof DomainError) return { ok: false, message: err.message };
       throw err;
     }
   }

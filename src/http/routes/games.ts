@@ -4,10 +4,10 @@
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
 import { demoCsv, DEMO_LIMITS } from "../../games/demo";
-import { ImportError, detectFormat, type GameFormat } from "../../games/parse";
+import { detectFormat, type GameFormat } from "../../games/parse";
 import { deleteGame, exportCsv, listGames } from "../../games/repository";
 import type { UpdateService, UploadMeta } from "../../games/update";
-import { HttpError, notFound, tooLarge, unprocessable, unsupported } from "../errors";
+import { invalid, notFound, tooLarge, unsupportedType } from "../../errors";
 import { multipartFile } from "../multipart";
 
 export interface GamesDeps {
@@ -21,7 +21,7 @@ const FORMATS = "send text/csv, application/x-ndjson, or multipart/form-data wit
 function intParam(value: unknown, name: string, def: number, min: number, max: number): number {
   if (value === undefined || value === "") return def;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw unprocessable(`${name}: must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${name}: must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -30,7 +30,7 @@ function hasBody(request: Request): boolean {
   return (length !== null && length !== "0") || request.headers.has("transfer-encoding");
 }
 
-/** Reads the request's file (raw body or multipart `file`) and imports it; ImportError -> 4xx. */
+/** Reads the request's file (raw body or multipart `file`) and imports it (an ImportError is a DomainError: the error path answers it). */
 async function importRequest(request: Request, deps: GamesDeps, source: string, synthetic = false) {
   const length = Number(request.headers.get("content-length") ?? 0);
   if (length > deps.maxImportBytes) throw tooLarge(`line 1: file larger than ${deps.maxImportBytes} bytes`);
@@ -45,17 +45,12 @@ async function importRequest(request: Request, deps: GamesDeps, source: string, 
     format = detectFormat(file.mimeType) ?? detectFormat(file.filename) ?? "csv";
   } else {
     format = type ? detectFormat(type) : null;
-    if (!format) throw unsupported(`unsupported content type ${JSON.stringify(type || "(none)")}: ${FORMATS}`);
-    if (!request.body) throw unprocessable("line 1: empty file");
+    if (!format) throw unsupportedType(`unsupported content type ${JSON.stringify(type || "(none)")}: ${FORMATS}`);
+    if (!request.body) throw invalid("line 1: empty file");
     stream = request.body as unknown as AsyncIterable<Uint8Array>;
   }
   const meta: UploadMeta = { source, fileName, format, totalBytes: length || undefined, synthetic };
-  try {
-    return await deps.updates.importStream(stream, meta);
-  } catch (err) {
-    if (err instanceof ImportError) throw new HttpError(err.status, err.message);
-    throw err;
-  }
+  return deps.updates.importStream(stream, meta);
 }
 
 export const gamesRoutes = (deps: GamesDeps) =>

@@ -12,7 +12,7 @@ import type { JobClock } from "../../pages/job-clock";
 import { jobLiveView, jobStateOf } from "../../pages/views";
 import { jobLiveFragment, jobPage } from "../../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
-import { conflict, notFound, unprocessable } from "../errors";
+import { invalid, notFound, wrongState } from "../../errors";
 import { htmlResponse, isHtmx } from "../respond";
 
 export interface JobPagesDeps {
@@ -41,7 +41,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
   }
 
   async function resultsJson(row: repo.JobRow) {
-    if (row.state !== "complete") throw conflict(`the job is ${row.state}; results are available once it is complete`);
+    if (row.state !== "complete") throw wrongState(`the job is ${row.state}; results are available once it is complete`);
     const database = deps.database();
     if (row.kind === "grid_search") return gridResultsJson(row.id, row.state, row.gameIds.length, await repo.gridRows(database, row.id), row.summary as never);
     return simulationResultsJson(row.id, row.state, row.params as { entry: number; exit: number }, await repo.simulationRows(database, row.id), row.summary as never);
@@ -88,11 +88,11 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       try {
         p = validateSimulationParams(Object.fromEntries(form));
       } catch (err) {
-        if (err instanceof ParamError) throw unprocessable(err.message);
+        if (err instanceof ParamError) throw invalid(err.message);
         throw err;
       }
       const { ids } = await gameIdsInOrder(deps.database());
-      if (ids.length === 0) throw unprocessable("games: no games stored; import games first (or load the demo data)");
+      if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
       const id = await deps.scheduler.submit("simulation", p, ids, ids.length);
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });

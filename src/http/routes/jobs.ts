@@ -7,7 +7,7 @@ import { gameIdsInOrder } from "../../games/repository";
 import * as repo from "../../jobs/repository";
 import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
 import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
-import { badRequest, conflict, notFound, tooLarge, unprocessable } from "../errors";
+import { invalid, malformed, notFound, tooLarge, wrongState } from "../../errors";
 
 export interface JobsDeps {
   database: () => Database;
@@ -26,14 +26,14 @@ async function readParams(request: Request, query: Record<string, string | undef
   const text = await request.text();
   if (text.length > MAX_PARAMS_BYTES) throw tooLarge(`request body larger than ${MAX_PARAMS_BYTES} bytes`);
   if (text.trim() === "") return { ...query };
-  if (!type.includes("json") && type !== "") throw unprocessable(`unsupported content type ${JSON.stringify(type)}: send JSON or a query string`);
+  if (!type.includes("json") && type !== "") throw invalid(`unsupported content type ${JSON.stringify(type)}: send JSON or a query string`);
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw badRequest("malformed request body (expected valid JSON)");
+    throw malformed("malformed request body (expected valid JSON)");
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw unprocessable("body: must be a JSON object of parameters");
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("body: must be a JSON object of parameters");
   return { ...query, ...(body as Record<string, unknown>) };
 }
 
@@ -43,14 +43,14 @@ async function resolveGames(database: Database, raw: unknown): Promise<string[]>
   if (raw !== undefined && raw !== null && raw !== "") {
     const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
     if (!Array.isArray(list) || !list.every((g) => typeof g === "string" && g.length > 0 && g.length <= 200)) {
-      throw unprocessable("games: must be a list of game ids (strings)");
+      throw invalid("games: must be a list of game ids (strings)");
     }
-    if (list.length > MAX_GAME_FILTER) throw unprocessable(`games: at most ${MAX_GAME_FILTER} ids`);
+    if (list.length > MAX_GAME_FILTER) throw invalid(`games: at most ${MAX_GAME_FILTER} ids`);
     only = [...new Set(list as string[])];
   }
   const { ids, unknown } = await gameIdsInOrder(database, only);
-  if (unknown.length) throw unprocessable(`games: unknown game id ${JSON.stringify(unknown[0])}${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ""}`);
-  if (ids.length === 0) throw unprocessable("games: no games stored; import games first (or load the demo data)");
+  if (unknown.length) throw invalid(`games: unknown game id ${JSON.stringify(unknown[0])}${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ""}`);
+  if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
   return ids;
 }
 
@@ -58,7 +58,7 @@ function params<T>(validate: () => T): T {
   try {
     return validate();
   } catch (err) {
-    if (err instanceof ParamError) throw unprocessable(err.message);
+    if (err instanceof ParamError) throw invalid(err.message);
     throw err;
   }
 }
@@ -75,7 +75,7 @@ async function finishedJob(deps: JobsDeps, id: string, kind: repo.JobKind) {
   const row = await repo.getJob(deps.database(), id);
   if (!row || row.kind !== kind) throw notFound("Request ID not found");
   if (row.state !== "complete") {
-    throw conflict(`the job is ${row.state}; results are available once it is complete`, { status: row.state, ...(row.error ? { error: row.error } : {}) });
+    throw wrongState(`the job is ${row.state}; results are available once it is complete`, { status: row.state, ...(row.error ? { error: row.error } : {}) });
   }
   return row;
 }
@@ -120,7 +120,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
       if (s) return { request_id: id, status: s.status };
       const row = await repo.getJob(deps.database(), id);
       if (!row) throw notFound("Request ID not found");
-      throw conflict(`the job is already ${row.state}`, { status: row.state });
+      throw wrongState(`the job is already ${row.state}`, { status: row.state });
     })
     .get("/api/jobs", async ({ query }) => {
       const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
