@@ -1,11 +1,7 @@
 // The database layer on both drivers: migrations are idempotent, packed arrays round-trip,
-// transactions roll back, and a PGlite data dir is locked against a second process.
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// and transactions roll back (the data dir lock: lock.test.ts).
+import { expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { DataDirInUse, lockDataDir } from "../../src/db/lock";
 import { migrate } from "../../src/db/migrate";
 import { embeddedMigrations } from "../../src/db/migrations/index";
 import { games, gameTicks } from "../../src/db/schema";
@@ -47,20 +43,5 @@ forEachDatabase("database", (db) => {
     await db().db.insert(gameTicks).values({ gameId: "x", t: b, price: b, fair: b });
     await db().db.delete(games).where(eq(games.id, "x"));
     expect(await db().db.select().from(gameTicks)).toHaveLength(0);
-  });
-});
-
-describe("data dir lock", () => {
-  test("a second holder is refused while the first lives, and a stale lock is taken over", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gridcast-lock-"));
-    const first = lockDataDir(dir);
-    // Our own pid counts as "us", so fake another live process: pid 1 always exists.
-    first.release();
-    writeFileSync(join(dir, "gridcast.lock"), "1");
-    expect(() => lockDataDir(dir)).toThrow(DataDirInUse);
-    // A pid that cannot exist is stale: the lock is taken over.
-    writeFileSync(join(dir, "gridcast.lock"), "2147483646");
-    const second = lockDataDir(dir);
-    second.release();
   });
 });
