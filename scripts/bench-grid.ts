@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { evalGame, simulateGame } from "../src/compute/kernel.ts";
 import { createPool, defaultUnitSize, type JobOutcome } from "../src/compute/pool.ts";
-import type { ProgressSnapshot } from "../src/compute/progress.ts";
+import type { ProgressCounts } from "../src/compute/progress.ts";
 import { splitBounds } from "../src/compute/splits.ts";
 import { buildStore, type GameInput, type GameStore } from "../src/compute/store.ts";
 import { SPLIT_NAMES } from "../src/compute/units.ts";
@@ -88,13 +88,14 @@ function kernelLoop(store: GameStore, entries: Float64Array, exits: Float64Array
 }
 
 async function poolRun(store: GameStore, entries: Float64Array, exits: Float64Array, fee: number, size: number,
-  onProgress?: (jobId: string, s: ProgressSnapshot) => void): Promise<{ seconds: number; cpu: number; outcome: JobOutcome }> {
-  const pool = createPool({ size, onProgress });
+  onProgress?: (jobId: string, s: ProgressCounts) => void): Promise<{ seconds: number; cpu: number; outcome: JobOutcome }> {
+  const pool = createPool({ size });
   try {
     await Bun.sleep(50); // let the workers load, as they would in a server that started earlier
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const outcome = await pool.submit({ id: `bench-${size}`, kind: "grid", store, entries, exits, fee, unitSize: UNIT }).result;
+    const id = `bench-${size}`;
+    const outcome = await pool.submit({ id, kind: "grid", store, entries, exits, fee, unitSize: UNIT }, { onProgress: onProgress && ((s) => onProgress(id, s)) }).result;
     const seconds = (performance.now() - t0) / 1000;
     return { seconds, cpu: cpuPerWall(c0, seconds), outcome };
   } finally {
@@ -154,7 +155,7 @@ console.log(`(a2) same kernel, single thread, no pool: ${fmt(rate(a2Sec))} (${a2
 // (d): the real realtime path. Progress goes through the hub (coalesced per 50 ms tick, rendered once,
 // Bun pub/sub) to a WebSocket client in another process watching /ws/grid-search/{id}.
 const watch = await watchedHub();
-const cases: { label: string; size: number; onProgress?: (jobId: string, s: ProgressSnapshot) => void }[] = [
+const cases: { label: string; size: number; onProgress?: (jobId: string, s: ProgressCounts) => void }[] = [
   { label: "(b) pool, 1 worker", size: 1 },
   { label: `(c) pool, ${CORES} workers`, size: CORES },
   { label: `(d) pool, ${CORES} workers, a client watching`, size: CORES, onProgress: watch.onProgress },
@@ -192,7 +193,7 @@ async function watchedHub() {
   const reader = client.stdout.getReader();
   await reader.read(); // "open"
   return {
-    onProgress: (jobId: string, s: ProgressSnapshot) => hub.set(rt.jobTopic(jobId), { ...s }),
+    onProgress: (jobId: string, s: ProgressCounts) => hub.set(rt.jobTopic(jobId), { ...s }),
     async stop() {
       client.kill("SIGTERM");
       const out = await reader.read();

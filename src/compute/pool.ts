@@ -3,13 +3,13 @@
 import type { Logger } from "../log/logger.ts";
 import { silentLogger } from "../log/logger.ts";
 import { workerUrl } from "../workers.ts";
-import { CONTROL_WAKE, controlSlot, type ProgressSnapshot } from "./progress.ts";
-import { JobRun, type JobOutcome, type JobSpec } from "./run.ts";
+import { CONTROL_WAKE, controlSlot, type ProgressCounts } from "./progress.ts";
+import { JobRun, type ComputeJob, type JobEvents, type JobOutcome } from "./run.ts";
 // Types only: the worker module is loaded as a Worker, never into the main thread.
 import type { FromWorker, ToWorker } from "./worker.ts";
 
-export { DEFAULT_PAIR_BLOCK, defaultUnitSize } from "./run.ts";
-export type { GridResult, JobOutcome, JobSpec, SimulationResult } from "./run.ts";
+export { DEFAULT_UNIT_SIZE, defaultUnitSize } from "./run.ts";
+export type { ComputeJob, GridResult, JobEvents, JobOutcome, SimulationResult } from "./run.ts";
 
 // Two units per worker: the next one is already queued when a result is posted back.
 const MAX_IN_FLIGHT = 2;
@@ -19,11 +19,6 @@ export interface PoolOptions {
   /** Default: src/workers.ts's compute entry, which also resolves inside the compiled binary. */
   workerUrl?: URL | string;
   logger?: Pick<Logger, "info" | "warn" | "error">;
-  /**
-   * Called when workers wake the main thread (and on every state change), with a plain snapshot
-   * and the unix ms at which a worker counted the newest progress in it (undefined before any).
-   */
-  onProgress?: (jobId: string, snapshot: ProgressSnapshot, countedAt: number | undefined) => void;
   /** onUnits batches: at most this many units, or this long after the first unit of a batch. */
   batchUnits?: number;
   batchMs?: number;
@@ -31,12 +26,10 @@ export interface PoolOptions {
 
 export interface JobHandle {
   id: string;
-  /** Pairs per unit this run uses (1 for a simulation): persist it to resume with the same cut. */
-  unitSize: number;
   /** Settles once no worker is on the job any more; never rejects. */
   result: Promise<JobOutcome>;
   cancel(): void;
-  snapshot(): ProgressSnapshot;
+  snapshot(): ProgressCounts;
 }
 
 export interface PoolStats {
@@ -51,7 +44,8 @@ export interface PoolStats {
 }
 
 export interface Pool {
-  submit(job: JobSpec): JobHandle;
+  /** Runs a job; `events` hears its progress and finished units. Never throws for a bad job: it fails it. */
+  submit(job: ComputeJob, events?: JobEvents): JobHandle;
   stats(): PoolStats;
   /** Flushes pending onUnits batches, settles unfinished jobs as errors, terminates workers. */
   close(): Promise<void>;
@@ -204,7 +198,7 @@ export function createPool(options: PoolOptions): Pool {
     const snap = run.progress.snapshot();
     run.lastPublished = snap.current;
     try {
-      options.onProgress?.(run.spec.id, snap, countedAt);
+      run.events.onProgress?.(snap, countedAt);
     } catch (err) {
       // A failing listener must not stop the wake loop or the job.
       log.error("progress listener failed", { job: run.spec.id, err });
@@ -239,11 +233,11 @@ export function createPool(options: PoolOptions): Pool {
     }
     if (!slot.jobs.has(spec.id)) {
       post(slot, { type: "job", jobId: spec.id, kind: spec.kind, storeKey: key, entries: run.entries, exits: run.exits,
-        fee: spec.fee, progress: run.progress.buffer, testOnlyCrash: spec.testOnlyCrash });
+        fee: spec.fee, progress: run.progress.buffer });
       slot.jobs.add(spec.id);
     }
-    if (run.progress.status === "queued") {
-      run.progress.setStatus("running");
+    if (!run.started) {
+      run.started = true;
       publish(run);
     }
     const t = ++token;
@@ -270,13 +264,13 @@ export function createPool(options: PoolOptions): Pool {
     armWake();
   }
 
-  function submit(spec: JobSpec): JobHandle {
+  function submit(spec: ComputeJob, events: JobEvents = {}): JobHandle {
     if (closed) throw new Error("pool is closed");
     if (runs.some((r) => r.spec.id === spec.id)) throw new Error(`job ${spec.id} is already running`);
     // A newcomer starts level with the least-served running job, not at 0: it gets its fair
     // share from now on instead of the whole pool until it has "caught up".
     const served = runs.filter((r) => r.hasWork()).reduce((m, r) => Math.min(m, r.served), Infinity);
-    const run = new JobRun(spec, Number.isFinite(served) ? served : 0, runDeps);
+    const run = new JobRun(spec, events, Number.isFinite(served) ? served : 0, runDeps);
     if (run.mismatched.length > 0) {
       log.warn("stored units do not match this job's plan; computing them again", { job: spec.id, units: run.mismatched.length });
     }
@@ -286,7 +280,6 @@ export function createPool(options: PoolOptions): Pool {
     else pump();
     return {
       id: spec.id,
-      unitSize: run.plan.pairBlock,
       result: run.result,
       cancel: () => {
         if (run.outcome) return;

@@ -1,24 +1,21 @@
 // A job's progress counters in a SharedArrayBuffer: workers count with Atomics, the main thread
-// reads them into a plain snapshot. Also the pool-wide wake word workers notify.
+// reads them into a plain snapshot. Also the pool-wide wake word workers notify. Counts only: a
+// job's state (queued, running, ...) belongs to the scheduler (src/jobs/states.ts), not here.
 import { formatCombo } from "./grid.ts";
 
-export const JOB_STATES = ["queued", "running", "complete", "error", "cancelled"] as const;
-export type JobStatus = (typeof JOB_STATES)[number];
-export const STATE: Readonly<Record<JobStatus, number>> = { queued: 0, running: 1, complete: 2, error: 3, cancelled: 4 };
-
-export interface ProgressSnapshot {
-  status: JobStatus;
+/** What the pool reports of a job while it runs: counts, never a state. */
+export interface ProgressCounts {
   current: number;
   total: number;
   current_combo: string;
 }
 
-// Layout: two BigInt64 slots (current can pass 2^31: 1M pairs x 10k games), four Int32 words,
-// then a BigInt64 slot for when a worker last counted (unix microseconds).
+// Layout: two BigInt64 slots (current can pass 2^31: 1M pairs x 10k games), four Int32 words
+// (word 4 spare, then cancel and last pair), then a BigInt64 slot for when a worker last counted
+// (unix microseconds).
 const CURRENT = 0;
 const TOTAL = 1;
-const W_STATE = 4; // Int32 index: byte 16
-const W_CANCEL = 5;
+const W_CANCEL = 5; // Int32 index: byte 20
 const W_LAST_PAIR = 6;
 const COUNTED_AT = 4; // BigInt64 index: byte 32
 export const PROGRESS_BYTES = 40;
@@ -85,9 +82,6 @@ export class ProgressBlock {
   get total(): number {
     return Number(Atomics.load(this.v.counts, TOTAL));
   }
-  get status(): JobStatus {
-    return JOB_STATES[Atomics.load(this.v.words, W_STATE)];
-  }
   get cancelled(): boolean {
     return isCancelled(this.v);
   }
@@ -100,9 +94,6 @@ export class ProgressBlock {
   add(units: number): void {
     addProgress(this.v, units);
   }
-  setStatus(s: JobStatus): void {
-    Atomics.store(this.v.words, W_STATE, STATE[s]);
-  }
   /** Raise the flag workers check between games; stays raised for the life of the job. */
   requestStop(): void {
     Atomics.store(this.v.words, W_CANCEL, 1);
@@ -114,10 +105,9 @@ export class ProgressBlock {
     if (p > Atomics.load(this.v.words, W_LAST_PAIR)) Atomics.store(this.v.words, W_LAST_PAIR, p);
   }
 
-  snapshot(): ProgressSnapshot {
+  snapshot(): ProgressCounts {
     const p = Atomics.load(this.v.words, W_LAST_PAIR);
     return {
-      status: this.status,
       current: this.current,
       total: this.total,
       current_combo: p < 0 ? "" : formatCombo(this.entries[p], this.exits[p]),

@@ -1,14 +1,14 @@
 // One job inside the pool: its unit plan and hand-out cursor, its progress block, the fold of
 // its finished units, and the batches of partials handed to the caller for storage.
-import { ProgressBlock } from "./progress.ts";
+import { ProgressBlock, type ProgressCounts } from "./progress.ts";
 import { splitBounds, type SplitBounds } from "./splits.ts";
 import type { GameStore } from "./store.ts";
 import { GAME_BLOCK, GridFold, SimulationCollect, UnitPlan, type GridTotals, type Totals, type UnitPartial } from "./units.ts";
-import type { JobKind, TestOnlyCrash } from "./worker.ts";
+import type { JobKind } from "./worker.ts";
 
 /** Pairs per unit when the job does not say. 256 pairs x 64 games of ~130 ticks is ~2 M
  *  pair-ticks (~2 ms): measured on such games, 64-pair units lost ~10% of a worker to messages. */
-export const DEFAULT_PAIR_BLOCK = 256;
+export const DEFAULT_UNIT_SIZE = 256;
 const UNIT_PAIR_TICKS = 1 << 21;
 
 /** A unit size fitted to a store: a power of two in [8, 1024] from its mean game length, for
@@ -19,7 +19,8 @@ export function defaultUnitSize(store: Pick<GameStore, "games" | "ticks">): numb
   return 2 ** Math.min(10, Math.max(3, Math.round(Math.log2(pairs))));
 }
 
-export interface JobSpec {
+/** A job as the pool runs it: its pairs over a store's games, cut into units. */
+export interface ComputeJob {
   id: string;
   kind: JobKind;
   store: GameStore;
@@ -28,15 +29,22 @@ export interface JobSpec {
   fee: number;
   /** Defaults to splitBounds(store.games); a simulation defaults to all games in one split. */
   splits?: SplitBounds;
-  /** Pairs per unit; default DEFAULT_PAIR_BLOCK. Resume only reuses `done` partials cut
+  /** Pairs per unit; default DEFAULT_UNIT_SIZE. Resume only reuses `done` partials cut
    *  with the same size (others are computed again), so store it with the job. */
   unitSize?: number;
   /** Partials already stored by an earlier run of this job: not recomputed, not re-emitted. */
   done?: readonly UnitPartial[];
+}
+
+/** What a job's submitter hears while it runs (the outcome comes from the handle's result). */
+export interface JobEvents {
+  /**
+   * Counts, when workers wake the main thread and when the job starts and ends, with the unix ms
+   * at which a worker counted the newest progress in it (undefined before any count).
+   */
+  onProgress?: (counts: ProgressCounts, countedAt: number | undefined) => void;
   /** Finished units, batched. A returned promise is awaited before the job completes. */
   onUnits?: (batch: UnitPartial[]) => void | Promise<void>;
-  /** TEST ONLY: see TestOnlyCrash in worker.ts. */
-  testOnlyCrash?: TestOnlyCrash;
 }
 
 export interface GridResult { kind: "grid"; pairs: number; splits: GridTotals }
@@ -68,6 +76,8 @@ export class JobRun {
   readonly exits: Float64Array;
   readonly result: Promise<JobOutcome>;
   inFlight = 0;
+  /** Set once its first unit is handed to a worker. */
+  started = false;
   /** Pair-ticks handed out so far: what the pool's fair sharing balances. */
   served: number;
   outcome: JobOutcome | null = null;
@@ -83,13 +93,13 @@ export class JobRun {
   private stored: Promise<void> = Promise.resolve();
   private resolve!: (o: JobOutcome) => void;
 
-  constructor(readonly spec: JobSpec, served: number, private readonly deps: RunDeps) {
+  constructor(readonly spec: ComputeJob, readonly events: JobEvents, served: number, private readonly deps: RunDeps) {
     if (spec.entries.length !== spec.exits.length) throw new RangeError("entries and exits differ in length");
     const sim = spec.kind === "simulation";
     if (sim && spec.entries.length !== 1) throw new RangeError("a simulation runs exactly one pair");
     const n = spec.store.games;
     const splits = spec.splits ?? (sim ? ({ train: [0, n], valid: [n, n], test: [n, n] } as SplitBounds) : splitBounds(n));
-    this.plan = new UnitPlan(spec.entries.length, sim ? 1 : spec.unitSize ?? DEFAULT_PAIR_BLOCK, splits);
+    this.plan = new UnitPlan(spec.entries.length, sim ? 1 : spec.unitSize ?? DEFAULT_UNIT_SIZE, splits);
     const progress = (this.progress = new ProgressBlock(spec.entries.length * n, spec.entries, spec.exits));
     this.fold = sim ? new SimulationCollect(this.plan, n) : new GridFold(this.plan, (p) => progress.setLastPair(p));
     this.entries = shareCopy(spec.entries);
@@ -132,7 +142,7 @@ export class JobRun {
     if (this.outcome || !this.fold.add(partial)) return "ignored";
     this.done[partial.unit] = 1;
     if (this.kind === "simulation") this.progress.setLastPair(0);
-    if (this.spec.onUnits) {
+    if (this.events.onUnits) {
       this.batch.push(partial);
       if (this.batch.length >= this.deps.batchUnits) this.flush();
       else this.batchTimer ??= setTimeout(() => this.flush(), this.deps.batchMs);
@@ -144,7 +154,7 @@ export class JobRun {
   flush(): void {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = null;
-    const onUnits = this.spec.onUnits;
+    const onUnits = this.events.onUnits;
     if (this.batch.length === 0 || !onUnits) return;
     const batch = this.batch;
     this.batch = [];
@@ -171,7 +181,6 @@ export class JobRun {
   end(outcome: JobOutcome): boolean {
     if (this.outcome) return false;
     this.outcome = outcome;
-    this.progress.setStatus(outcome.status);
     if (outcome.status !== "complete") this.progress.requestStop();
     this.retry = [];
     this.cursor = this.plan.units;

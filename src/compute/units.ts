@@ -15,7 +15,7 @@ export interface GameBlock {
 }
 
 export interface UnitSpec {
-  /** Index in hand-out order: pairBlock * gameBlocks + gameBlock. */
+  /** Index in hand-out order: pairBlock * gameBlocks + gameBlock (pairBlock: the pair block, pairs / unitSize). */
   index: number;
   pairFrom: number;
   pairTo: number;
@@ -61,10 +61,10 @@ export class UnitPlan {
   readonly pairBlocks: number;
   readonly units: number;
 
-  constructor(readonly pairs: number, readonly pairBlock: number, splits: SplitBounds) {
-    if (!(pairBlock >= 1) || !Number.isInteger(pairBlock)) throw new RangeError(`bad pair block ${pairBlock}`);
+  constructor(readonly pairs: number, readonly unitSize: number, splits: SplitBounds) {
+    if (!(unitSize >= 1) || !Number.isInteger(unitSize)) throw new RangeError(`bad unit size ${unitSize}`);
     this.blocks = gameBlocks(splits);
-    this.pairBlocks = Math.ceil(pairs / pairBlock);
+    this.pairBlocks = Math.ceil(pairs / unitSize);
     this.units = this.pairBlocks * this.blocks.length;
   }
 
@@ -74,8 +74,8 @@ export class UnitPlan {
     const nb = this.blocks.length;
     const pb = Math.floor(index / nb);
     const b = this.blocks[index - pb * nb];
-    const pairFrom = pb * this.pairBlock;
-    return { index, pairFrom, pairTo: Math.min(pairFrom + this.pairBlock, this.pairs), gameFrom: b.from, gameTo: b.to, split: b.split };
+    const pairFrom = pb * this.unitSize;
+    return { index, pairFrom, pairTo: Math.min(pairFrom + this.unitSize, this.pairs), gameFrom: b.from, gameTo: b.to, split: b.split };
   }
 
   /** Progress units (pair x game) a unit accounts for. */
@@ -132,7 +132,7 @@ export class GridFold {
       this.next[pb]++;
       moved = true;
     }
-    if (moved && this.next[pb] === nb) this.onPairBlockDone?.(Math.min((pb + 1) * this.plan.pairBlock, this.plan.pairs) - 1);
+    if (moved && this.next[pb] === nb) this.onPairBlockDone?.(Math.min((pb + 1) * this.plan.unitSize, this.plan.pairs) - 1);
     return true;
   }
 

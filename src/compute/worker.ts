@@ -6,19 +6,13 @@ import { storeViews, type SharedStore, type StoreViews } from "./store.ts";
 import type { UnitPartial, UnitSpec } from "./units.ts";
 
 export type JobKind = "grid" | "simulation";
-/** TEST ONLY: makes the worker fail on purpose when it starts unit `atUnit` of the job.
- *  "throw": an exception, caught and reported; "exit" / "uncaught": the worker dies. */
-export interface TestOnlyCrash {
-  mode: "throw" | "exit" | "uncaught";
-  atUnit: number;
-}
 
 export type ToWorker =
   | { type: "init"; control: SharedArrayBuffer; slot: number }
   | { type: "store"; store: SharedStore }
   | { type: "drop-store"; key: string }
   | { type: "job"; jobId: string; kind: JobKind; storeKey: string; entries: Float64Array; exits: Float64Array;
-      fee: number; progress: SharedArrayBuffer; testOnlyCrash?: TestOnlyCrash }
+      fee: number; progress: SharedArrayBuffer }
   | { type: "job-end"; jobId: string }
   | { type: "unit"; jobId: string; token: number; unit: UnitSpec };
 
@@ -44,7 +38,6 @@ interface JobState {
   exits: Float64Array;
   fee: number;
   progress: ProgressViews;
-  testOnlyCrash?: TestOnlyCrash;
 }
 
 type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
@@ -79,11 +72,6 @@ export function createWorkerRuntime(post: Post) {
     unflushed += units;
     const now = performance.now();
     if (now - lastFlush >= FLUSH_EVERY_MS) flush(job, now);
-  }
-
-  function crashForTest(c: TestOnlyCrash): void {
-    if (c.mode === "throw") throw new Error("test-only crash (throw)");
-    if (c.mode === "exit") process.exit(7);
   }
 
   /** Returns the partial, or null when the job's cancel flag stopped it. */
@@ -142,11 +130,7 @@ export function createWorkerRuntime(post: Post) {
       return;
     }
     Atomics.store(control, controlSlot(slot), token);
-    const crash = job.testOnlyCrash?.atUnit === u.index ? job.testOnlyCrash : undefined;
-    // Thrown outside the try below, so it escapes the handler and kills the worker.
-    if (crash?.mode === "uncaught") throw new Error("test-only crash (uncaught)");
     try {
-      if (crash) crashForTest(crash);
       const partial = runUnit(job, u);
       flush(job, performance.now());
       if (partial) post({ type: "done", jobId, token, partial }, [partial.pnl.buffer, partial.trades.buffer, partial.wins.buffer]);
@@ -178,7 +162,7 @@ export function createWorkerRuntime(post: Post) {
         if (!store) return;
         jobs.set(msg.jobId, {
           kind: msg.kind, store, entries: msg.entries, exits: msg.exits, fee: msg.fee,
-          progress: progressViews(msg.progress), testOnlyCrash: msg.testOnlyCrash,
+          progress: progressViews(msg.progress),
         });
         return;
       }

@@ -5,12 +5,18 @@ import type { Database } from "../db/database";
 import { gridResults, jobs, jobUnits, simulationGames } from "../db/schema";
 import type { UnitPartial } from "../compute/units";
 import { decodeUnit, encodeUnit } from "./codec";
+import { storedPlan, type JobPlan } from "./plan";
 
-export type JobKind = "grid_search" | "simulation";
-export type JobState = "queued" | "running" | "complete" | "error" | "cancelled";
+import type { JobKind } from "./states";
+
 export type JobRow = typeof jobs.$inferSelect;
 
-export async function insertJob(database: Database, row: { id: string; kind: JobKind; params: object; gameIds: string[]; total: number }) {
+/** The job's plan, typed by its kind (rows of older versions included). */
+export function planOf(row: Pick<JobRow, "kind" | "params"> & { gameIds?: string[] }): JobPlan {
+  return storedPlan(row.kind, row.params, row.gameIds?.length ?? 0);
+}
+
+export async function insertJob(database: Database, row: { id: string; kind: JobKind; params: JobPlan; gameIds: string[]; total: number }) {
   await database.db.insert(jobs).values({ ...row, state: "queued" });
 }
 

@@ -1,21 +1,20 @@
-// Jobs from submission to a terminal state: queued -> running -> complete | error | cancelled.
-// Runs them on the compute pool within the running/queued limits, persists finished units as they
+// Jobs from submission to a terminal state (src/jobs/states.ts): the one owner of a job's state.
+// Runs jobs on the compute pool within the running/queued limits, persists finished units as they
 // come (a restart resumes from them), stores results, and hands plain snapshots to `publish`.
-import { gridPairs, type GridParams } from "../compute/grid";
-import { defaultUnitSize, type JobOutcome, type Pool } from "../compute/pool";
-import type { ProgressSnapshot } from "../compute/progress";
-import { splitBounds } from "../compute/splits";
+// The pool only counts; every state change is made here, through `transition`.
+import type { ComputeJob, JobOutcome, Pool } from "../compute/pool";
+import { defaultUnitSize } from "../compute/pool";
+import type { ProgressCounts } from "../compute/progress";
 import type { Database } from "../db/database";
 import { DomainError } from "../errors";
 import type { Logger } from "../log/logger";
+import { planPairs, planSplits, storedPlan, type JobPlan } from "./plan";
 import { buildResultRows } from "./results";
 import * as repo from "./repository";
+import { canTransition, isActive, snapshotOf, type JobSnapshot, type JobState } from "./states";
 import type { GameStoreCache } from "./stores";
 
-export interface JobSnapshot extends Omit<ProgressSnapshot, "status"> {
-  status: repo.JobState;
-  error?: string;
-}
+export type { JobSnapshot } from "./states";
 
 export interface SchedulerDeps {
   database: () => Database;
@@ -28,15 +27,18 @@ export interface SchedulerDeps {
   maxQueued: number;
 }
 
-export type SimulationParams = { entry: number; exit: number; fee: number };
-export type JobParams = (GridParams | SimulationParams) & { unit_size?: number };
-
 /** Finished jobs whose last snapshot stays in memory for late subscribers and progress polls. */
 const KEEP_FINISHED = 1000;
 
+interface Running {
+  cancel(): void;
+  /** Settles when the job has left `running` (or was left for the next start). */
+  done: Promise<void>;
+}
+
 export class JobScheduler {
   private readonly queue: string[] = [];
-  private readonly running = new Map<string, { cancel(): void }>();
+  private readonly running = new Map<string, Running>();
   /** Cancels that arrived while a job was starting (before the pool had it). */
   private readonly cancelRequested = new Set<string>();
   private readonly snapshots = new Map<string, JobSnapshot>();
@@ -44,14 +46,14 @@ export class JobScheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Creates a queued job (429 when the queue is full) and returns its request id. */
-  async submit(kind: repo.JobKind, params: JobParams, gameIds: string[], total: number): Promise<string> {
+  /** Creates a queued job (queue_full when the queue is full) and returns its request id. */
+  async submit(plan: JobPlan, gameIds: string[]): Promise<string> {
     if (this.queue.length >= this.deps.maxQueued) {
       throw new DomainError("queue_full", `${this.queue.length} jobs are already queued (the limit is ${this.deps.maxQueued}); try again when some finish`);
     }
     const id = crypto.randomUUID();
-    await repo.insertJob(this.deps.database(), { id, kind, params, gameIds, total });
-    this.set(id, { status: "queued", current: 0, total, current_combo: "" });
+    await repo.insertJob(this.deps.database(), { id, kind: plan.kind, params: plan, gameIds, total: plan.total });
+    this.set(id, { status: "queued", current: 0, total: plan.total, current_combo: "" });
     this.queue.push(id);
     this.pump();
     return id;
@@ -61,13 +63,11 @@ export class JobScheduler {
   async resume(): Promise<number> {
     // Recent finished jobs first, so a socket or a poll for one gets its final state, not not_found.
     const recent = await repo.recentJobs(this.deps.database(), KEEP_FINISHED);
-    for (const r of recent.reverse()) {
-      if (r.state === "queued" || r.state === "running") continue;
-      this.snapshots.set(r.id, { status: r.state, current: r.current, total: r.total, current_combo: r.currentCombo, ...(r.error ? { error: r.error } : {}) });
-    }
+    for (const r of recent.reverse()) if (!isActive(r.state)) this.snapshots.set(r.id, snapshotOf(r));
     const rows = await repo.unfinishedJobs(this.deps.database());
     for (const row of rows) {
-      this.set(row.id, { status: "queued", current: row.current, total: row.total, current_combo: row.currentCombo });
+      // An interrupted `running` job is queued again: running -> queued is an allowed transition.
+      this.set(row.id, { ...snapshotOf(row), status: "queued" });
       this.queue.push(row.id);
     }
     if (rows.length) this.deps.logger.info("resuming jobs", { jobs: rows.length });
@@ -80,18 +80,22 @@ export class JobScheduler {
     return this.snapshots.get(id);
   }
 
+  /**
+   * Cancels a queued or running job and resolves with its snapshot once it has left `running`
+   * (so the answer says `cancelled`, or `complete` if it finished first); undefined when this
+   * process has no such active job.
+   */
   async cancel(id: string): Promise<JobSnapshot | undefined> {
-    const handle = this.running.get(id);
-    if (handle) {
-      handle.cancel();
+    const run = this.running.get(id);
+    if (run) {
+      run.cancel();
+      await run.done;
       return this.snapshots.get(id);
     }
     const i = this.queue.indexOf(id);
     if (i >= 0) {
       this.queue.splice(i, 1);
-      await repo.updateJob(this.deps.database(), id, { state: "cancelled", finishedAt: new Date() });
-      const s = this.snapshots.get(id)!;
-      this.set(id, { ...s, status: "cancelled" });
+      await this.transition(id, "cancelled", {});
       return this.snapshots.get(id);
     }
     return undefined;
@@ -102,9 +106,9 @@ export class JobScheduler {
   }
 
   /** Jobs this process knows, by state (for the metrics topic). */
-  countsByState(): Record<string, number> {
-    const out: Record<string, number> = { queued: 0, running: 0, complete: 0, error: 0, cancelled: 0 };
-    for (const s of this.snapshots.values()) out[s.status] = (out[s.status] ?? 0) + 1;
+  countsByState(): Record<JobState, number> {
+    const out: Record<JobState, number> = { queued: 0, running: 0, complete: 0, error: 0, cancelled: 0 };
+    for (const s of this.snapshots.values()) out[s.status]++;
     return out;
   }
 
@@ -114,31 +118,64 @@ export class JobScheduler {
     this.queue.length = 0;
   }
 
+  /**
+   * The one way a job changes state: checked against the allowed transitions, stored, then
+   * published. `counts` carries the progress that goes with the change.
+   */
+  private async transition(id: string, to: JobState, counts: Partial<ProgressCounts>, extra: { error?: string; startedAt?: Date; plan?: JobPlan } = {}) {
+    const prev = this.snapshots.get(id);
+    const from = prev?.status ?? "queued";
+    if (from !== to && !canTransition(from, to)) throw new Error(`job ${id}: no transition from ${from} to ${to}`);
+    const next: JobSnapshot = {
+      status: to,
+      current: counts.current ?? prev?.current ?? 0,
+      total: counts.total ?? prev?.total ?? 0,
+      current_combo: counts.current_combo ?? prev?.current_combo ?? "",
+      ...(extra.error !== undefined ? { error: extra.error } : {}),
+    };
+    const terminal = to === "complete" || to === "error" || to === "cancelled";
+    if (to !== "complete") {
+      // complete is stored by completeJob, with the results, in one transaction.
+      await repo.updateJob(this.deps.database(), id, {
+        state: to, current: next.current, currentCombo: next.current_combo,
+        ...(extra.error !== undefined ? { error: extra.error } : {}),
+        ...(extra.startedAt ? { startedAt: extra.startedAt } : {}),
+        ...(extra.plan ? { params: extra.plan } : {}),
+        ...(terminal ? { finishedAt: new Date() } : {}),
+      });
+    }
+    this.set(id, next);
+  }
+
   private set(id: string, s: JobSnapshot, countedAt?: number) {
     this.snapshots.delete(id);
     this.snapshots.set(id, s);
     if (this.snapshots.size > KEEP_FINISHED + this.running.size + this.queue.length) {
       for (const [key, v] of this.snapshots) {
         if (this.snapshots.size <= KEEP_FINISHED) break;
-        if (v.status !== "queued" && v.status !== "running") this.snapshots.delete(key);
+        if (!isActive(v.status)) this.snapshots.delete(key);
       }
     }
     this.deps.publish(id, s, countedAt);
   }
 
-  /** From the pool when workers wake the main thread. */
-  progress(id: string, snap: ProgressSnapshot, countedAt?: number) {
-    if (!this.running.has(id) || snap.status !== "running") return;
-    this.set(id, { ...snap, status: "running" }, countedAt);
+  /** Counts from the pool while a job runs; its state stays as the scheduler set it. */
+  private progress(id: string, counts: ProgressCounts, countedAt?: number) {
+    const s = this.snapshots.get(id);
+    if (!s || s.status !== "running") return;
+    this.set(id, { ...s, ...counts }, countedAt);
   }
 
   private pump() {
     while (!this.stopping && this.running.size < this.deps.maxRunning && this.queue.length > 0) {
       const id = this.queue.shift()!;
-      this.running.set(id, { cancel: () => this.cancelRequested.add(id) });
+      let settle!: () => void;
+      const done = new Promise<void>((r) => (settle = r));
+      this.running.set(id, { cancel: () => this.cancelRequested.add(id), done });
       void this.run(id).finally(() => {
         this.running.delete(id);
         this.cancelRequested.delete(id);
+        settle();
         this.pump();
       });
     }
@@ -149,41 +186,47 @@ export class JobScheduler {
     const log = this.deps.logger.child({ job: id });
     try {
       const row = await repo.getJob(database, id);
-      if (!row || (row.state !== "queued" && row.state !== "running")) return;
-      const params = row.params as JobParams;
+      if (!row || !isActive(row.state)) return;
+      const plan = storedPlan(row.kind, row.params, row.gameIds.length);
       const store = await this.deps.stores.storeFor(row.gameIds);
-      const grid = row.kind === "grid_search";
-      const { entries, exits } = grid ? gridPairs(params as GridParams) : { entries: Float64Array.of((params as SimulationParams).entry), exits: Float64Array.of((params as SimulationParams).exit) };
-      const splits = grid ? splitBounds(store.games, (params as GridParams).train_fraction, (params as GridParams).valid_fraction) : undefined;
+      const { entries, exits } = planPairs(plan);
+      const splits = planSplits(plan);
       const done = await repo.loadUnits(database, id);
       // The unit size is fixed on the first run: a resumed job must cut its units the same way.
-      const unitSize = params.unit_size ?? defaultUnitSize(store);
-      await repo.updateJob(database, id, { state: "running", startedAt: row.startedAt ?? new Date(), params: { ...params, unit_size: unitSize } });
+      const fixed: JobPlan = { ...plan, unit_size: plan.unit_size ?? defaultUnitSize(store) };
       if (this.stopping) return;
-      const handle = this.deps.pool.submit({
-        id, kind: grid ? "grid" : "simulation", store, entries, exits, fee: params.fee, splits,
-        unitSize, done,
+      if (this.cancelRequested.has(id)) {
+        await this.transition(id, "cancelled", {});
+        log.info("job cancelled before it ran");
+        return;
+      }
+      await this.transition(id, "running", {}, { startedAt: row.startedAt ?? new Date(), plan: fixed });
+      const job: ComputeJob = {
+        id, kind: plan.kind === "grid_search" ? "grid" : "simulation", store, entries, exits, fee: plan.params.fee, splits,
+        unitSize: fixed.unit_size!, done,
+      };
+      const handle = this.deps.pool.submit(job, {
+        onProgress: (counts, countedAt) => this.progress(id, counts, countedAt),
         onUnits: async (batch) => {
           await repo.saveUnits(database, id, batch);
           const s = handle.snapshot();
           await repo.updateJob(database, id, { current: s.current, currentCombo: s.current_combo });
         },
       });
-      this.running.set(id, handle);
+      this.running.set(id, { cancel: () => handle.cancel(), done: this.running.get(id)!.done });
       if (this.cancelRequested.has(id)) handle.cancel();
-      this.set(id, { ...handle.snapshot(), status: "running" });
-      log.info("job running", { kind: row.kind, games: store.games, pairs: entries.length, resumed_units: done.length });
+      this.progress(id, handle.snapshot());
+      log.info("job running", { kind: plan.kind, games: store.games, pairs: plan.pairs, resumed_units: done.length });
       const outcome: JobOutcome = await handle.result;
       if (this.stopping && outcome.status !== "complete") return; // left running: the next start resumes it
       const final = handle.snapshot();
       if (outcome.status === "complete") {
         const { rows, summary } = buildResultRows(id, outcome.result, store.ids, entries, exits, splits);
         await repo.completeJob(database, id, rows, summary, final.total, final.current_combo);
-        this.set(id, { ...final, current: final.total, status: "complete" });
+        await this.transition(id, "complete", { ...final, current: final.total });
         log.info("job complete");
       } else if (outcome.status === "cancelled") {
-        await repo.updateJob(database, id, { state: "cancelled", current: final.current, currentCombo: final.current_combo, finishedAt: new Date() });
-        this.set(id, { ...final, status: "cancelled" });
+        await this.transition(id, "cancelled", final);
         log.info("job cancelled", { current: final.current });
       } else {
         await this.fail(id, outcome.message, final);
@@ -195,9 +238,7 @@ export class JobScheduler {
     }
   }
 
-  private async fail(id: string, message: string, last?: ProgressSnapshot) {
-    await repo.updateJob(this.deps.database(), id, { state: "error", error: message, finishedAt: new Date() });
-    const prev = this.snapshots.get(id);
-    this.set(id, { current: last?.current ?? prev?.current ?? 0, total: last?.total ?? prev?.total ?? 0, current_combo: last?.current_combo ?? prev?.current_combo ?? "", status: "error", error: message });
+  private async fail(id: string, message: string, last?: ProgressCounts) {
+    await this.transition(id, "error", last ?? {}, { error: message });
   }
 }

@@ -4,8 +4,9 @@
 // dashboard watches (the timer stops itself when nobody does).
 import type { Database } from "../db/database";
 import * as repo from "../jobs/repository";
+import { isActive } from "../jobs/states";
 import type { JobScheduler } from "../jobs/scheduler";
-import type { Hub, PublishEvent } from "../realtime";
+import { jobIdOf, type Hub, type PublishEvent } from "../realtime";
 import type { HealthSources } from "../server/health";
 import type { DashboardJobView, HealthLine } from "../../views/pages/dashboard";
 
@@ -31,7 +32,6 @@ export interface DashboardFeedDeps {
   healthEveryMs?: number;
 }
 
-const ACTIVE = new Set(["queued", "running"]);
 
 export function healthLine(h: HealthSources): HealthLineView {
   const db = h.database();
@@ -57,7 +57,7 @@ export class DashboardFeed {
   list(): DashboardJob[] {
     const all = [...this.jobs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
     let finished = 0;
-    return all.filter((j) => ACTIVE.has(j.status) || finished++ < this.recent);
+    return all.filter((j) => isActive(j.status) || finished++ < this.recent);
   }
 
   state(): DashboardState {
@@ -87,8 +87,8 @@ export class DashboardFeed {
 
   /** From hub.onPublish: a job's state changed. */
   onPublish(e: PublishEvent): void {
-    if (!e.topic.startsWith("job:")) return;
-    const id = e.topic.slice(4);
+    const id = jobIdOf(e.topic);
+    if (id === undefined) return;
     const s = e.state as Partial<DashboardJob>;
     let j = this.jobs.get(id);
     if (!j) {

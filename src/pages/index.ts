@@ -4,7 +4,7 @@
 import type { Database } from "../db/database";
 import type { UpdateService } from "../games/update";
 import type { JobScheduler } from "../jobs/scheduler";
-import { jobTopic, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime } from "../realtime";
+import { jobIdOf, jobTopic, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime } from "../realtime";
 import type { HealthSources } from "../server/health";
 import { jobPagesRoutes } from "../http/routes/job-pages";
 import { dashboardRoutes } from "../http/routes/pages";
@@ -27,6 +27,7 @@ export interface SiteDeps {
   health: HealthSources;
   maxPairs: number;
   maxImportBytes: number;
+  bodyTimeoutMs: number;
   now?: () => number;
 }
 
@@ -37,7 +38,7 @@ export function createSite(deps: SiteDeps) {
   const routes = [
     dashboardRoutes({ version: deps.version, database: deps.database, scheduler: deps.scheduler, feed, clock, maxPairs: deps.maxPairs, now }),
     jobPagesRoutes({ version: deps.version, database: deps.database, scheduler: deps.scheduler, clock, now }),
-    dataPagesRoutes({ version: deps.version, database: deps.database, updates: deps.updates, maxImportBytes: deps.maxImportBytes }),
+    dataPagesRoutes({ version: deps.version, database: deps.database, updates: deps.updates, maxImportBytes: deps.maxImportBytes, bodyTimeoutMs: deps.bodyTimeoutMs }),
     opsPagesRoutes({ version: deps.version, metricsNow: () => metricsNow() }),
   ];
   let metricsNow: () => Record<string, unknown> | undefined = () => undefined;
@@ -50,8 +51,9 @@ export function createSite(deps: SiteDeps) {
       const { hub } = deps;
       // Timing is measured on every job publish, watched or not, so a page opened mid-job has a rate.
       hub.onPublish((e) => {
-        if (!e.topic.startsWith("job:")) return;
-        clock.observe(e.topic.slice(4), e.state, now());
+        const id = jobIdOf(e.topic);
+        if (id === undefined) return;
+        clock.observe(id, e.state, now());
         feed.onPublish(e);
       });
       // Known before any dashboard opens, so its socket is accepted (and gets this first state).

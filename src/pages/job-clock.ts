@@ -1,5 +1,6 @@
 // Timing of jobs as the pages show it: when each started, how fast it goes now and when it
 // should end. Fed with every job snapshot the hub publishes; read by the page renderers.
+import { isTerminal } from "../jobs/states";
 
 export interface JobTiming {
   elapsedMs?: number;
@@ -17,7 +18,6 @@ interface Track {
 
 const WINDOW_MS = 5000;
 const SAMPLE_MS = 100;
-const TERMINAL = new Set(["complete", "error", "cancelled"]);
 
 export class JobClock {
   private readonly jobs = new Map<string, Track>();
@@ -36,7 +36,7 @@ export class JobClock {
       if (!last || now - last[0] >= SAMPLE_MS) t.samples.push([now, current]);
       else last[1] = current;
       while (t.samples.length > 2 && now - t.samples[1][0] >= WINDOW_MS) t.samples.shift();
-    } else if (TERMINAL.has(status)) {
+    } else if (isTerminal(status)) {
       t.endedAt ??= now;
       t.samples.length = 0;
     }

@@ -1,7 +1,7 @@
 // The "page" wire format: a topic's state as the HTML fragment its page swaps in (hx-swap-oob
 // elements only, so hx-ws never replaces the socket element itself). The hub calls this once per
 // topic per tick, and only for topics some page socket follows.
-import type { Render } from "../realtime";
+import { jobIdOf, type Render } from "../realtime";
 import { jobLiveFragment } from "../../views/pages/job";
 import { dashboardFragment, type DashboardView } from "../../views/pages/dashboard";
 import { DASHBOARD_TOPIC, type DashboardState } from "./dashboard-feed";
@@ -27,8 +27,8 @@ export function dashboardView(state: DashboardState, clock: JobClock, now: numbe
 
 export function createPageRenderer(deps: PageRendererDeps): Render {
   return (topic, state) => {
-    if (topic.startsWith("job:")) {
-      const id = topic.slice(4);
+    const id = jobIdOf(topic);
+    if (id !== undefined) {
       const at = deps.now();
       // The hub tells listeners after rendering: note this state first so rate and ETA include it.
       deps.clock.observe(id, state, at);

@@ -1,7 +1,6 @@
 // Plain view models for the pages, built from scheduler snapshots, job rows and the job clock.
 // The routes (first load, polls) and the socket renderer build them the same way.
-import type { JobRow } from "../jobs/repository";
-import type { JobSnapshot } from "../jobs/scheduler";
+import { snapshotOf, type JobProgressRow, type JobSnapshot } from "../jobs/states";
 import type { JobLiveView } from "../../views/pages/job";
 import type { JobClock } from "./job-clock";
 
@@ -23,6 +22,6 @@ export function jobLiveView(id: string, state: JobState, clock: JobClock, now: n
 }
 
 /** The live snapshot when this process has one, else the stored row's last state. */
-export function jobStateOf(row: Pick<JobRow, "state" | "current" | "total" | "currentCombo" | "error">, live: JobSnapshot | undefined): JobState {
-  return live ?? { status: row.state, current: row.current, total: row.total, current_combo: row.currentCombo, ...(row.error ? { error: row.error } : {}) };
+export function jobStateOf(row: JobProgressRow, live: JobSnapshot | undefined): JobState {
+  return live ?? snapshotOf(row);
 }

@@ -20,7 +20,7 @@ export { resolveRealtimeSettings, websocketOptions, REALTIME_DEFAULTS, RealtimeS
 export { CLOSE } from "./sockets";
 export { LEGACY_FORMAT, MUX_FORMAT, renderLegacy, renderMux, type Render } from "./formats";
 export {
-  defaultResolveTopic, idleUpdateStatus, isTerminalState, jobTopic, notFoundProgress, wireTopic,
+  defaultResolveTopic, idleUpdateStatus, isTerminalState, jobIdOf, jobTopic, notFoundProgress, wireTopic,
   METRICS_TOPIC, UPDATE_TOPIC, type Resolution, type State,
 } from "./topics";
 export { createLateTransport, systemClock, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";

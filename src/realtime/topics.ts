@@ -11,13 +11,19 @@ export const METRICS_TOPIC = "metrics";
 /** Every socket is subscribed to this one wire topic, so `server_shutdown` is one publish. */
 export const SYSTEM_WIRE_TOPIC = "sys|broadcast";
 
-/** Statuses after which a job never changes again (protocol.md). */
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["complete", "error", "cancelled"]);
+/** Statuses after which a job never changes again (protocol.md), defined with the job states. */
+export { TERMINAL_STATES as TERMINAL_STATUSES } from "../jobs/states";
+import { TERMINAL_STATES } from "../jobs/states";
+import { isJobId } from "../jobs/ids";
 
-export const jobTopic = (requestId: string): string => `job:${requestId}`;
+const JOB_PREFIX = "job:";
+
+/** The topic of a job, and back: the one place the `job:` form is written or read. */
+export const jobTopic = (requestId: string): string => `${JOB_PREFIX}${requestId}`;
+export const jobIdOf = (topic: string): string | undefined => (topic.startsWith(JOB_PREFIX) ? topic.slice(JOB_PREFIX.length) : undefined);
 
 export function topicKind(topic: string): TopicKind {
-  if (topic.startsWith("job:")) return "job";
+  if (topic.startsWith(JOB_PREFIX)) return "job";
   if (topic === UPDATE_TOPIC) return "update";
   if (topic === METRICS_TOPIC) return "metrics";
   return "other";
@@ -34,7 +40,7 @@ export function splitWireTopic(wire: string): { format: string; topic: string } 
 }
 
 export function isTerminalState(_topic: string, state: State): boolean {
-  return typeof state.status === "string" && TERMINAL_STATUSES.has(state.status);
+  return typeof state.status === "string" && TERMINAL_STATES.has(state.status);
 }
 
 /** What a job socket shows before the job exists (protocol.md: zeros, connection stays open). */
@@ -48,8 +54,6 @@ export function idleUpdateStatus(): State {
 
 export type Resolution = { ok: true; initial?: State } | { ok: false; reason: string };
 
-const JOB_ID = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /**
  * Topics known without asking anyone: job topics of any well-formed id (not_found until the job
  * exists), `update` and `metrics`. `live`, `live:*` and `signals` are not served yet. The lead
@@ -58,7 +62,7 @@ const JOB_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 export function defaultResolveTopic(topic: string): Resolution {
   switch (topicKind(topic)) {
     case "job":
-      return JOB_ID.test(topic.slice(4)) ? { ok: true, initial: notFoundProgress() } : { ok: false, reason: "malformed job id" };
+      return isJobId(jobIdOf(topic)) ? { ok: true, initial: notFoundProgress() } : { ok: false, reason: "malformed job id" };
     case "update":
       return { ok: true, initial: idleUpdateStatus() };
     case "metrics":

@@ -8,6 +8,7 @@ import { openDatabase } from "../db/open";
 import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
 import { gamesRoutes } from "../http/routes/games";
+import { serverBodyCap } from "../http/body";
 import { jobsRoutes } from "../http/routes/jobs";
 import { createSite } from "../pages";
 import { createPool, type Pool } from "../compute/pool";
@@ -17,7 +18,7 @@ import { workerUrl } from "../workers";
 import type { Logger } from "../log/logger";
 import {
   createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
-  jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
+  jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
 } from "../realtime";
 import { DatabaseSlot } from "./database-slot";
 import type { HealthSources } from "./health";
@@ -60,10 +61,23 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   const transport = createLateTransport();
   const realtimeLog = logger.child({ part: "realtime" });
+
+  const pool = createPool({ size: config.workers, workerUrl: workerUrl("compute"), logger: logger.child({ part: "compute" }) });
+  // The scheduler publishes job snapshots to the hub, and the hub asks the scheduler what a job
+  // topic holds: the scheduler is made first and reaches the hub only when a job changes.
+  const scheduler = new JobScheduler({
+    database: () => slot.get(),
+    pool,
+    stores: new GameStoreCache(() => slot.get()),
+    logger: logger.child({ part: "jobs" }),
+    publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
+    maxRunning: config.maxRunningJobs,
+    maxQueued: config.maxQueuedJobs,
+  });
   // A job topic resolves to the job's real state when this process knows it, else not_found.
-  let scheduler: JobScheduler | undefined;
   const resolveTopic = (topic: string) => {
-    const known = topic.startsWith("job:") ? scheduler?.snapshot(topic.slice(4)) : undefined;
+    const id = jobIdOf(topic);
+    const known = id === undefined ? undefined : scheduler.snapshot(id);
     return known ? { ok: true as const, initial: { ...known } } : defaultResolveTopic(topic);
   };
   const hub = createHub({ transport, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic });
@@ -78,24 +92,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   hub.set(UPDATE_TOPIC, updates.status() as never);
 
-  const pool = createPool({
-    size: config.workers,
-    workerUrl: workerUrl("compute"),
-    logger: logger.child({ part: "compute" }),
-    onProgress: (id, snapshot, countedAt) => scheduler?.progress(id, snapshot, countedAt),
-  });
-  scheduler = new JobScheduler({
-    database: () => slot.get(),
-    pool,
-    stores: new GameStoreCache(() => slot.get()),
-    logger: logger.child({ part: "jobs" }),
-    publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
-    maxRunning: config.maxRunningJobs,
-    maxQueued: config.maxQueuedJobs,
-  });
   const workers = () => {
     const s = pool.stats();
-    return { healthy: s.alive === s.size, size: s.size, alive: s.alive, busy: s.busy, restarts: s.restarts, ...scheduler!.stats() };
+    return { healthy: s.alive === s.size, size: s.size, alive: s.alive, busy: s.busy, restarts: s.restarts, ...scheduler.stats() };
   };
 
   const health: HealthSources = {
@@ -104,7 +103,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     websocket: () => registry.health(),
   };
   const site = createSite({
-    version: deps.version, hub, database: () => slot.get(), scheduler, updates, health, maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes,
+    version: deps.version, hub, database: () => slot.get(), scheduler, updates, health, maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
   });
   const app = createApp({
     version: deps.version,
@@ -112,17 +111,17 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     health,
     websocket: websocketOptions(settings),
     plugins: [
-      gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes }),
+      gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs }),
       jobsRoutes({ database: () => slot.get(), scheduler, maxPairs: config.maxPairs }),
       ...site.routes,
     ],
   });
   const realtime = mountRealtime(app, {
     hub, registry, settings, transport, logger: realtimeLog,
-    collect: () => ({ jobs: scheduler!.countsByState(), workers: workers() }),
+    collect: () => ({ jobs: scheduler.countsByState(), workers: workers() }),
   });
   site.mount(realtime);
-  app.listen({ hostname: config.host, port: config.port });
+  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   logger.info("listening", { url, database: slot.kind });
@@ -133,7 +132,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     async (database) => {
       slot.opened(database);
       logger.info("database open", { kind: slot.kind, ms: Math.round(performance.now() - started) });
-      await scheduler!.resume();
+      await scheduler.resume();
     },
     (err: Error) => {
       slot.failed(err.message);
@@ -154,7 +153,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
         // Running jobs keep their state and saved units; closing the pool flushes the last batch.
-        await scheduler!.stop();
+        await scheduler.stop();
         await pool.close();
         hub.close();
         await ready.catch(() => {});

@@ -125,6 +125,12 @@ describe("validateGridParams", () => {
     expect(validateGridParams(q, 100)).toEqual(grid());
   });
 
+  it("accepts the fee range's bounds, 0 and 1, and takes JSON null as absent", () => {
+    expect(validateGridParams({ ...base, fee: 1 }, 100).fee).toBe(1);
+    expect(validateGridParams({ ...base, fee: "0" }, 100).fee).toBe(0);
+    expect(validateGridParams({ ...base, fee: null }, 100).fee).toBe(0);
+  });
+
   it("keeps given fee and fractions, and accepts fractions summing to 1", () => {
     const p = validateGridParams({ ...base, fee: "0.002", train_fraction: 0.7, valid_fraction: "0.3" }, 100);
     expect(p).toMatchObject({ fee: 0.002, train_fraction: 0.7, valid_fraction: 0.3 });
@@ -142,6 +148,10 @@ describe("validateGridParams", () => {
     ["entry stop below start", { entry_stop: 0.005 }, 100, "entry_stop", "entry_stop: must be >= entry_start"],
     ["exit stop below start", { exit_start: 0.02, exit_stop: 0.01 }, 100, "exit_stop", "exit_stop: must be >= exit_start"],
     ["negative fee", { fee: -0.001 }, 100, "fee", "fee: must be >= 0"],
+    ["a fee of 1e308 (its P&L would overflow to -Infinity)", { fee: 1e308 }, 100, "fee", "fee: must be <= 1 (prices are in [0, 1])"],
+    ["a fee above 1", { fee: "1.0001" }, 100, "fee", "fee: must be <= 1 (prices are in [0, 1])"],
+    ["an empty string for an optional field", { fee: "" }, 100, "fee", 'fee: must be a number, got ""'],
+    ["an empty train fraction", { train_fraction: "" }, 100, "train_fraction", 'train_fraction: must be a number, got ""'],
     ["train fraction above 1", { train_fraction: 1.2 }, 100, "train_fraction", "train_fraction: must be within [0, 1]"],
     ["valid fraction below 0", { valid_fraction: "-0.1" }, 100, "valid_fraction", "valid_fraction: must be within [0, 1]"],
     ["fractions summing past 1", { train_fraction: 0.9, valid_fraction: 0.2 }, 100, "valid_fraction", "valid_fraction: train_fraction + valid_fraction must be <= 1"],
@@ -189,6 +199,8 @@ describe("validateSimulationParams", () => {
     ["entry above 1", { entry: 1.1, exit: 0 }, "entry: must be within [0, 1]"],
     ["negative exit", { entry: 0.05, exit: -0.01 }, "exit: must be within [0, 1]"],
     ["negative fee", { entry: 0.05, exit: 0, fee: -1 }, "fee: must be >= 0"],
+    ["a fee of 1e308", { entry: 0.05, exit: 0, fee: 1e308 }, "fee: must be <= 1 (prices are in [0, 1])"],
+    ["a hex fee", { entry: 0.05, exit: 0, fee: "0x1" }, 'fee: must be a number, got "0x1"'],
     ["missing exit", { entry: 0.05 }, "exit: is required"],
     ["a NaN string", { entry: "NaN", exit: 0 }, 'entry: must be a number, got "NaN"'],
   ];

@@ -1,6 +1,7 @@
 // A real tiny Elysia app with the realtime routes on port 0, and WebSocket clients that queue what
 // they receive. Everything opened here is closed by closeAll() (call it in afterEach).
-import { Elysia } from "elysia";
+import { createApp } from "../../src/http/app";
+import { silentLogger } from "../../src/log/logger";
 import { createHub, type Hub, type HubDeps } from "../../src/realtime/hub";
 import { mountRealtime, type MountOptions, type Realtime } from "../../src/realtime/elysia";
 import { createRegistry } from "../../src/realtime/registry";
@@ -32,7 +33,13 @@ export async function startServer(options: HarnessOptions = {}) {
   const registry = createRegistry({
     maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger,
   });
-  const app = new Elysia({ websocket: websocketOptions(settings) });
+  // The real app, for its one error path (the binding throws domain errors: 403, 426...).
+  const health = {
+    database: () => ({ kind: "pglite" as const, state: "open" as const, ping: async () => {} }),
+    workers: () => ({ healthy: true, size: 0, busy: 0 }),
+    websocket: () => registry.health(),
+  };
+  const app = createApp({ version: "test", logger: silentLogger, health, websocket: websocketOptions(settings) });
   const realtime = mountRealtime(app, { hub, registry, settings, transport, logger, ...options.mount });
   options.beforeListen?.({ hub, realtime });
   app.listen({ port: 0, hostname: "127.0.0.1" });

@@ -4,8 +4,8 @@ import { html, type Html } from "../html";
 import { layout } from "../layout";
 import { compact, duration, int, percent, threshold } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
+import { isTerminal } from "../../src/jobs/states";
 
-export const TERMINAL = new Set(["complete", "error", "cancelled"]);
 
 /** A plain snapshot of a job's progress plus the timing the server measured. */
 export interface JobLiveView {
@@ -45,7 +45,7 @@ export function progressBar(current: number, total: number, label: string): Html
 }
 
 export function jobProgress(v: JobLiveView, oob = false): Html {
-  const terminal = TERMINAL.has(v.status);
+  const terminal = isTerminal(v.status);
   const pct = percent(v.current, v.total);
   return html`<div id="job-progress" class="job-progress" data-status="${v.status}"${terminal ? html` data-terminal` : ""}${oobAttr(oob)}>
 <p class="status-line">${statusBadge(v.status)} <span class="pct">${pct.toFixed(1)}%</span> <span class="muted">${int(v.current)} of ${int(v.total)} pair-game evaluations</span></p>
@@ -61,7 +61,7 @@ ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ""}
 }
 
 export function jobActions(v: JobLiveView, oob = false): Html {
-  const terminal = TERMINAL.has(v.status);
+  const terminal = isTerminal(v.status);
   const id = encodeURIComponent(v.id);
   return html`<div id="job-actions" class="actions"${oobAttr(oob)}>${terminal
     ? v.status === "complete"
@@ -85,7 +85,7 @@ export function resultsLoader(v: JobLiveView, oob = false): Html {
 
 /** The socket/poll message: progress always; actions and the results loader once terminal. */
 export function jobLiveFragment(v: JobLiveView): string {
-  const terminal = TERMINAL.has(v.status);
+  const terminal = isTerminal(v.status);
   return String(html`${jobProgress(v, true)}${terminal ? html`${jobActions(v, true)}${resultsLoader(v, true)}` : ""}`);
 }
 
@@ -105,7 +105,7 @@ function paramsTable(kind: JobPageView["kind"], params: Record<string, unknown>,
 
 export function jobPage(version: string, p: JobPageView): Html {
   const v = p.live;
-  const terminal = TERMINAL.has(v.status);
+  const terminal = isTerminal(v.status);
   const id = encodeURIComponent(v.id);
   const title = p.kind === "grid_search" ? "Grid search" : "Simulation";
   return layout({

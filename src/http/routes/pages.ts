@@ -5,6 +5,7 @@ import { Elysia } from "elysia";
 import { countPairs, ParamError, validateGridParams, type GridParams } from "../../compute/grid";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder, listGames } from "../../games/repository";
+import { gridPlan } from "../../jobs/plan";
 import type { JobScheduler } from "../../jobs/scheduler";
 import type { DashboardFeed } from "../../pages/dashboard-feed";
 import type { JobClock } from "../../pages/job-clock";
@@ -89,7 +90,7 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
       if (ids.length === 0) {
         return htmlResponse(gridFormPage(deps.version, { values, errors: { games: "No games stored: import games or load the demo data on the Data page first." } }), 422);
       }
-      const id = await deps.scheduler.submit("grid_search", params, ids, countPairs(params) * ids.length);
+      const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids);
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }
