@@ -3,17 +3,35 @@
 // GET /metrics (prometheus.ts), so the two never disagree.
 import type { Hub, HubStats } from "./hub";
 import type { Registry } from "./registry";
-import { METRICS_TOPIC, type State } from "./topics";
+import { METRICS_TOPIC, topicKind, type State } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger } from "./transport";
 
 /** What only the lead knows: jobs by state, worker utilisation, anything else worth showing. */
 export type CollectMetrics = () => { jobs?: Record<string, number>; workers?: Record<string, unknown>; [k: string]: unknown };
 
+/** Memory of this process, in figures that nest: heap_used <= heap_total <= rss (see processMemory). */
 export interface MemoryFigures {
+  /** Resident set size: every page of the process in RAM (heap, external, code, stacks, PGlite). */
   rss_bytes: number;
+  /** Live JavaScript objects in the garbage-collected heap, small and large, without external memory. */
   heap_used_bytes: number;
+  /** The garbage-collected heap: blocks for small objects, or the live objects when large ones exceed those. */
   heap_total_bytes: number;
+  /** Memory outside the heap held by JavaScript objects: ArrayBuffer and Buffer contents, mostly. */
   external_bytes: number;
+}
+
+/** The label values of gridcast_ws_topic_messages_total: one per kind of topic, never per topic. */
+export const TOPIC_LABELS = ["job", "update", "metrics", "live", "signals", "other"] as const;
+export type TopicLabel = (typeof TOPIC_LABELS)[number];
+
+export function topicLabel(topic: string): TopicLabel {
+  const kind = topicKind(topic);
+  if (kind !== "other") return kind;
+  // Reserved by protocol.md for live games and signals, not served yet.
+  if (topic === "live" || topic.startsWith("live:")) return "live";
+  if (topic === "signals" || topic.startsWith("signals:")) return "signals";
+  return "other";
 }
 
 /** One plain reading of everything the metrics topic and GET /metrics show. */
@@ -24,8 +42,10 @@ export interface RealtimeFigures {
   connectionsByEndpoint: Record<string, number>;
   connectionsByRole: Record<string, number>;
   hub: HubStats;
-  /** Messages published per topic, the busiest first. */
+  /** Messages published per topic, the busiest first (a few topics only: for people, not labels). */
   busiestTopics: Record<string, number>;
+  /** Messages published per topic kind since start, every kind present: a bounded label set. */
+  messagesByKind: Record<TopicLabel, number>;
   jobs: Record<string, number>;
   /** What collect() said of the workers, with `utilisation` (busy / size) added when it can be. */
   workers: Record<string, unknown>;
@@ -34,9 +54,42 @@ export interface RealtimeFigures {
   extra: Record<string, unknown>;
 }
 
+/**
+ * Bun's process.memoryUsage() does not nest: its heapUsed is the collector's size, which adds the
+ * external memory (so a few large Buffers put it above RSS, their pages untouched), and its
+ * heapTotal counts only the blocks of small objects, not large ones (a big array), so heapUsed >
+ * heapTotal. bun:jsc heapStats() has the true capacity but walks every object (300 ms on a large
+ * heap): too slow for a metrics tick. So: used without the external part, and a total of at least
+ * the live objects.
+ */
 export function processMemory(): MemoryFigures {
   const m = process.memoryUsage();
-  return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external };
+  const heapUsed = Math.max(0, m.heapUsed - m.external);
+  return { rss_bytes: m.rss, heap_used_bytes: heapUsed, heap_total_bytes: Math.max(m.heapTotal, heapUsed), external_bytes: m.external };
+}
+
+/**
+ * Messages per topic kind, monotonic although the hub forgets finished topics: the hub's counts
+ * per topic are folded in at every reading and whenever a topic finishes, before it can be
+ * forgotten (the hub forgets only finished topics, after their last publish).
+ */
+function kindCounter(hub: Hub) {
+  const totals = Object.fromEntries(TOPIC_LABELS.map((k) => [k, 0])) as Record<TopicLabel, number>;
+  let seen = new Map<string, number>();
+  function fold(): Record<TopicLabel, number> {
+    const next = new Map<string, number>();
+    for (const [topic, n] of Object.entries(hub.perTopicCounts())) {
+      const before = seen.get(topic) ?? 0;
+      totals[topicLabel(topic)] += n >= before ? n - before : n; // fewer: forgotten and begun again
+      next.set(topic, n);
+    }
+    seen = next;
+    return { ...totals };
+  }
+  const detach = hub.onPublish((e) => {
+    if (e.terminal) fold();
+  });
+  return { fold, detach };
 }
 
 function withUtilisation(workers: Record<string, unknown>): Record<string, unknown> {
@@ -68,6 +121,7 @@ export function metricsUpdate(f: RealtimeFigures, intervalMs: number, previous: 
     publish_data_age_ms: s.dataAge,
     topics: s.topics,
     busiest_topics: f.busiestTopics,
+    messages_by_kind: f.messagesByKind,
     jobs: f.jobs,
     workers: f.workers,
     memory: f.memory,
@@ -106,6 +160,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
   let timer: unknown = null;
   const memory = deps.memory ?? processMemory;
   let last: RealtimeFigures | null = null;
+  const kinds = kindCounter(hub);
 
   function figures(): RealtimeFigures {
     let collected: ReturnType<CollectMetrics> = {};
@@ -124,6 +179,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
       connectionsByRole: r.by_role,
       hub: hub.stats(),
       busiestTopics: Object.fromEntries(top),
+      messagesByKind: kinds.fold(),
       jobs: jobs ?? {},
       workers: withUtilisation(workers ?? {}),
       memory: memory(),
@@ -186,6 +242,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
     },
     stop() {
       detach();
+      kinds.detach();
       halt();
     },
   };

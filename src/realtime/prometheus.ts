@@ -109,8 +109,9 @@ export function formatPrometheus(f: RealtimeFigures): string {
     .one("gridcast_ws_errors_total", "counter", "Publish, render or listener failures.", s.errors)
     .one("gridcast_ws_topics", "gauge", "Topics with a state in the hub.", s.topics)
     .one("gridcast_ws_pending_topics", "gauge", "Topics waiting for their tick.", s.pending)
+    // By kind, not by topic: a label per job would be a new series for every job, for ever.
     .each("gridcast_ws_topic_messages_total", "counter",
-      "Messages published per topic, for the busiest topics only (the list of metrics_update busiest_topics).", "topic", f.busiestTopics)
+      "Messages published per kind of topic (job, update, metrics, live, signals, other); they add up to gridcast_ws_messages_total.", "kind", f.messagesByKind)
     .histogram("gridcast_ws_publish_latency_seconds", "Time a state waited in the hub between set and publish (coalescing).",
       s.histograms.publishLatencyMs, 1 / 1000)
     .histogram("gridcast_ws_publish_data_age_seconds", "Age of the newest data a publish carried, from the worker's count to the publish.",
@@ -137,9 +138,13 @@ export function formatPrometheus(f: RealtimeFigures): string {
   out.each("gridcast_collected", "gauge", "Other numeric figures from collect(), by key.", "key", extra);
 
   return out
-    .one("process_resident_memory_bytes", "gauge", "Resident set size of the process.", f.memory.rss_bytes)
-    .one("gridcast_memory_heap_used_bytes", "gauge", "JavaScript heap in use.", f.memory.heap_used_bytes)
-    .one("gridcast_memory_heap_total_bytes", "gauge", "JavaScript heap reserved.", f.memory.heap_total_bytes)
-    .one("gridcast_memory_external_bytes", "gauge", "Memory held outside the heap by JavaScript objects (buffers).", f.memory.external_bytes)
+    .one("process_resident_memory_bytes", "gauge",
+      "Resident set size: all of the process in RAM (JavaScript heap, external memory, code, stacks, PGlite); at least heap total.", f.memory.rss_bytes)
+    .one("gridcast_memory_heap_used_bytes", "gauge",
+      "Live JavaScript objects in the garbage-collected heap, small and large, without external memory; at most heap total.", f.memory.heap_used_bytes)
+    .one("gridcast_memory_heap_total_bytes", "gauge",
+      "The garbage-collected heap: the blocks reserved for small objects, or the live objects when large objects exceed those.", f.memory.heap_total_bytes)
+    .one("gridcast_memory_external_bytes", "gauge",
+      "Memory outside the heap held by JavaScript objects (ArrayBuffer and Buffer contents); in RSS only once touched.", f.memory.external_bytes)
     .text();
 }

@@ -31,7 +31,7 @@ describe("data and ops fragments", () => {
     const s = opsFragment({
       metrics: { timestamp: 1, interval_ms: 10000, connections: 7, topics: 3, messages_per_second: 12.5, bytes_per_second: 2048, deliveries_per_second: 40, drops: 2, drops_since_last: 1, messages_total: 100, bytes_total: 5000,
         publish_latency_ms: { p50_ms: 0.5, p95_ms: 2, p99_ms: 5, max_ms: 9 }, publish_data_age_ms: { count: 40, p50_ms: 4.5, p99_ms: 17, max_ms: 21 }, busiest_topics: { [`job:${EVIL}`]: 4 }, jobs: { running: 1 }, workers: { size: 2, busy: 1, alive: 2, restarts: 0 } },
-      memory: { rss: 50 << 20, heapUsed: 10 << 20, heapTotal: 20 << 20, external: 0 },
+      memory: { rss_bytes: 50 << 20, heap_used_bytes: 10 << 20, heap_total_bytes: 20 << 20, external_bytes: 3 << 20 },
     });
     expect(s).toContain("12.5");
     expect(s).toContain("1 / 2");
@@ -40,8 +40,9 @@ describe("data and ops fragments", () => {
     expect(s).toContain("17 ms");
     expect(s).toContain("p50 4.5 ms · max 21 ms");
     expect(s).toContain("50.0 MiB");
+    expect(s).toContain("JS heap 10.0 MiB used of 20.0 MiB · 3.0 MiB external (buffers)");
     expect(s).not.toContain("<script>");
-    const idle = opsFragment({ metrics: { timestamp: 1, publish_data_age_ms: { count: 0, p99_ms: 0 } }, memory: { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 } });
+    const idle = opsFragment({ metrics: { timestamp: 1, publish_data_age_ms: { count: 0, p99_ms: 0 } }, memory: { rss_bytes: 0, heap_used_bytes: 0, heap_total_bytes: 0, external_bytes: 0 } });
     expect(idle).toContain("no job progress published yet");
   });
 });
@@ -108,5 +109,21 @@ describe("data and ops pages on a server", () => {
     expect(messages[0]).toStartWith('<div id="ops-metrics" hx-swap-oob="true">');
     expect(messages[0]).toContain("Connections");
     ws.close();
+  });
+
+  test("ops: the memory figures add up (heap used <= heap total <= RSS) after the server allocates", async () => {
+    const keep = [Array.from({ length: 1_000_000 }, (_, j) => j + 0.5), new Uint8Array(16 << 20).fill(1)];
+    Bun.gc(true); // the collector's size is brought up to date at a collection
+    const page = await (await fetch(`${server.url}/ops`)).text();
+    const unit: Record<string, number> = { B: 1, KiB: 1024, MiB: 1 << 20, GiB: 1 << 30 };
+    const size = (text: string) => Number(text.split(" ")[0]) * unit[text.split(" ")[1]];
+    const m = /Memory \(RSS\)<\/dt><dd><span class="big">([^<]+)<\/span><small class="muted">JS heap ([^<]+) used of ([^<]+) · ([^<]+) external/.exec(page);
+    expect(m).not.toBeNull();
+    const [rss, used, total] = [m![1], m![2], m![3]].map(size);
+    expect(used).toBeGreaterThan(1_000_000 * 8);
+    expect(used).toBeLessThanOrEqual(total);
+    expect(total).toBeLessThanOrEqual(rss);
+    expect(size(m![4])).toBeGreaterThanOrEqual(16 << 20);
+    expect(keep.length).toBe(2);
   });
 });

@@ -2,7 +2,7 @@
 // metrics_update, cumulative histograms, escaped label values, and the route over a real server.
 import { afterEach, describe, expect, it } from "bun:test";
 import { createHub } from "../../src/realtime/hub";
-import { createMetricsPublisher, metricsUpdate, type CollectMetrics, type MemoryFigures } from "../../src/realtime/metrics";
+import { createMetricsPublisher, metricsUpdate, processMemory, type CollectMetrics, type MemoryFigures } from "../../src/realtime/metrics";
 import { escapeLabelValue, formatPrometheus, formatValue, PROMETHEUS_CONTENT_TYPE } from "../../src/realtime/prometheus";
 import { createRegistry } from "../../src/realtime/registry";
 import { wireTopic } from "../../src/realtime/topics";
@@ -147,7 +147,7 @@ describe("Prometheus exposition", () => {
     expect(value(p, "gridcast_ws_drops_total")).toBe(update.drops as number);
     expect(value(p, "gridcast_ws_drops_total")).toBe(4); // two publishes dropped (both formats) + recordDrop(2)
     expect(value(p, "gridcast_ws_topics")).toBe(update.topics as number);
-    expect(value(p, "gridcast_ws_topic_messages_total", { topic: "job:a" })).toBe((update.busiest_topics as Record<string, number>)["job:a"]);
+    expect(value(p, "gridcast_ws_topic_messages_total", { kind: "job" })).toBe((update.busiest_topics as Record<string, number>)["job:a"]);
     const latency = update.publish_latency_ms as { count: number; sum_ms: number };
     expect(value(p, "gridcast_ws_publish_latency_seconds_count")).toBe(latency.count);
     expect(value(p, "gridcast_ws_publish_latency_seconds_sum")).toBeCloseTo(latency.sum_ms / 1000, 6);
@@ -216,6 +216,68 @@ describe("Prometheus exposition", () => {
   });
 });
 
+/** Every sample's name and labels, as one string each: the series a scraper would store. */
+const seriesOf = (families: Map<string, Family>) =>
+  new Set([...families.values()].flatMap((f) => f.samples.map((x) => `${x.name}${JSON.stringify(x.labels)}`)));
+
+describe("bounded label sets", () => {
+  /** N jobs' topics published to the end (the hub forgets all but 3 finished ones), plus update and metrics. */
+  function afterJobs(jobs: number) {
+    const clock = new FakeClock();
+    const transport = new FakeTransport();
+    const hub = createHub({ transport, clock, tickMs: 50, retainTerminalTopics: 3 });
+    const registry = createRegistry({ maxConnections: 100, maxConnectionsPerIp: 100, published: hub.published, clock });
+    const metrics = createMetricsPublisher({ hub, registry, clock, intervalMs: 10_000, memory: () => MEMORY });
+    for (const t of ["update", "metrics", "live:g1", "signals", "mystery"]) transport.listen(wireTopic("ws", t));
+    hub.set("update", { is_running: true, message: "x" });
+    hub.set("live:g1", { price: 1 });
+    hub.set("signals", { n: 1 });
+    hub.set("mystery", { n: 1 });
+    for (let j = 0; j < jobs; j++) {
+      const topic = `job:j${j}`;
+      transport.listen(wireTopic("ws", topic)).listen(wireTopic("legacy", topic));
+      hub.set(topic, { status: "running", current: 1, total: 2, current_combo: "" });
+      clock.advance(60);
+      hub.set(topic, { status: "complete", current: 2, total: 2, current_combo: "" });
+      clock.advance(60);
+    }
+    metrics.publishNow();
+    clock.advance(60);
+    const figures = metrics.figures();
+    return { figures, p: parseExposition(formatPrometheus(figures)) };
+  }
+
+  it("counts messages per topic kind, not per topic, so the series do not grow with the number of jobs", () => {
+    const few = afterJobs(4);
+    const many = afterJobs(40);
+    expect(seriesOf(many.p)).toEqual(seriesOf(few.p));
+    const kinds = (p: Map<string, Family>) => p.get("gridcast_ws_topic_messages_total")!.samples.map((x) => x.labels);
+    expect(kinds(many.p)).toEqual(["job", "update", "metrics", "live", "signals", "other"].map((kind) => ({ kind })));
+    // Still exact although the hub forgot 37 of the 40 finished job topics: two formats x two publishes each.
+    expect(value(many.p, "gridcast_ws_topic_messages_total", { kind: "job" })).toBe(40 * 2 * 2);
+    for (const kind of ["update", "metrics", "live", "signals", "other"]) expect(value(many.p, "gridcast_ws_topic_messages_total", { kind })).toBe(1);
+    const perKind = many.p.get("gridcast_ws_topic_messages_total")!.samples.reduce((a, x) => a + x.value, 0);
+    expect(perKind).toBe(value(many.p, "gridcast_ws_messages_total"));
+  });
+});
+
+describe("memory figures", () => {
+  it("add up: heap used <= heap total <= RSS, external apart, after the process allocates", () => {
+    const keep: unknown[] = [];
+    for (let i = 0; i < 20; i++) keep.push(Array.from({ length: 200_000 }, (_, j) => j + 0.5)); // large objects
+    for (let i = 0; i < 100_000; i++) keep.push({ i, s: `x${i}` }); // small ones
+    for (let i = 0; i < 20; i++) keep.push(new Uint8Array(1 << 20).fill(1)); // outside the heap
+    Bun.gc(true);
+    const m = processMemory();
+    expect(m.heap_used_bytes).toBeGreaterThan(20 * 200_000 * 8);
+    expect(m.heap_used_bytes).toBeLessThanOrEqual(m.heap_total_bytes);
+    expect(m.heap_total_bytes).toBeLessThanOrEqual(m.rss_bytes);
+    expect(m.external_bytes).toBeGreaterThanOrEqual(20 << 20);
+    expect(m.heap_total_bytes + m.external_bytes).toBeLessThanOrEqual(m.rss_bytes);
+    expect(keep.length).toBe(100_040);
+  });
+});
+
 describe("GET /metrics", () => {
   it("answers in the text format with the figures a metrics subscriber just got", async () => {
     const s = await startServer({
@@ -242,5 +304,25 @@ describe("GET /metrics", () => {
     expect(update.workers.utilisation).toBe(1);
     expect(value(p, "process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
     checkHistogram(p, "gridcast_ws_publish_latency_seconds");
+  });
+
+  it("reports memory figures that add up on a live server after it allocates", async () => {
+    const s = await startServer({ settings: { metricsIntervalMs: 60_000 } });
+    const keep = [Array.from({ length: 2_000_000 }, (_, j) => j + 0.5), new Uint8Array(32 << 20).fill(1)];
+    Bun.gc(true);
+    const p = parseExposition(await (await fetch(`${s.http}/metrics`)).text());
+    const rss = value(p, "process_resident_memory_bytes");
+    const used = value(p, "gridcast_memory_heap_used_bytes");
+    const total = value(p, "gridcast_memory_heap_total_bytes");
+    const external = value(p, "gridcast_memory_external_bytes");
+    expect(used).toBeGreaterThan(2_000_000 * 8);
+    expect(used).toBeLessThanOrEqual(total);
+    expect(total).toBeLessThanOrEqual(rss);
+    expect(external).toBeGreaterThanOrEqual(32 << 20);
+    expect(total + external).toBeLessThanOrEqual(rss);
+    for (const name of ["process_resident_memory_bytes", "gridcast_memory_heap_used_bytes", "gridcast_memory_heap_total_bytes", "gridcast_memory_external_bytes"]) {
+      expect(p.get(name)!.help.length).toBeGreaterThan(40); // each says what it counts
+    }
+    expect(keep.length).toBe(2);
   });
 });

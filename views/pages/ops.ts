@@ -4,11 +4,13 @@ import { html, type Html } from "../html";
 import { layout } from "../layout";
 import { bytes, int } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
+import type { MemoryFigures } from "../../src/realtime/metrics";
 
 export interface OpsView {
   /** The metrics topic's state (realtime/metrics.ts); undefined before the first update. */
   metrics?: Record<string, unknown>;
-  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Read when the page renders (realtime/metrics.ts processMemory: heap used <= heap total <= RSS). */
+  memory: MemoryFigures;
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -37,7 +39,7 @@ ${tile("Drops", int(num(m.drops)), `${int(num(m.drops_since_last))} since the la
 ${tile("Publish latency p50", `${num(lat.p50_ms)} ms`, `p95 ${num(lat.p95_ms)} ms · p99 ${num(lat.p99_ms)} ms · max ${num(lat.max_ms)} ms`)}
 ${tile("Progress age at publish p99", num(age.count) > 0 ? `${num(age.p99_ms)} ms` : "–", num(age.count) > 0 ? `from the worker's count · p50 ${num(age.p50_ms)} ms · max ${num(age.max_ms)} ms` : "no job progress published yet")}
 ${tile("Workers busy", `${int(num(w.busy))} / ${int(num(w.size))}`, `${int(num(w.alive))} alive · ${int(num(w.restarts))} restarts · ${int(num(w.running))} jobs running, ${int(num(w.queued))} queued`)}
-${tile("Memory (RSS)", bytes(v.memory.rss), `JS heap ${bytes(v.memory.heapUsed)}`)}
+${tile("Memory (RSS)", bytes(v.memory.rss_bytes), `JS heap ${bytes(v.memory.heap_used_bytes)} used of ${bytes(v.memory.heap_total_bytes)} · ${bytes(v.memory.external_bytes)} external (buffers)`)}
 ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total))} sent`)}
 </dl>
 <div class="cols">

@@ -2,6 +2,7 @@
 // publishes only while someone listens, so its last state may be old when nobody did).
 import { Elysia } from "elysia";
 import { opsFragment, opsPage, type OpsView } from "../../../views/pages/ops";
+import { processMemory } from "../../realtime/metrics";
 import { htmlResponse } from "../respond";
 
 export interface OpsPagesDeps {
@@ -10,7 +11,7 @@ export interface OpsPagesDeps {
   metricsNow: () => Record<string, unknown> | undefined;
 }
 
-export const opsView = (metrics: Record<string, unknown> | undefined): OpsView => ({ metrics, memory: process.memoryUsage() });
+export const opsView = (metrics: Record<string, unknown> | undefined): OpsView => ({ metrics, memory: processMemory() });
 
 export const opsPagesRoutes = (deps: OpsPagesDeps) =>
   new Elysia({ name: "ops-pages" })
