@@ -12,15 +12,26 @@ export interface UpdateStatusView {
   message: string;
   progress?: { current: number; total: number };
   source?: string;
+  updates?: { source: string; phase: "reading" | "waiting" | "storing"; progress: { current: number; total: number } }[];
   last?: { ok: boolean; source: string; games?: number; ticks?: number; error?: string; finished_at: string };
 }
 export interface ImportNotice { ok: boolean; message: string }
+
+const PHASES = { reading: "reading", waiting: "waiting to store", storing: "storing" } as const;
+
+/** Each update underway when there is more than one, or when the one has a phase worth saying. */
+function underway(s: UpdateStatusView): Html | string {
+  const list = s.updates ?? [];
+  if (list.length === 0 || (list.length === 1 && list[0].phase === "reading")) return "";
+  return html`<ul class="updates">${list.map((u) => html`<li><code>${u.source}</code> ${PHASES[u.phase]}${u.phase === "reading" && u.progress.total > 0 ? ` ${percent(u.progress.current, u.progress.total).toFixed(0)}%` : ""}</li>`)}</ul>`;
+}
 
 export function updateStatus(s: UpdateStatusView, oob = false): Html {
   const last = s.last;
   return html`<div id="update-status" class="update-status" data-running="${s.is_running ? "yes" : "no"}" data-finished="${last?.finished_at ?? ""}"${oobAttr(oob)}>
 <p>${s.is_running ? html`<span class="badge badge-running">Importing</span> ${s.source ? html`<code>${s.source}</code>` : ""}` : html`<span class="badge">Idle</span>`} ${s.message}</p>
 ${s.is_running && s.progress && s.progress.total > 0 ? html`<progress max="100" value="${percent(s.progress.current, s.progress.total).toFixed(1)}" aria-label="Import progress">${percent(s.progress.current, s.progress.total).toFixed(0)}%</progress>` : ""}
+${underway(s)}
 ${last ? html`<p class="${last.ok ? "ok" : "bad"}">Last update (${last.finished_at.replace("T", " ").slice(0, 19)} UTC, <code>${last.source}</code>): ${last.ok ? `${int(last.games ?? 0)} games, ${int(last.ticks ?? 0)} ticks stored` : html`failed: ${last.error ?? "unknown error"}`}</p>` : ""}
 </div>`;
 }

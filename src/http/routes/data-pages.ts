@@ -4,12 +4,12 @@
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
 import { demoCsv } from "../../games/demo";
-import { detectFormat } from "../../games/parse";
 import { listGames } from "../../games/repository";
 import type { UpdateService } from "../../games/update";
 import { dataPage, gamesTable, importNotice, updateStatusFragment, type ImportNotice } from "../../../views/pages/data";
-import { DomainError, tooLarge } from "../../errors";
-import { multipartFile } from "../multipart";
+import { DomainError } from "../../errors";
+import { statusOf } from "../errors";
+import { withUpload } from "../upload";
 import { htmlResponse, isHtmx } from "../respond";
 
 export interface DataPagesDeps {
@@ -17,10 +17,32 @@ export interface DataPagesDeps {
   database: () => Database;
   updates: UpdateService;
   maxImportBytes: number;
+  bodyTimeoutMs: number;
 }
 
 const PER_PAGE = 50;
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
+/** Outcomes kept for the redirect after a form post without scripts (a few per recent upload). */
+const KEPT_NOTICES = 64;
+
+/**
+ * What an import from the page answered, kept on the server under an id nobody can guess: the
+ * redirect names the id, so /data shows only what this server said, never text from a link.
+ */
+class Notices {
+  private readonly kept = new Map<string, ImportNotice>();
+
+  keep(notice: ImportNotice): string {
+    const id = crypto.randomUUID();
+    this.kept.set(id, notice);
+    if (this.kept.size > KEPT_NOTICES) this.kept.delete(this.kept.keys().next().value!);
+    return id;
+  }
+
+  get(id: unknown): ImportNotice | undefined {
+    return typeof id === "string" ? this.kept.get(id) : undefined;
+  }
+}
 
 function pageOf(value: unknown): number {
   const n = Number(value ?? 1);
@@ -33,31 +55,32 @@ export function dataPagesRoutes(deps: DataPagesDeps) {
     return { games, total, page, perPage: PER_PAGE };
   }
 
-  async function importUpload(request: Request): Promise<ImportNotice> {
-    if (Number(request.headers.get("content-length") ?? 0) > deps.maxImportBytes) throw tooLarge(`file larger than ${deps.maxImportBytes} bytes`);
+  const notices = new Notices();
+
+  /** The notice to show and the status it answers with (a refusal keeps its own: 408, 413, 422...). */
+  async function importUpload(request: Request): Promise<{ notice: ImportNotice; status: number }> {
     try {
-      const file = await multipartFile(request);
-      const format = detectFormat(file.mimeType) ?? detectFormat(file.filename) ?? "csv";
-      const r = await deps.updates.importStream(file.stream, { source: "page", fileName: file.filename, format });
-      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-      return { ok: true, message: `Imported ${plural(r.games, "game")} (${plural(r.ticks, "tick")}) from ${file.filename}.` };
+      return await withUpload(request, deps, async (file) => {
+        const r = await deps.updates.importStream(file.stream, { source: "page", fileName: file.fileName, format: file.format });
+        const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+        return { notice: { ok: true, message: `Imported ${plural(r.games, "game")} (${plural(r.ticks, "tick")}) from ${file.fileName ?? "the upload"}.` }, status: 200 };
+      });
     } catch (err) {
-      if (err instanceof DomainError) return { ok: false, message: err.message };
+      if (err instanceof DomainError) return { notice: { ok: false, message: err.message }, status: statusOf(err.code) };
       throw err;
     }
   }
 
   return new Elysia({ name: "data-pages" })
     .get("/data", async ({ query }) => {
-      const notice = typeof query.imported === "string" ? { ok: true, message: query.imported } : typeof query.failed === "string" ? { ok: false, message: query.failed } : undefined;
-      return htmlResponse(dataPage(deps.version, await games(pageOf(query.page)), deps.updates.status(), notice));
+      return htmlResponse(dataPage(deps.version, await games(pageOf(query.page)), deps.updates.status(), notices.get(query.notice)));
     })
     .get("/data/games", async ({ query }) => htmlResponse(gamesTable(await games(pageOf(query.page)))))
     .get("/data/status", () => htmlResponse(updateStatusFragment(deps.updates.status())))
     .post("/data/import", async ({ request }) => {
-      const notice = await importUpload(request);
-      if (isHtmx(request)) return htmlResponse(importNotice(notice), notice.ok ? 200 : 422);
-      return seeOther(`/data?${notice.ok ? "imported" : "failed"}=${encodeURIComponent(notice.message)}`);
+      const { notice, status } = await importUpload(request);
+      if (isHtmx(request)) return htmlResponse(importNotice(notice), status);
+      return seeOther(`/data?notice=${notices.keep(notice)}`);
     }, { parse: "none" })
     .post("/data/demo", async () => {
       // The same call as POST /api/games/demo with its defaults, for a browser without scripts.

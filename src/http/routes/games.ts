@@ -4,19 +4,18 @@
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
 import { demoCsv, DEMO_LIMITS } from "../../games/demo";
-import { detectFormat, type GameFormat } from "../../games/parse";
 import { deleteGame, exportCsv, listGames } from "../../games/repository";
-import type { UpdateService, UploadMeta } from "../../games/update";
-import { invalid, notFound, tooLarge, unsupportedType } from "../../errors";
-import { multipartFile } from "../multipart";
+import type { UpdateService } from "../../games/update";
+import { invalid, notFound } from "../../errors";
+import { withUpload } from "../upload";
 
 export interface GamesDeps {
   database: () => Database;
   updates: UpdateService;
   maxImportBytes: number;
+  /** Most time a request body may keep the server waiting (--body-timeout-ms). */
+  bodyTimeoutMs: number;
 }
-
-const FORMATS = "send text/csv, application/x-ndjson, or multipart/form-data with a file field";
 
 function intParam(value: unknown, name: string, def: number, min: number, max: number): number {
   if (value === undefined || value === "") return def;
@@ -31,26 +30,10 @@ function hasBody(request: Request): boolean {
 }
 
 /** Reads the request's file (raw body or multipart `file`) and imports it (an ImportError is a DomainError: the error path answers it). */
-async function importRequest(request: Request, deps: GamesDeps, source: string, synthetic = false) {
-  const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > deps.maxImportBytes) throw tooLarge(`line 1: file larger than ${deps.maxImportBytes} bytes`);
-  const type = request.headers.get("content-type") ?? "";
-  let stream: AsyncIterable<Uint8Array>;
-  let format: GameFormat | null;
-  let fileName: string | undefined;
-  if (type.toLowerCase().startsWith("multipart/form-data")) {
-    const file = await multipartFile(request);
-    stream = file.stream;
-    fileName = file.filename;
-    format = detectFormat(file.mimeType) ?? detectFormat(file.filename) ?? "csv";
-  } else {
-    format = type ? detectFormat(type) : null;
-    if (!format) throw unsupportedType(`unsupported content type ${JSON.stringify(type || "(none)")}: ${FORMATS}`);
-    if (!request.body) throw invalid("line 1: empty file");
-    stream = request.body as unknown as AsyncIterable<Uint8Array>;
-  }
-  const meta: UploadMeta = { source, fileName, format, totalBytes: length || undefined, synthetic };
-  return deps.updates.importStream(stream, meta);
+function importRequest(request: Request, deps: GamesDeps, source: string) {
+  return withUpload(request, deps, (upload) => deps.updates.importStream(upload.stream, {
+    source, fileName: upload.fileName, format: upload.format, totalBytes: upload.totalBytes || undefined,
+  }));
 }
 
 export const gamesRoutes = (deps: GamesDeps) =>
