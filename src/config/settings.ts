@@ -83,8 +83,6 @@ export const SETTINGS = {
     parse: integer(100, 86_400_000), commands: ["serve"] }),
   maxGameTicks: def({ key: "maxGameTicks", flag: "--max-game-ticks", env: "GRIDCAST_MAX_GAME_TICKS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most ticks in one game (413 above).", parse: integer(1, 100_000_000) }),
-  maxGameTicks: def({ key: "maxGameTicks", flag: "--max-game-ticks", env: "GRIDCAST_MAX_GAME_TICKS", defaultText: "1000000",
-    default: () => 1_000_000, doc: "Most ticks in one game (413 above).", parse: integer(1, 100_000_000) }),
   maxPairs: def({ key: "maxPairs", flag: "--max-pairs", env: "GRIDCAST_MAX_PAIRS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most (entry, exit) pairs in one grid search (422 above).", parse: integer(1, 100_000_000), commands: ["serve"] }),
   maxRunningJobs: def({ key: "maxRunningJobs", flag: "--max-running-jobs", env: "GRIDCAST_MAX_RUNNING_JOBS", defaultText: "4",
