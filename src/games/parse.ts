@@ -2,6 +2,7 @@
 // rows out in columnar batches. Memory stays bounded by one batch, the longest line and one entry per game.
 import { DomainError } from "../errors.ts";
 import { parseDecimal, readHeader, splitRow, type CsvHeader } from "./csv.ts";
+import { gameIdProblem, MAX_GAME_ID, quoteValue } from "./ids.ts";
 import { readObject } from "./ndjson.ts";
 
 export type GameFormat = "csv" | "ndjson";
@@ -61,7 +62,6 @@ export class ImportError extends DomainError {
 }
 
 const COLUMNS = ["game_id", "t", "price", "fair", "outcome"] as const;
-const MAX_GAME_ID = 200;
 const NEWLINE = 10;
 /** Binary noise: control characters other than tab and line ends (a lone CR is not a line end). */
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n|$)/;
@@ -74,7 +74,8 @@ const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n|$)/;
  * Numbers: CSV fields and NDJSON values may be JSON numbers (NDJSON) or strings holding a plain
  * decimal literal (`-1.5`, `2e3`); empty fields, hex, `Infinity`, NaN and inner whitespace are
  * rejected. Spaces and tabs around an unquoted CSV field are ignored; quoted fields and NDJSON
- * strings are taken verbatim. `game_id` may also be a JSON number, which is stringified.
+ * strings are taken verbatim. `game_id` may also be a JSON number, which is stringified; either way
+ * it must pass the id rule of ids.ts.
  */
 export async function* parseGames(
   chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
@@ -230,7 +231,7 @@ class RowBuilder {
 
   /** Adds one row of raw values in COLUMNS order; returns true when the batch is full. */
   add(f: unknown[], line: number): boolean {
-    const id = gameId(f[0], line);
+    const id = gameIdText(f[0], line);
     const t = toNumber("t", f[1], line);
     const price = toProbability("price", f[2], line);
     const fair = toProbability("fair", f[3], line);
@@ -239,6 +240,8 @@ class RowBuilder {
     let game = this.last !== null && this.last.id === id ? this.last : this.games.get(id);
     if (game === undefined) {
       const { maxGames } = this.limits;
+      // The id rule runs once per game, not per row: a known id has passed it.
+      checkGameId(id, line);
       if (maxGames !== undefined && this.games.size >= maxGames) {
         throw new ImportError(line, `more than ${maxGames} games in one file`, "too_large");
       }
@@ -300,13 +303,18 @@ function newBatch(size: number): RowBatch {
   };
 }
 
-function gameId(v: unknown, line: number): string {
+function gameIdText(v: unknown, line: number): string {
   const id = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
   if (typeof id !== "string") throw new ImportError(line, `game_id is not a string: ${quote(v)}`);
-  if (id.length === 0) throw new ImportError(line, "game_id is empty");
-  // Counted in UTF-16 units, the unit the database and the views measure strings in.
-  if (id.length > MAX_GAME_ID) throw new ImportError(line, `game_id is longer than ${MAX_GAME_ID} characters`);
   return id;
+}
+
+function checkGameId(id: string, line: number): void {
+  const problem = gameIdProblem(id);
+  if (problem === null) return;
+  // The id itself only where it helps: an empty or very long one says nothing more.
+  const shown = id.length === 0 || id.length > MAX_GAME_ID ? "" : ` ${quote(id)}`;
+  throw new ImportError(line, `game_id${shown} ${problem}`);
 }
 
 function toNumber(name: string, v: unknown, line: number): number {
@@ -389,6 +397,5 @@ function isBlank(c: number): boolean {
 /** Quotes a value for a reason, shortened: the message goes back to whoever sent the file. */
 function quote(v: unknown): string {
   // String() for numbers: JSON would print an overflowed 1e999 as null.
-  const s = typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v));
-  return s.length > 60 ? `${s.slice(0, 57)}..."` : s;
+  return typeof v === "number" ? String(v) : quoteValue(v);
 }

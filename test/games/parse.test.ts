@@ -180,6 +180,39 @@ describe("row validation", () => {
     expect(rows.map((r) => r.game_id)).toEqual(hostile);
   });
 
+  test("game_id rule: control characters, lone surrogates, edge whitespace and formula starts are refused at their line", async () => {
+    const nd = { format: "ndjson" as GameFormat };
+    const row = (id: string) => JSON.stringify({ game_id: id, t: 1, price: 0.5, fair: 0.5, outcome: 1 });
+    const refused: [string, string][] = [
+      ["a\u0000b", 'game_id "a\\u0000b" contains a control character (U+0000)'],
+      ["a\tb", 'game_id "a\\tb" contains a control character (U+0009)'],
+      ["a\u0085b", 'game_id "a\\u0085b" contains a control character (U+0085)'],
+      ["a\u2028b", 'game_id "a\\u2028b" contains a control character (U+2028)'],
+      ["a\ud800b", 'game_id "a\\ud800b" contains a lone surrogate (U+D800), which is not valid Unicode text'],
+      ["\udc00", 'game_id "\\udc00" contains a lone surrogate (U+DC00), which is not valid Unicode text'],
+      [" g", 'game_id " g" starts or ends with whitespace'],
+      ["g\u00a0", 'game_id "g\u00a0" starts or ends with whitespace'],
+      ['=HYPERLINK("http://x","y")', 'game_id "=HYPERLINK(\\"http://x\\",\\"y\\")" starts with "=", which spreadsheets run as a formula'],
+      ["+1", 'game_id "+1" starts with "+", which spreadsheets run as a formula'],
+      ["-2+3", 'game_id "-2+3" starts with "-", which spreadsheets run as a formula'],
+      ["@SUM(A1)", 'game_id "@SUM(A1)" starts with "@", which spreadsheets run as a formula'],
+    ];
+    for (const [id, reason] of refused) {
+      // NDJSON escapes carry any of them; the good line before proves the line number is the bad one's.
+      await expectRejected([row("ok"), row(id)].join("\n") + "\n", `line 2: ${reason}`, nd);
+    }
+    // Through CSV the same rule holds for what a quoted field can carry.
+    await expectRejected(csv('"a\tb",1,0.5,0.5,1'), 'line 2: game_id "a\\tb" contains a control character (U+0009)');
+    await expectRejected(csv('" g",1,0.5,0.5,1'), 'line 2: game_id " g" starts or ends with whitespace');
+    await expectRejected(csv('"=1+1",1,0.5,0.5,1'), 'line 2: game_id "=1+1" starts with "=", which spreadsheets run as a formula');
+    // A negative numeric id stringifies to "-5" and is refused like the text.
+    await expectRejected(row("ok").replace('"ok"', "-5") + "\n", 'line 1: game_id "-5" starts with "-", which spreadsheets run as a formula', nd);
+    // Inside an id, all of these are data; a well-formed surrogate pair (an emoji) is fine.
+    const fine = ["a=b", "a-b", "x@y", "g 1", "\u{1F600}", "Spiel-ü", "1e5", "a\u200db"];
+    const { rows } = await parse(fine.map((id) => row(id)).join("\n") + "\n", nd);
+    expect(rows.map((r) => r.game_id)).toEqual(fine);
+  });
+
   test("rows of interleaved games, unsorted by t, all come through with their lines", async () => {
     const file = csv("b,5,0.1,0.2,1", "a,9,0.3,0.4,0", "b,1,0.5,0.6,1", "c,0,0.7,0.8,0", "a,2,0.9,1,0", "b,3,0,0,1");
     const { rows, stats } = await parse(file);
@@ -342,7 +375,7 @@ describe("NDJSON", () => {
     await expectRejected(ndjson(line({ price: 1.5 })), "line 1: price 1.5 is outside [0, 1]", opts);
     await expectRejected(ndjson(line({ game_id: "" })), "line 1: game_id is empty", opts);
     await expectRejected(ndjson(line({ game_id: { id: 1 } })), 'line 1: game_id is not a string: {"id":1}', opts);
-    await expectRejected(ndjson(line({ game_id: "a\u0000b" })), "line 1: game_id contains a control character", opts);
+    await expectRejected(ndjson(line({ game_id: "a\u0000b" })), 'line 1: game_id "a\\u0000b" contains a control character (U+0000)', opts);
     await expectRejected('{"game_id":"g","t":1e999,"price":0.5,"fair":0.5,"outcome":1}\n', "line 1: t is not a number: Infinity", opts);
   });
 });
