@@ -134,10 +134,11 @@ export function formatCombo(entry: number, exit: number): string {
 // Plain decimal or exponent notation only: Number() alone would also take "", " ", "0x1f".
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A finite number from a number or a numeric string (query strings arrive as text). */
+/** A finite number from a number or a numeric string (query strings arrive as text). Absent
+ *  (or JSON null) takes the fallback; an empty string is not absent but a value that is no number. */
 function readNumber(src: Record<string, unknown>, field: string, fallback?: number): number {
   const v = src[field];
-  if (v === undefined || v === null || v === "") {
+  if (v === undefined || v === null || (v === "" && fallback === undefined)) {
     if (fallback === undefined) throw new ParamError(field, "is required");
     return fallback;
   }
@@ -175,9 +176,14 @@ function readAxis(src: Record<string, unknown>, name: "entry" | "exit") {
   return { start, stop, step };
 }
 
+/** Prices are in [0, 1], so a fee above 1 per side costs more than any trade can make; bounding
+ *  it keeps every P&L finite (1e308 would sum to -Infinity, stored as null). */
+export const MAX_FEE = 1;
+
 function readFee(src: Record<string, unknown>): number {
   const fee = readNumber(src, "fee", 0);
   if (fee < 0) throw new ParamError("fee", "must be >= 0");
+  if (fee > MAX_FEE) throw new ParamError("fee", `must be <= ${MAX_FEE} (prices are in [0, 1])`);
   return fee;
 }
 
@@ -212,7 +218,7 @@ export function validateGridParams(input: unknown, maxPairs: number): GridParams
   return p;
 }
 
-/** Check a simulation request: one pair with 0 < entry <= 1, 0 <= exit < entry, fee >= 0. */
+/** Check a simulation request: one pair with 0 < entry <= 1, 0 <= exit < entry, 0 <= fee <= 1. */
 export function validateSimulationParams(input: unknown): SimulationParams {
   const src = asRecord(input);
   const entry = readNumber(src, "entry");
