@@ -6,7 +6,8 @@ import type { Database } from "../../db/database";
 import { demoCsv, DEMO_LIMITS } from "../../games/demo";
 import { deleteGame, exportCsv, listGames } from "../../games/repository";
 import type { UpdateService } from "../../games/update";
-import { invalid, notFound } from "../../errors";
+import { notFound } from "../../errors";
+import { gameIdParam, intParam } from "../params";
 import { withUpload } from "../upload";
 
 export interface GamesDeps {
@@ -15,13 +16,6 @@ export interface GamesDeps {
   maxImportBytes: number;
   /** Most time a request body may keep the server waiting (--body-timeout-ms). */
   bodyTimeoutMs: number;
-}
-
-function intParam(value: unknown, name: string, def: number, min: number, max: number): number {
-  if (value === undefined || value === "") return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`${name}: must be an integer from ${min} to ${max}`);
-  return n;
 }
 
 function hasBody(request: Request): boolean {
@@ -40,8 +34,8 @@ export const gamesRoutes = (deps: GamesDeps) =>
   new Elysia({ name: "games" })
     .post("/api/games/import", ({ request }) => importRequest(request, deps, "api"), { parse: "none" })
     .get("/api/games", async ({ query }) => {
-      const page = intParam(query.page, "page", 1, 1, 1_000_000);
-      const perPage = intParam(query.per_page, "per_page", 50, 1, 1000);
+      const page = intParam(query.page, "page", { def: 1, min: 1, max: 1_000_000 });
+      const perPage = intParam(query.per_page, "per_page", { def: 50, min: 1, max: 1000 });
       const { games, total } = await listGames(deps.database(), page, perPage);
       return { games, total, page, per_page: perPage };
     })
@@ -49,13 +43,13 @@ export const gamesRoutes = (deps: GamesDeps) =>
       headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="games.csv"' },
     }))
     .delete("/api/games/:id", async ({ params, set }) => {
-      if (!(await deleteGame(deps.database(), params.id))) throw notFound("Game not found");
+      if (!(await deleteGame(deps.database(), gameIdParam(params.id, "id")))) throw notFound("Game not found");
       set.status = 204;
       return "";
     })
     .post("/api/games/demo", async ({ query }) => {
-      const games = intParam(query.games, "games", 200, 1, DEMO_LIMITS.maxGames);
-      const seed = intParam(query.seed, "seed", 1, 0, 2 ** 32 - 1);
+      const games = intParam(query.games, "games", { def: 200, min: 1, max: DEMO_LIMITS.maxGames });
+      const seed = intParam(query.seed, "seed", { def: 1, min: 0, max: 2 ** 32 - 1 });
       return deps.updates.importStream(demoCsv({ games, seed }), { source: "demo", format: "csv", synthetic: true });
     })
     .post("/api/update", async ({ request, set }) => {

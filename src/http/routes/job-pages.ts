@@ -5,6 +5,7 @@ import { Elysia } from "elysia";
 import { ParamError, validateSimulationParams } from "../../compute/grid";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
+import { isJobId } from "../../jobs/ids";
 import * as repo from "../../jobs/repository";
 import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
 import type { JobScheduler } from "../../jobs/scheduler";
@@ -29,6 +30,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
   const now = deps.now ?? (() => Date.now());
 
   async function jobRow(id: string) {
+    if (!isJobId(id)) throw notFound("No job with this id"); // malformed: never a job's, and kept from the store
     const row = await repo.getJob(deps.database(), id);
     if (!row) throw notFound("No job with this id");
     deps.clock.seed(id, row.startedAt, row.finishedAt);

@@ -7,7 +7,9 @@ import { gameIdsInOrder } from "../../games/repository";
 import * as repo from "../../jobs/repository";
 import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
 import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
+import { isJobId } from "../../jobs/ids";
 import { invalid, malformed, notFound, tooLarge, wrongState } from "../../errors";
+import { gameIdParam, intParam } from "../params";
 
 export interface JobsDeps {
   database: () => Database;
@@ -42,11 +44,12 @@ async function resolveGames(database: Database, raw: unknown): Promise<string[]>
   let only: string[] | undefined;
   if (raw !== undefined && raw !== null && raw !== "") {
     const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
-    if (!Array.isArray(list) || !list.every((g) => typeof g === "string" && g.length > 0 && g.length <= 200)) {
-      throw invalid("games: must be a list of game ids (strings)");
-    }
+    if (!Array.isArray(list)) throw invalid("games: must be a list of game ids (strings)");
+    if (list.length === 0) throw invalid("games: must name at least one game id (leave it out for all games)");
     if (list.length > MAX_GAME_FILTER) throw invalid(`games: at most ${MAX_GAME_FILTER} ids`);
-    only = [...new Set(list as string[])];
+    // The import's id rule: an id it would refuse names no stored game, and NUL or a lone
+    // surrogate must not reach the store at all.
+    only = [...new Set(list.map((g) => gameIdParam(g, "games")))];
   }
   const { ids, unknown } = await gameIdsInOrder(database, only);
   if (unknown.length) throw invalid(`games: unknown game id ${JSON.stringify(unknown[0])}${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ""}`);
@@ -64,6 +67,7 @@ function params<T>(validate: () => T): T {
 }
 
 async function progressOf(deps: JobsDeps, id: string): Promise<JobSnapshot | undefined> {
+  if (!isJobId(id)) return undefined; // never a job's id, and the store must not see it
   const live = deps.scheduler.snapshot(id);
   if (live) return live;
   const row = await repo.getJob(deps.database(), id);
@@ -72,6 +76,7 @@ async function progressOf(deps: JobsDeps, id: string): Promise<JobSnapshot | und
 }
 
 async function finishedJob(deps: JobsDeps, id: string, kind: repo.JobKind) {
+  if (!isJobId(id)) throw notFound("Request ID not found");
   const row = await repo.getJob(deps.database(), id);
   if (!row || row.kind !== kind) throw notFound("Request ID not found");
   if (row.state !== "complete") {
@@ -116,6 +121,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
       return simulationResultsJson(id, row.state, row.params as { entry: number; exit: number }, rows, row.summary as never);
     })
     .post("/api/jobs/:id/cancel", async ({ params: { id } }) => {
+      if (!isJobId(id)) throw notFound("Request ID not found");
       const s = await deps.scheduler.cancel(id);
       if (s) return { request_id: id, status: s.status };
       const row = await repo.getJob(deps.database(), id);
@@ -123,7 +129,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
       throw wrongState(`the job is already ${row.state}`, { status: row.state });
     })
     .get("/api/jobs", async ({ query }) => {
-      const limit = Math.min(200, Math.max(1, Number(query.limit ?? 50) || 50));
+      const limit = intParam(query.limit, "limit", { def: 50, min: 1, max: 200 });
       const rows = await repo.recentJobs(deps.database(), limit);
       return {
         jobs: rows.map((r) => {
