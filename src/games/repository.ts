@@ -83,7 +83,7 @@ export async function* loadGames(database: Database, ids: string[], batch = 200)
   }
 }
 
-/** The CSV export, streamed: importing it gives the same data back (numbers print round-trip exact). */
+/** The CSV export, streamed: importing it gives the same data back, byte for byte (numbers print round-trip exact). */
 export function exportCsv(database: Database): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let rows: AsyncGenerator<StoredGame[]> | undefined;
@@ -99,7 +99,7 @@ export function exportCsv(database: Database): ReadableStream<Uint8Array> {
       for (const g of next.value) {
         const id = csvField(g.id);
         let out = "";
-        for (let i = 0; i < g.t.length; i++) out += `${id},${g.t[i]},${g.price[i]},${g.fair[i]},${g.outcome}\n`;
+        for (let i = 0; i < g.t.length; i++) out += `${id},${csvNumber(g.t[i])},${csvNumber(g.price[i])},${csvNumber(g.fair[i])},${g.outcome}\n`;
         controller.enqueue(encoder.encode(out));
       }
     },
@@ -109,6 +109,14 @@ export function exportCsv(database: Database): ReadableStream<Uint8Array> {
   });
 }
 
+/** The shortest decimal that reads back as the same double (String's), -0 kept: the parser reads
+ *  "-0" as -0. Stored numbers are finite, so no "Infinity" or "NaN" can come out. */
+function csvNumber(x: number): string {
+  return x === 0 && 1 / x < 0 ? "-0" : String(x);
+}
+
+/** Quotes an id only when CSV needs it. Ids never start with a formula character (the id rule
+ *  of ids.ts), so a spreadsheet opening the export runs nothing and no cell needs escaping. */
 function csvField(value: string): string {
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

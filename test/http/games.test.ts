@@ -5,6 +5,16 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { csv, heldBody } from "../support/bodies";
 import { forEachDatabase } from "../support/db";
 import { startTestServer, stopTestServer } from "../support/server";
+import { parseGames } from "../../src/games/parse";
+
+/** Every row of a CSV games file as the importer reads it, in (game_id, t) order. */
+async function rowsOf(text: string) {
+  const rows: { game_id: string; t: number; price: number; fair: number; outcome: number }[] = [];
+  for await (const b of parseGames([new TextEncoder().encode(text)] as never, { format: "csv" })) {
+    for (let i = 0; i < b.length; i++) rows.push({ game_id: b.gameIds[i], t: b.t[i], price: b.price[i], fair: b.fair[i], outcome: b.outcome[i] });
+  }
+  return rows.sort((x, y) => (x.game_id < y.game_id ? -1 : x.game_id > y.game_id ? 1 : x.t - y.t));
+}
 
 const GOOD = csv([["g2", 2, 0.5, 0.6, 1], ["g1", 1, 0.4, 0.5, 0], ["g2", 1, 0.45, 0.5, 1], ["g1", 2, 0.42, 0.5, 0]]);
 
@@ -130,6 +140,41 @@ forEachDatabase("games API", (db) => {
     expect(ws.readyState).toBe(WebSocket.OPEN); // stays open across updates
     ws.close();
     expect((await list()).games.map((g) => g.id)).toEqual(["g1", "g2", "h"]);
+  });
+
+  test("export -> import gives identical data, byte for byte, and no cell is a spreadsheet formula", async () => {
+    // Awkward but valid: ids CSV must quote, formula characters inside an id, an emoji; numbers
+    // whose shortest form is an exponent, a sum that is no short decimal, -0, the bounds of [0, 1].
+    const ids = ['a,"b"', "x=1", "mail@host", "Spiel ü 😀", "1e5", "tail-"];
+    const ticks: [string, number, number][] = [
+      ["-0", 0, 1], ["1e21", 0.1 + 0.2, 5e-324], ["1e-7", 1, 0], ["-12.5", 0.123456789012345, 0.5], ["9007199254740993", 1 / 3, 2 / 3],
+    ];
+    const rows = ids.flatMap((id, g) => ticks.map(([t, price, fair]) => [`"${id.replaceAll('"', '""')}"`, t, price, fair, g % 2]));
+    const original = csv(rows);
+    expect((await post("/api/games/import", original, "text/csv")).status).toBe(200);
+    const first = await (await fetch(`${server.url}/api/games/export.csv`)).text();
+    expect(await (await post("/api/games/import", first, "text/csv")).json()).toEqual({ games: ids.length, ticks: ids.length * ticks.length });
+    const second = await (await fetch(`${server.url}/api/games/export.csv`)).text();
+    expect(second).toBe(first);
+    // The export holds exactly the rows imported (bit for bit: -0 stays -0).
+    expect(await rowsOf(first)).toEqual(await rowsOf(original));
+    expect((await rowsOf(first)).some((r) => Object.is(r.t, -0))).toBe(true);
+    // Formula starts (OWASP "CSV Injection"): =, +, -, @, tab, CR. A number may be negative.
+    for (const line of first.split("\n").slice(1, -1)) {
+      const fields = line.split(",");
+      const id = fields.slice(0, -4).join(",");
+      expect(/^"?[=+\-@\t\r]/.test(id)).toBe(false);
+      for (const n of fields.slice(-4)) expect(n).toMatch(/^-?\d+(\.\d+)?(e[+-]\d+)?$/);
+    }
+  });
+
+  test("an id a spreadsheet would run as a formula is refused at its line, and never exported", async () => {
+    const evil = csv([["ok", 1, 0.5, 0.5, 1], ['"=HYPERLINK(""http://evil.example"",""click"")"', 1, 0.5, 0.5, 1]]);
+    const res = await post("/api/games/import", evil, "text/csv");
+    expect(res.status).toBe(422);
+    expect((await res.json()).detail).toBe('line 3: game_id "=HYPERLINK(\\"http://evil.example\\",\\"click\\")" starts with "=", which spreadsheets run as a formula');
+    expect((await list()).total).toBe(0);
+    expect(await (await fetch(`${server.url}/api/games/export.csv`)).text()).toBe("game_id,t,price,fair,outcome\n");
   });
 
   test("POST /api/games/demo writes seeded synthetic games, the same for the same seed", async () => {
