@@ -1,7 +1,8 @@
 // Benchmark of the two kernel layouts (pair-major evalGame vs tick-major) on generated games.
 // Run: node_modules/.bin/bun scripts/bench-kernel.ts [ticks=200000] [ticksPerGame=500]
 
-import { evalGame, evalGameTickMajor, simulateGame } from "../src/compute/kernel.ts";
+import { evalGame, simulateGame } from "../src/compute/kernel.ts";
+import { evalGameTickMajor } from "./lib/tick-major-kernel.ts";
 import { gridPairs, type GridParams } from "../src/compute/grid.ts";
 
 type Kernel = typeof evalGame;

@@ -1,6 +1,6 @@
 // The parameter grid of a sweep: its values, its (entry, exit) pairs, and the checks that
 // turn an untrusted request (JSON body or query string) into a resolved GridParams.
-// Semantics follow /work/shared/spec/strategy.md, "Grid search".
+// Semantics follow strategy.md, "Grid search".
 
 /** A request that breaks a rule; `field` names the parameter, the message says the rule. */
 export class ParamError extends Error {

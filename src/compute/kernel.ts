@@ -1,5 +1,5 @@
 // The strategy's hot loop: one game's ticks against a block of (entry, exit) pairs.
-// Semantics are /work/shared/spec/strategy.md, "The strategy"; simulateGame is its literal reading.
+// Semantics are strategy.md, "The strategy"; simulateGame is its literal reading.
 
 // Every trade's P&L is written in the spec's own expression form (pos * (price - ep) - 2c,
 // pos * (outcome - ep) - c) and summed in trade order from 0, so an independent
@@ -50,8 +50,6 @@ export function simulateGame(
 // block, and allocating per call would feed the GC in the hot path. Each Worker has its own.
 let edgeBuf: Float64Array = new Float64Array(1024);
 let absBuf: Float64Array = new Float64Array(1024);
-let posBuf: Float64Array = new Float64Array(1024);
-let epBuf: Float64Array = new Float64Array(1024);
 
 function grow(buf: Float64Array, n: number): Float64Array {
   return buf.length >= n ? buf : new Float64Array(Math.max(n, buf.length * 2));
@@ -113,53 +111,5 @@ export function evalGame(
     outPnl[o] = pnl;
     outTrades[o] = trades;
     outWins[o] = wins;
-  }
-}
-
-/** Same contract as evalGame, tick-major: one pass over the game, each tick applied to every
- *  pair's state in typed arrays. Kept as the benchmark's alternative and as a cross-check. */
-export function evalGameTickMajor(
-  price: Float64Array, fair: Float64Array, start: number, end: number, outcome: number,
-  entries: Float64Array, exits: Float64Array, pairFrom: number, pairTo: number, fee: number,
-  outPnl: Float64Array, outTrades: Float64Array, outWins: Float64Array,
-): void {
-  const m = pairTo - pairFrom;
-  posBuf = grow(posBuf, m);
-  epBuf = grow(epBuf, m);
-  const pos = posBuf;
-  const ep = epBuf;
-  pos.fill(0, 0, m);
-  outPnl.fill(0, 0, m);
-  outTrades.fill(0, 0, m);
-  outWins.fill(0, 0, m);
-  const fee2 = 2 * fee;
-  for (let i = start; i < end; i++) {
-    const px = price[i];
-    const edge = fair[i] - px;
-    for (let j = 0; j < m; j++) {
-      const q = pos[j];
-      if (q !== 0) {
-        if (q * edge <= exits[pairFrom + j]) {
-          const t = q * (px - ep[j]) - fee2;
-          outPnl[j] += t;
-          outTrades[j]++;
-          if (t > 0) outWins[j]++;
-          pos[j] = 0;
-        }
-      } else if (edge >= entries[pairFrom + j]) {
-        pos[j] = 1;
-        ep[j] = px;
-      } else if (-edge >= entries[pairFrom + j]) {
-        pos[j] = -1;
-        ep[j] = px;
-      }
-    }
-  }
-  for (let j = 0; j < m; j++) {
-    if (pos[j] === 0) continue;
-    const t = pos[j] * (outcome - ep[j]) - fee;
-    outPnl[j] += t;
-    outTrades[j]++;
-    if (t > 0) outWins[j]++;
   }
 }

@@ -1,5 +1,5 @@
 // Train / valid / test split of games in game order, and the final choice of the best pair.
-// Semantics follow /work/shared/spec/strategy.md, "Splits" and "Selection".
+// Semantics follow strategy.md, "Splits" and "Selection".
 
 export interface SplitBounds {
   /** Half-open game index ranges [from, to) in game order. */

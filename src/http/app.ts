@@ -1,23 +1,17 @@
-// Builds the Elysia app: mounts every route and owns the one error path (DomainError -> status -> JSON for
+// Builds the Elysia app and owns its one error path (routes are mounted by src/http/routes/index.ts) (DomainError -> status -> JSON for
 // the API, a page or an htmx fragment for the browser; anything else is logged and answered 500).
 import { Elysia } from "elysia";
 import type { Logger } from "../log/logger";
-import type { HealthSources } from "../server/health";
 import { errorFragment, errorPage } from "../../views/errors";
 import { DomainError } from "../errors";
 import { statusOf } from "./errors";
 import { htmlResponse, isApiPath, isHtmx } from "./respond";
-import { assetRoutes } from "./routes/assets";
-import { healthRoutes } from "./routes/health";
 
 export interface AppDeps {
   version: string;
   logger: Logger;
-  health: HealthSources;
   /** Elysia's WebSocket options are honoured only here, globally (PLATFORM.md). */
   websocket?: object;
-  /** Feature routes mounted after the core ones (games, jobs, realtime...). */
-  plugins?: Elysia<any, any, any, any, any, any, any>[];
 }
 
 function errorResponse(request: Request, path: string, status: number, message: string, extra: Record<string, unknown>, version: string) {
@@ -44,10 +38,7 @@ export function createApp(deps: AppDeps) {
       }
       deps.logger.error("request failed", { method: request.method, path: p, code: String(code), error: error as Error });
       return errorResponse(request, p, 500, "internal error (logged on the server)", {}, deps.version);
-    })
-    .use(healthRoutes(deps.health))
-    .use(assetRoutes());
-  for (const plugin of deps.plugins ?? []) app.use(plugin);
+    });
   return app;
 }
 

@@ -1,16 +1,18 @@
-// The Elysia binding: the WebSocket routes of protocol.md and the status endpoints, on top of
-// the hub, the registry and the socket table. The global WebSocket options live in settings.ts.
+// The Elysia binding: how a socket route upgrades, admits, subscribes and answers (one-topic and
+// multiplexed sockets of protocol.md), and the status readings, on top of the hub, the registry
+// and the socket table. Which paths exist is decided where routes are mounted (src/http/routes).
+// The global WebSocket options live in settings.ts.
 import type { AnyElysia } from "elysia";
 import { DomainError } from "../errors";
-import { LEGACY_FORMAT, MUX_FORMAT } from "./formats";
+import { MUX_FORMAT } from "./formats";
 import type { Hub } from "./hub";
 import { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 import { isPing, parseClientMessage, serverMessages, type MessageId } from "./protocol";
-import type { Registry } from "./registry";
+import type { Registry, WebSocketStatus, WsStats } from "./registry";
 import type { RealtimeSettings } from "./settings";
 import { CLOSE, createSocketTable, type RawSocket, type SocketTable } from "./sockets";
-import { jobTopic, UPDATE_TOPIC, wireTopic } from "./topics";
+import { wireTopic } from "./topics";
 import { quietLogger, systemClock, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";
 
 export interface MountOptions {
@@ -40,8 +42,16 @@ export interface TopicSocketOptions {
 }
 
 export interface Realtime {
-  /** Adds a one-topic socket route, e.g. the htmx pages' fragment sockets. Call before listen. */
+  /** Adds a one-topic socket route (the job sockets of protocol.md, the pages' fragment sockets). Call before listen. */
   topicSocket(path: string, options: TopicSocketOptions): void;
+  /** Adds the multiplexed socket of protocol.md (subscribe/unsubscribe/ping on many topics). Call before listen. */
+  muxSocket(path: string): void;
+  /** GET /api/websocket/status: every connection. */
+  status(): WebSocketStatus;
+  /** GET /ws/stats: counts by endpoint and role. */
+  stats(): WsStats;
+  /** GET /metrics: one reading in Prometheus text. */
+  prometheus(): Response;
   readonly sockets: SocketTable;
   readonly metrics: MetricsPublisher;
   /** server_shutdown to every socket, then 1012 for all; resolves when they are closed (or after graceMs). */
@@ -234,24 +244,21 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     sockets.subscribe(id, MUX_FORMAT, m.topic);
   }
 
-  mount({
-    endpoint: "/ws",
-    opened: (id) => sockets.send(id, serverMessages.welcome(id)),
-    message: muxMessage,
-  });
-
-  const job = (p: Record<string, string>) => jobTopic(p.id ?? "");
-  topicSocket("/ws/grid-search/:id", { format: LEGACY_FORMAT, topic: job, endWithJob: true });
-  topicSocket("/ws/simulation/:id", { format: LEGACY_FORMAT, topic: job, endWithJob: true });
-  topicSocket("/ws/update/status", { format: LEGACY_FORMAT, topic: () => UPDATE_TOPIC });
-
-  app.get("/api/websocket/status", () => registry.status());
-  app.get("/ws/stats", () => registry.stats());
-  // Read on demand: a scrape computes one reading, whether or not anyone subscribes to `metrics`.
-  app.get("/metrics", () => new Response(formatPrometheus(metrics.figures()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }));
+  function muxSocket(path: string): void {
+    mount({
+      endpoint: path,
+      opened: (id) => sockets.send(id, serverMessages.welcome(id)),
+      message: muxMessage,
+    });
+  }
 
   return {
     topicSocket,
+    muxSocket,
+    status: () => registry.status(),
+    stats: () => registry.stats(),
+    // Read on demand: a scrape computes one reading, whether or not anyone subscribes to `metrics`.
+    prometheus: () => new Response(formatPrometheus(metrics.figures()), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
     sockets,
     metrics,
     shutdown(message, graceMs) {

@@ -7,10 +7,9 @@ import { DataDirInUse } from "../db/lock";
 import { openDatabase } from "../db/open";
 import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
-import { gamesRoutes } from "../http/routes/games";
 import { serverBodyCap } from "../http/body";
-import { jobsRoutes } from "../http/routes/jobs";
-import { createSite } from "../pages";
+import { mountRoutes } from "../http/routes";
+import { createPageFragments } from "../page-fragments";
 import { createPool, type Pool } from "../compute/pool";
 import { JobScheduler } from "../jobs/scheduler";
 import { GameStoreCache } from "../jobs/stores";
@@ -102,25 +101,17 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     workers,
     websocket: () => registry.health(),
   };
-  const site = createSite({
-    version: deps.version, hub, database: () => slot.get(), scheduler, updates, health, maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
-  });
-  const app = createApp({
-    version: deps.version,
-    logger,
-    health,
-    websocket: websocketOptions(settings),
-    plugins: [
-      gamesRoutes({ database: () => slot.get(), updates, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs }),
-      jobsRoutes({ database: () => slot.get(), scheduler, maxPairs: config.maxPairs }),
-      ...site.routes,
-    ],
-  });
+  const app = createApp({ version: deps.version, logger, websocket: websocketOptions(settings) });
   const realtime = mountRealtime(app, {
     hub, registry, settings, transport, logger: realtimeLog,
     collect: () => ({ jobs: scheduler.countsByState(), workers: workers() }),
   });
-  site.mount(realtime);
+  const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health });
+  pages.attach(realtime);
+  mountRoutes(app, {
+    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages,
+    maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
+  });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;

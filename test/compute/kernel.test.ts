@@ -1,16 +1,16 @@
 // The strategy's rules on small hand-computed games, and the kernels against the reference.
 // Prices are multiples of 1/64 so every edge and P&L below is exact in float64.
 import { describe, expect, it } from "bun:test";
-import { evalGame, evalGameTickMajor, simulateGame, type GameResult } from "../../src/compute/kernel.ts";
+import { evalGame, simulateGame, type GameResult } from "../../src/compute/kernel.ts";
 
 type Tick = [price: number, fair: number];
 
-/** One game through all three implementations; they must agree exactly before we look. */
+/** One game through the reference and the kernel; they must agree exactly before we look. */
 function run(ticks: Tick[], outcome: number, entry: number, exit: number, fee = 0): GameResult {
   const price = Float64Array.from(ticks, (t) => t[0]);
   const fair = Float64Array.from(ticks, (t) => t[1]);
   const ref = simulateGame(price, fair, 0, ticks.length, outcome, entry, exit, fee);
-  for (const kernel of [evalGame, evalGameTickMajor]) {
+  for (const kernel of [evalGame]) {
     const out = [new Float64Array(1), new Float64Array(1), new Float64Array(1)];
     kernel(price, fair, 0, ticks.length, outcome, Float64Array.of(entry), Float64Array.of(exit), 0, 1, fee, out[0], out[1], out[2]);
     expect({ pnl: out[0][0], trades: out[1][0], wins: out[2][0] }).toEqual(ref);
@@ -113,7 +113,7 @@ describe("evalGame on packed arrays", () => {
     const fair = Float64Array.of(0.5, 0.5, 1, 0.75);
     const entries = Float64Array.of(0.9, 0.125, 0.5, 0.9);
     const exits = Float64Array.of(0, 0.0625, 0, 0);
-    for (const kernel of [evalGame, evalGameTickMajor]) {
+    for (const kernel of [evalGame]) {
       const out = [new Float64Array(3).fill(-1), new Float64Array(3).fill(-1), new Float64Array(3).fill(-1)];
       kernel(price, fair, 2, 4, 0, entries, exits, 1, 3, 0, out[0], out[1], out[2]);
       // pair 1 (0.125, 0.0625): edge 0.5 opens, edge 0 closes, +0.25
@@ -167,7 +167,7 @@ describe("kernels against the reference", () => {
       const fee = [0, 0.01, 0.015625][Math.floor(rnd() * 3)];
       const from = Math.floor(rnd() * 50);
       const to = m - Math.floor(rnd() * 50);
-      for (const [name, kernel] of [["evalGame", evalGame], ["tickMajor", evalGameTickMajor]] as const) {
+      for (const [name, kernel] of [["evalGame", evalGame]] as const) {
         const oP = new Float64Array(to - from);
         const oT = new Float64Array(to - from);
         const oW = new Float64Array(to - from);

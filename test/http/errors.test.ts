@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { createApp } from "../../src/http/app";
+import { healthRoutes } from "../../src/http/routes/health";
 import { DomainError, type ErrorCode } from "../../src/errors";
 import { statusOf } from "../../src/http/errors";
 import { memoryLogger } from "../support/server";
@@ -19,7 +20,7 @@ const health = {
   workers: () => ({ healthy: true, size: 1, busy: 0 }),
   websocket: () => ({ activeConnections: 0, totalConnectionsTracked: 0 }),
 };
-const app = createApp({ version: "test", logger, health, plugins: [boom] });
+const app = createApp({ version: "test", logger }).use(healthRoutes(health)).use(boom);
 let base: string;
 beforeAll(() => {
   app.listen({ hostname: "127.0.0.1", port: 0 });

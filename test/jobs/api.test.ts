@@ -126,11 +126,13 @@ forEachDatabase("jobs API", (db) => {
     const second = (await (await postJson("/api/grid-search/run", big)).json()).request_id; // queued: one runs at a time
     const c1 = await fetch(`${server.url}/api/jobs/${first}/cancel`, { method: "POST" });
     expect(c1.status).toBe(200);
+    // The answer says what the cancel did: the job has left `running` by the time it comes.
+    expect(await c1.json()).toEqual({ request_id: first, status: "cancelled" });
     const early = await fetch(`${server.url}/api/grid-search/results/${second}`);
     expect(early.status).toBe(409);
     expect((await early.json()).status).toMatch(/^(queued|running)$/);
     const c2 = await (await fetch(`${server.url}/api/jobs/${second}/cancel`, { method: "POST" })).json();
-    expect(c2.request_id).toBe(second);
+    expect(c2).toEqual({ request_id: second, status: "cancelled" });
     const end = await finish("grid-search", first);
     expect(end.status).toBe("cancelled");
     expect(end.current).toBeLessThan(end.total);

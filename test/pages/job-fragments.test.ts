@@ -5,8 +5,8 @@ import { jobActions, jobLiveFragment, jobPage, jobProgress, resultsLoader, type 
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv, topPairs, type PairResult } from "../../views/pages/results";
 import { colourLevel, heatmapSvg, PALETTE } from "../../views/svg/heatmap";
 import { equitySvg } from "../../views/svg/equity";
-import { JobClock } from "../../src/pages/job-clock";
-import { createPageRenderer } from "../../src/pages/render";
+import { JobClock } from "../../src/page-fragments/job-clock";
+import { createPageRenderer } from "../../src/page-fragments/render";
 
 const EVIL = `<script>alert("x")</script>`;
 const running: JobLiveView = { id: "job-1", status: "running", current: 250, total: 1000, current_combo: "entry=0.050, exit=0.010", rate: 1234.5, etaMs: 61_000, elapsedMs: 3_000 };

@@ -7,6 +7,7 @@ import { mountRealtime, type MountOptions, type Realtime } from "../../src/realt
 import { createRegistry } from "../../src/realtime/registry";
 import { resolveRealtimeSettings, websocketOptions, type RealtimeSettings } from "../../src/realtime/settings";
 import { createLateTransport } from "../../src/realtime/transport";
+import { mountProtocolRoutes } from "../../src/http/routes/sockets";
 import { MemoryLogger } from "./fakes";
 
 const open: { close(): unknown }[] = [];
@@ -34,13 +35,9 @@ export async function startServer(options: HarnessOptions = {}) {
     maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger,
   });
   // The real app, for its one error path (the binding throws domain errors: 403, 426...).
-  const health = {
-    database: () => ({ kind: "pglite" as const, state: "open" as const, ping: async () => {} }),
-    workers: () => ({ healthy: true, size: 0, busy: 0 }),
-    websocket: () => registry.health(),
-  };
-  const app = createApp({ version: "test", logger: silentLogger, health, websocket: websocketOptions(settings) });
+  const app = createApp({ version: "test", logger: silentLogger, websocket: websocketOptions(settings) });
   const realtime = mountRealtime(app, { hub, registry, settings, transport, logger, ...options.mount });
+  mountProtocolRoutes(app, realtime);
   options.beforeListen?.({ hub, realtime });
   app.listen({ port: 0, hostname: "127.0.0.1" });
   const port = app.server!.port!;

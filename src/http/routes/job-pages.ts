@@ -3,14 +3,15 @@
 // Forms work without scripts: they post and get a 303 to the job page.
 import { Elysia } from "elysia";
 import { ParamError, validateSimulationParams } from "../../compute/grid";
+import { simulationPlan } from "../../jobs/plan";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import { isJobId } from "../../jobs/ids";
 import * as repo from "../../jobs/repository";
 import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
 import type { JobScheduler } from "../../jobs/scheduler";
-import type { JobClock } from "../../pages/job-clock";
-import { jobLiveView, jobStateOf } from "../../pages/views";
+import type { JobClock } from "../../page-fragments/job-clock";
+import { jobLiveView, jobStateOf } from "../../page-fragments/views";
 import { jobLiveFragment, jobPage } from "../../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
 import { invalid, notFound, wrongState } from "../../errors";
@@ -46,13 +47,13 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     if (row.state !== "complete") throw wrongState(`the job is ${row.state}; results are available once it is complete`);
     const database = deps.database();
     if (row.kind === "grid_search") return gridResultsJson(row.id, row.state, row.gameIds.length, await repo.gridRows(database, row.id), row.summary as never);
-    return simulationResultsJson(row.id, row.state, row.params as { entry: number; exit: number }, await repo.simulationRows(database, row.id), row.summary as never);
+    return simulationResultsJson(row.id, row.state, (repo.planOf(row).params as { entry: number; exit: number }), await repo.simulationRows(database, row.id), row.summary as never);
   }
 
   async function resultsFragment(row: repo.JobRow) {
     const json = await resultsJson(row);
     if ("pairs" in json) {
-      return gridResults({ id: row.id, games: json.games, pairs: json.pairs, finalSelection: json.final_selection as never, fee: Number((row.params as { fee?: number }).fee ?? 0) });
+      return gridResults({ id: row.id, games: json.games, pairs: json.pairs, finalSelection: json.final_selection as never, fee: repo.planOf(row).params.fee });
     }
     return simulationResults({ id: row.id, entry: json.entry, exit: json.exit, games: json.games, total: json.total });
   }
@@ -61,7 +62,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     .get("/jobs/:id", async ({ params: { id } }) => {
       const { row, live } = await liveOf(id);
       return htmlResponse(jobPage(deps.version, {
-        live, kind: row.kind, params: row.params as Record<string, unknown>, games: row.gameIds.length, createdAt: row.createdAt,
+        live, kind: row.kind, params: { ...repo.planOf(row).params }, games: row.gameIds.length, createdAt: row.createdAt,
         results: row.state === "complete" ? await resultsFragment(row) : undefined,
       }));
     })
@@ -95,7 +96,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       }
       const { ids } = await gameIdsInOrder(deps.database());
       if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
-      const id = await deps.scheduler.submit("simulation", p, ids, ids.length);
+      const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids);
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }

@@ -1,7 +1,9 @@
 // Grid searches, simulations and jobs over HTTP (protocol.md "Job progress"): run, progress,
 // results, cancel and the job list. Parameters come as a JSON body or a query string.
 import { Elysia } from "elysia";
-import { countPairs, ParamError, validateGridParams, validateSimulationParams } from "../../compute/grid";
+import { ParamError, validateGridParams, validateSimulationParams } from "../../compute/grid";
+import { gridPlan, simulationPlan } from "../../jobs/plan";
+import { snapshotOf, type JobKind } from "../../jobs/states";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import * as repo from "../../jobs/repository";
@@ -72,10 +74,10 @@ async function progressOf(deps: JobsDeps, id: string): Promise<JobSnapshot | und
   if (live) return live;
   const row = await repo.getJob(deps.database(), id);
   if (!row) return undefined;
-  return { status: row.state, current: row.current, total: row.total, current_combo: row.currentCombo, ...(row.error ? { error: row.error } : {}) };
+  return snapshotOf(row);
 }
 
-async function finishedJob(deps: JobsDeps, id: string, kind: repo.JobKind) {
+async function finishedJob(deps: JobsDeps, id: string, kind: JobKind) {
   if (!isJobId(id)) throw notFound("Request ID not found");
   const row = await repo.getJob(deps.database(), id);
   if (!row || row.kind !== kind) throw notFound("Request ID not found");
@@ -91,14 +93,14 @@ export const jobsRoutes = (deps: JobsDeps) =>
       const input = await readParams(request, query);
       const p = params(() => validateGridParams(input, deps.maxPairs));
       const gameIds = await resolveGames(deps.database(), input.games);
-      const id = await deps.scheduler.submit("grid_search", p, gameIds, countPairs(p) * gameIds.length);
+      const id = await deps.scheduler.submit(gridPlan(p, gameIds.length), gameIds);
       return { request_id: id };
     }, { parse: "none" })
     .post("/api/simulation/run", async ({ request, query }) => {
       const input = await readParams(request, query);
       const p = params(() => validateSimulationParams(input));
       const gameIds = await resolveGames(deps.database(), input.games);
-      const id = await deps.scheduler.submit("simulation", p, gameIds, gameIds.length);
+      const id = await deps.scheduler.submit(simulationPlan(p, gameIds.length), gameIds);
       return { request_id: id };
     }, { parse: "none" })
     .get("/api/grid-search/progress/:id", async ({ params: { id } }) => {
@@ -118,7 +120,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
     .get("/api/simulation/results/:id", async ({ params: { id } }) => {
       const row = await finishedJob(deps, id, "simulation");
       const rows = await repo.simulationRows(deps.database(), id);
-      return simulationResultsJson(id, row.state, row.params as { entry: number; exit: number }, rows, row.summary as never);
+      return simulationResultsJson(id, row.state, (repo.planOf(row).params as { entry: number; exit: number }), rows, row.summary as never);
     })
     .post("/api/jobs/:id/cancel", async ({ params: { id } }) => {
       if (!isJobId(id)) throw notFound("Request ID not found");
@@ -136,7 +138,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
           const live = deps.scheduler.snapshot(r.id);
           return {
             request_id: r.id, kind: r.kind, status: live?.status ?? r.state, current: live?.current ?? r.current, total: r.total,
-            current_combo: live?.current_combo ?? r.currentCombo, params: r.params, error: r.error,
+            current_combo: live?.current_combo ?? r.currentCombo, params: repo.planOf(r).params, error: r.error,
             created_at: r.createdAt.toISOString(), started_at: r.startedAt?.toISOString() ?? null, finished_at: r.finishedAt?.toISOString() ?? null,
           };
         }),

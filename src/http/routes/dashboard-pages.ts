@@ -1,15 +1,15 @@
 // The dashboard and the new grid search form: the pages, the dashboard's fallback fragment, the
 // form's live preview (pairs and work, inline errors) and its plain POST (303 to the job page).
-// Mounted through src/pages (createSite) from lifecycle.ts, with the jobs and games they show.
+// Mounted by src/http/routes/index.ts, with the jobs and games they show.
 import { Elysia } from "elysia";
 import { countPairs, ParamError, validateGridParams, type GridParams } from "../../compute/grid";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder, listGames } from "../../games/repository";
 import { gridPlan } from "../../jobs/plan";
 import type { JobScheduler } from "../../jobs/scheduler";
-import type { DashboardFeed } from "../../pages/dashboard-feed";
-import type { JobClock } from "../../pages/job-clock";
-import { dashboardView } from "../../pages/render";
+import type { DashboardFeed } from "../../page-fragments/dashboard-feed";
+import type { JobClock } from "../../page-fragments/job-clock";
+import { dashboardView } from "../../page-fragments/render";
 import { dashboardFragment, dashboardPage } from "../../../views/pages/dashboard";
 import { GRID_FIELDS, gridFormPage, previewFragment, type GridFormView, type PreviewView } from "../../../views/pages/grid-form";
 import { htmlResponse } from "../respond";
