@@ -43,6 +43,17 @@ if (!hasChromium) {
       await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 900 });
     }
+    /** A wide table fits at 1280 px; at 360 px it scrolls in its wrapper and the "scroll →" hint shows. */
+    async function scrollsWhenNarrow(page: Page, wrapper: string) {
+      const wrap = page.locator(wrapper).first();
+      const overflow = () => wrap.evaluate((e) => e.scrollWidth - e.clientWidth);
+      expect(await overflow()).toBe(0);
+      expect(await wrap.locator(".scroll-hint").isVisible()).toBe(false);
+      await page.setViewportSize({ width: 360, height: 780 });
+      expect(await overflow()).toBeGreaterThan(0);
+      await wrap.locator(".scroll-hint").waitFor({ state: "visible" });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
 
     test("data page: an empty store loads the demo data with one button; the games appear without a reload", async () => {
       const page = await context.newPage();
@@ -85,6 +96,7 @@ if (!hasChromium) {
       expect(after.filter((r) => r.includes("/live") || r.includes("/progress/"))).toEqual([]); // no progress polls
       expect(after.filter((r) => r === `/jobs/${id}/results`).length).toBe(1);
       expect(await page.locator("table.pairs tbody tr").count()).toBe(10);
+      await scrollsWhenNarrow(page, "#job-results .table-wrap:has(table.pairs)");
       await shoot(page, "job-grid-complete");
       // The final selection simulated from the results: per-game results and the equity curve.
       await Promise.all([page.waitForURL(/\/jobs\//), page.getByRole("button", { name: /Simulate this pair/ }).click()]);
@@ -141,6 +153,7 @@ if (!hasChromium) {
       const atLive = requests.filter((r) => r === "/pages/dashboard").length;
       await Bun.sleep(4500);
       expect(requests.filter((r) => r === "/pages/dashboard").length).toBe(atLive); // no polling while the socket is up
+      await scrollsWhenNarrow(page, "#dashboard-jobs .table-wrap");
       await shoot(page, "dashboard");
       await page.close();
     });

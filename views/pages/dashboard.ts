@@ -4,6 +4,7 @@ import { html, type Html } from "../html";
 import { layout } from "../layout";
 import { compact, duration, percent } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
+import { scrollTable } from "../scroll-table";
 import { progressBar, statusBadge } from "./job";
 import { gridForm, type GridFormView } from "./grid-form";
 
@@ -56,10 +57,10 @@ function jobRow(j: DashboardJobView): Html {
 export function dashboardJobs(jobs: DashboardJobView[], oob: boolean | string = false): Html {
   return html`<div id="dashboard-jobs"${oobAttr(oob)}>${jobs.length === 0
     ? html`<p class="muted">No jobs yet. Start a grid search below (load games on the <a href="/data">Data</a> page first).</p>`
-    : html`<div class="table-wrap"><table class="jobs">
+    : scrollTable("Jobs", html`<table class="jobs">
 <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col" class="num">Rate</th><th scope="col" class="num">ETA</th><th scope="col">Submitted (UTC)</th></tr></thead>
 <tbody>${jobs.map(jobRow)}</tbody>
-</table></div>`}</div>`;
+</table>`)}</div>`;
 }
 
 /** Socket and poll message. Morphing keeps keyboard focus on a job link across updates. */

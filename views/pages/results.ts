@@ -4,6 +4,7 @@ import { html, type Html } from "../html";
 import { int, pnl, threshold, winRate } from "../format";
 import { heatmapSvg } from "../svg/heatmap";
 import { equitySvg } from "../svg/equity";
+import { scrollTable } from "../scroll-table";
 
 export interface Figures { pnl: number; trades: number; wins: number }
 export interface PairResult { entry: number; exit: number; train: Figures; valid: Figures; test: Figures }
@@ -49,11 +50,11 @@ ${sel
     : html`<p class="muted">No pair was selected.</p>`}
 ${heatmapSvg(v.pairs.map((p) => ({ entry: p.entry, exit: p.exit, pnl: p.train.pnl })), sel)}
 <h3>Top ${Math.min(TOP, v.pairs.length)} pairs by train P&amp;L <span class="muted">(of ${int(v.pairs.length)}, over ${int(v.games)} games)</span></h3>
-<div class="table-wrap"><table class="pairs">
+${scrollTable("Top pairs", html`<table class="pairs">
 <thead><tr><th scope="col">Entry</th><th scope="col">Exit</th><th scope="colgroup" colspan="3">Train</th><th scope="colgroup" colspan="3">Valid</th><th scope="colgroup" colspan="3">Test</th></tr>
 <tr class="sub"><th></th><th></th>${["Train", "Valid", "Test"].map(() => html`<th scope="col" class="num">P&amp;L</th><th scope="col" class="num">Trades</th><th scope="col" class="num">Win</th>`)}</tr></thead>
 <tbody>${topPairs(v.pairs).map((p) => html`<tr${same(p) ? html` class="picked" aria-label="final selection"` : ""}><td>${threshold(p.entry)}</td><td>${threshold(p.exit)}</td>${fig(p.train)}${fig(p.valid)}${fig(p.test)}</tr>`)}</tbody>
-</table></div>
+</table>`)}
 ${downloads(v.id)}`;
 }
 
@@ -63,10 +64,10 @@ export function simulationResults(v: SimulationResultsView): Html {
 <p class="selection">Entry ${threshold(v.entry)}, exit ${threshold(v.exit)} over ${int(v.games.length)} games: <strong>${pnl(v.total.pnl)}</strong> from ${int(v.total.trades)} trades (${winRate(v.total.wins, v.total.trades)} won)</p>
 ${equitySvg(v.games.map((g) => g.equity))}
 <h3>Per game${v.games.length > shown.length ? html` <span class="muted">(first ${shown.length} of ${int(v.games.length)}; the downloads hold all)</span>` : ""}</h3>
-<div class="table-wrap"><table class="games">
+${scrollTable("Per-game results", html`<table class="games">
 <thead><tr><th scope="col">Game</th><th scope="col" class="num">P&amp;L</th><th scope="col" class="num">Trades</th><th scope="col" class="num">Win</th><th scope="col" class="num">Equity</th></tr></thead>
 <tbody>${shown.map((g) => html`<tr><td>${g.game_id}</td>${fig(g)}<td class="num">${pnl(g.equity)}</td></tr>`)}</tbody>
-</table></div>
+</table>`)}
 ${downloads(v.id)}`;
 }
 
