@@ -4,7 +4,7 @@ import { ProgressBlock, type ProgressCounts } from "./progress.ts";
 import { splitBounds, type SplitBounds } from "./splits.ts";
 import type { GameStore } from "./store.ts";
 import { GAME_BLOCK, GridFold, SimulationCollect, UnitPlan, type GridTotals, type Totals, type UnitPartial } from "./units.ts";
-import type { JobKind } from "./worker.ts";
+import type { ComputeKind } from "./worker.ts";
 
 /** Pairs per unit when the job does not say. 256 pairs x 64 games of ~130 ticks is ~2 M
  *  pair-ticks (~2 ms): measured on such games, 64-pair units lost ~10% of a worker to messages. */
@@ -22,7 +22,7 @@ export function defaultUnitSize(store: Pick<GameStore, "games" | "ticks">): numb
 /** A job as the pool runs it: its pairs over a store's games, cut into units. */
 export interface ComputeJob {
   id: string;
-  kind: JobKind;
+  kind: ComputeKind;
   store: GameStore;
   entries: Float64Array;
   exits: Float64Array;
@@ -113,7 +113,7 @@ export class JobRun {
     }
   }
 
-  get kind(): JobKind {
+  get kind(): ComputeKind {
     return this.spec.kind;
   }
 

@@ -5,13 +5,14 @@ import { addProgress, CONTROL_WAKE, controlSlot, isCancelled, progressViews, wak
 import { storeViews, type SharedStore, type StoreViews } from "./store.ts";
 import type { UnitPartial, UnitSpec } from "./units.ts";
 
-export type JobKind = "grid" | "simulation";
+/** What a worker computes: per-pair sums over games (a grid search) or per-game results of one pair. */
+export type ComputeKind = "grid" | "simulation";
 
 export type ToWorker =
   | { type: "init"; control: SharedArrayBuffer; slot: number }
   | { type: "store"; store: SharedStore }
   | { type: "drop-store"; key: string }
-  | { type: "job"; jobId: string; kind: JobKind; storeKey: string; entries: Float64Array; exits: Float64Array;
+  | { type: "job"; jobId: string; kind: ComputeKind; storeKey: string; entries: Float64Array; exits: Float64Array;
       fee: number; progress: SharedArrayBuffer }
   | { type: "job-end"; jobId: string }
   | { type: "unit"; jobId: string; token: number; unit: UnitSpec };
@@ -31,8 +32,8 @@ const FLUSH_EVERY_MS = 1;
 // pair), which only matters for games past ~50k ticks; 256-pair units cut games past 1k ticks.
 const CHUNK_PAIR_TICKS = 1 << 18;
 
-interface JobState {
-  kind: JobKind;
+interface WorkerJob {
+  kind: ComputeKind;
   store: StoreViews;
   entries: Float64Array;
   exits: Float64Array;
@@ -45,7 +46,7 @@ type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 /** The worker's state and message handling, apart from the global scope so tests could drive it. */
 export function createWorkerRuntime(post: Post) {
   const stores = new Map<string, StoreViews>();
-  const jobs = new Map<string, JobState>();
+  const jobs = new Map<string, WorkerJob>();
   let wake: Int32Array<ArrayBufferLike> = new Int32Array(1);
   let control: Int32Array<ArrayBufferLike> = new Int32Array(2);
   let slot = 0;
@@ -58,7 +59,7 @@ export function createWorkerRuntime(post: Post) {
   // unit): one atomic per game on a cache line both workers write would cost more than the count.
   let unflushed = 0;
   let lastFlush = 0;
-  function flush(job: JobState, now: number): void {
+  function flush(job: WorkerJob, now: number): void {
     lastFlush = now;
     if (unflushed === 0) return; // nothing new: no reason to wake anyone
     addProgress(job.progress, unflushed, performance.timeOrigin + now);
@@ -68,14 +69,14 @@ export function createWorkerRuntime(post: Post) {
       wakeMain(wake);
     }
   }
-  function counted(job: JobState, units: number): void {
+  function counted(job: WorkerJob, units: number): void {
     unflushed += units;
     const now = performance.now();
     if (now - lastFlush >= FLUSH_EVERY_MS) flush(job, now);
   }
 
   /** Returns the partial, or null when the job's cancel flag stopped it. */
-  function runUnit(job: JobState, u: UnitSpec): UnitPartial | null {
+  function runUnit(job: WorkerJob, u: UnitSpec): UnitPartial | null {
     const { price, fair, offsets, outcomes } = job.store;
     const m = u.pairTo - u.pairFrom;
     const sim = job.kind === "simulation";

@@ -12,15 +12,14 @@
 //   await realtime.shutdown();  // then app.stop()
 export { createHub, type Hub, type HubDeps, type HubStats, type PublishEvent, type Snapshot } from "./hub";
 export { createRegistry, type Registry, type Connection, type ConnectionInfo, type WebSocketStatus, type WsStats } from "./registry";
-export { mountRealtime, originAllowed, type MountOptions, type Realtime, type TopicSocketOptions } from "./elysia";
+export { mountRealtime, type MountOptions, type Realtime, type TopicSocketOptions } from "./elysia";
 export { createMetricsPublisher, metricsUpdate, type CollectMetrics, type MetricsPublisher, type RealtimeFigures } from "./metrics";
 export { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 export { parseClientMessage, serverMessages, type ClientMessage } from "./protocol";
 export { resolveRealtimeSettings, websocketOptions, REALTIME_DEFAULTS, RealtimeSettingsError, type RealtimeSettings } from "./settings";
 export { CLOSE } from "./sockets";
-export { LEGACY_FORMAT, MUX_FORMAT, renderLegacy, renderMux, type Render } from "./formats";
+export { LEGACY_FORMAT, type Render } from "./formats";
 export {
-  defaultResolveTopic, idleUpdateStatus, isTerminalState, jobIdOf, jobTopic, notFoundProgress, wireTopic,
-  METRICS_TOPIC, UPDATE_TOPIC, type Resolution, type State,
+  defaultResolveTopic, jobIdOf, jobTopic, wireTopic, METRICS_TOPIC, UPDATE_TOPIC, type Resolution, type State,
 } from "./topics";
-export { createLateTransport, systemClock, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";
+export { createLateTransport, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";

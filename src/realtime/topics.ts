@@ -11,8 +11,7 @@ export const METRICS_TOPIC = "metrics";
 /** Every socket is subscribed to this one wire topic, so `server_shutdown` is one publish. */
 export const SYSTEM_WIRE_TOPIC = "sys|broadcast";
 
-/** Statuses after which a job never changes again (protocol.md), defined with the job states. */
-export { TERMINAL_STATES as TERMINAL_STATUSES } from "../jobs/states";
+// Statuses after which a job never changes again (protocol.md) are defined with the job states.
 import { TERMINAL_STATES } from "../jobs/states";
 import { isJobId } from "../jobs/ids";
 
