@@ -46,7 +46,7 @@ async function resolveGames(database: Database, raw: unknown): Promise<string[]>
   let only: string[] | undefined;
   if (raw !== undefined && raw !== null && raw !== "") {
     const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
-    if (!Array.isArray(list)) throw invalid("games: must be a list of game ids (strings)");
+    if (!Array.isArray(list) || !list.every((g) => typeof g === "string")) throw invalid("games: must be a list of game ids (strings)");
     if (list.length === 0) throw invalid("games: must name at least one game id (leave it out for all games)");
     if (list.length > MAX_GAME_FILTER) throw invalid(`games: at most ${MAX_GAME_FILTER} ids`);
     // The import's id rule: an id it would refuse names no stored game, and NUL or a lone
