@@ -83,6 +83,8 @@ export const SETTINGS = {
     parse: integer(100, 86_400_000), commands: ["serve"] }),
   maxGameTicks: def({ key: "maxGameTicks", flag: "--max-game-ticks", env: "GRIDCAST_MAX_GAME_TICKS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most ticks in one game (413 above).", parse: integer(1, 100_000_000) }),
+  minFreeDiskBytes: def({ key: "minFreeDiskBytes", flag: "--min-free-disk-bytes", env: "GRIDCAST_MIN_FREE_DISK_BYTES", defaultText: "64MiB",
+    default: () => 64 * 1024 ** 2, doc: "Free space kept on the data dir's disk (and the temporary files' disk): a write that would leave less is refused (507), and /health is degraded below it.", parse: bytes }),
   maxPairs: def({ key: "maxPairs", flag: "--max-pairs", env: "GRIDCAST_MAX_PAIRS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most (entry, exit) pairs in one grid search (422 above).", parse: integer(1, 100_000_000), commands: ["serve"] }),
   maxRunningJobs: def({ key: "maxRunningJobs", flag: "--max-running-jobs", env: "GRIDCAST_MAX_RUNNING_JOBS", defaultText: "4",

@@ -2,6 +2,7 @@
 // one raw-SQL adapter (the drivers' raw results differ), and close().
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { DiskGuard } from "./disk";
 import type { schema } from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -15,12 +16,15 @@ export interface Database {
   /** A cheap round trip, for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** The floor of free space kept under the data dir (PGlite); PostgreSQL's disk is its server's. */
+  disk?: DiskGuard;
 }
 
 /** The handle both adapters return: only the driver's kind and its close differ. */
-export function databaseHandle(kind: DatabaseKind, db: Db, close: () => Promise<void>): Database {
+export function databaseHandle(kind: DatabaseKind, db: Db, close: () => Promise<void>, disk?: DiskGuard): Database {
   return {
     kind,
+    disk,
     db,
     rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
     ping: async () => {

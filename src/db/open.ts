@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Database } from "./database";
+import { DiskGuard } from "./disk";
 import { lockDataDir } from "./lock";
 import { migrate } from "./migrate";
 import { createPglite, pgliteDatabase, warmPglite } from "./pglite";
@@ -12,6 +13,8 @@ import { workerUrl } from "../workers";
 export interface OpenOptions {
   databaseUrl?: string;
   dataDir: string;
+  /** Free space kept under the data dir (default DEFAULT_MIN_FREE_DISK_BYTES). */
+  minFreeDiskBytes?: number;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
@@ -28,7 +31,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
         warmPglite(); // compile the wasm here while the worker runs initdb
         await initdbInWorker(dir);
       }
-      const inner = pgliteDatabase(await createPglite(dir));
+      const inner = pgliteDatabase(await createPglite(dir), new DiskGuard(options.dataDir, options.minFreeDiskBytes));
       database = { ...inner, close: async () => { try { await inner.close(); } finally { lock.release(); } } };
     } catch (err) {
       lock.release();

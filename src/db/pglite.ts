@@ -1,14 +1,15 @@
 // Embedded PostgreSQL (PGlite) with its wasm and data bundle embedded, so the compiled binary
 // runs with no node_modules beside it. The same files serve development: one path, not two.
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import { databaseHandle, type Database, type Db } from "./database";
+import type { DiskGuard } from "./disk";
 import { schema } from "./schema";
 
 const BYTEA = 17; // PostgreSQL's type oid for bytea
-import { databaseHandle, type Database, type Db } from "./database";
 
 let modules: Promise<{ pgliteWasmModule: WebAssembly.Module; initdbWasmModule: WebAssembly.Module }> | undefined;
 
@@ -44,7 +45,38 @@ export async function createPglite(dataDir: string | undefined, loadDataDir?: Bl
   });
 }
 
-export function pgliteDatabase(client: PGlite): Database {
-  const db = drizzle(client, { schema }) as unknown as Db;
-  return databaseHandle("pglite", db, () => client.close());
+/** `disk` (a PGlite on a data dir): every row write first checks that the floor stays free. */
+export function pgliteDatabase(client: PGlite, disk?: DiskGuard): Database {
+  const db = drizzle(disk ? guardWrites(client, disk) : client, { schema }) as unknown as Db;
+  return databaseHandle("pglite", db, () => client.close(), disk);
+}
+
+/** Statements that add rows (and so data and WAL); reads, DDL and transaction control pass. */
+const WRITE = /^\s*(insert|update|delete|merge|copy)\b/i;
+
+/**
+ * The client drizzle talks to, refusing a row write (disk_full) while the data dir is below its
+ * floor: the one path every writer (imports, jobs, deletes) takes, so none drives PGlite into
+ * ENOSPC, where it hangs the process. A statfs per write costs microseconds.
+ */
+function guardWrites(client: PGlite, disk: DiskGuard): PGlite {
+  const check = (query: string) => {
+    if (WRITE.test(query)) disk.reserve(0, "a write to the database");
+  };
+  const guarded = <T extends PGlite | Transaction>(target: T): T => new Proxy(target, {
+    get(t, prop) {
+      if (prop === "query" || prop === "exec") {
+        return (query: string, ...rest: unknown[]) => {
+          check(query);
+          return (t[prop] as (...a: unknown[]) => unknown).call(t, query, ...rest);
+        };
+      }
+      if (prop === "transaction") {
+        return (fn: (tx: Transaction) => unknown) => (t as PGlite).transaction((tx) => fn(guarded(tx)) as never);
+      }
+      const value = Reflect.get(t, prop, t);
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+  return guarded(client);
 }

@@ -1,9 +1,11 @@
 // Imports one games file, all or nothing, in one transaction. Rows stream from the parser and are
 // grouped into per-game chunks; past a memory budget the chunks spill to a temporary file, so
 // memory stays bounded whatever the file size. Then each game's chunks are merged, sorted by t,
-// checked for duplicate t, and stored as one packed row.
+// checked for duplicate t, and stored as one packed row. The disk is checked before anything is
+// written (src/db/disk.ts): an import that would not fit is refused with disk_full, whole.
 import { sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
+import { asDiskFull, importBytes, type DiskGuard } from "../db/disk";
 import { games, gameTicks } from "../db/schema";
 import { packFloat64 } from "./packed";
 import { bumpDataVersion } from "./repository";
@@ -39,7 +41,8 @@ const MERGE_TICK_BUDGET = 1_000_000;
 const INSERT_ROWS = 1000;
 
 export async function importGames(database: Database, chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: ImportOptions): Promise<ImportResult> {
-  const reader = new GameRows(options.memoryTicks ?? 1_000_000);
+  const disk = database.disk;
+  const reader = new GameRows(options.memoryTicks ?? 1_000_000, disk?.forPath(SpillFile.dir));
   try {
     // Parse first, outside the transaction: nothing is written until the whole file is read.
     let parseError: ImportError | undefined;
@@ -61,13 +64,22 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
       const dup = await mergeGames(reader.groups(), parseError.line, async () => {});
       throw dup && dup.line < parseError.line ? dup : parseError;
     }
+    const games = reader.counts.size;
+    disk?.reserve(importBytes(reader.ticks, games), `storing ${games} games (${reader.ticks} ticks)`);
     return await database.db.transaction(async (txn) => {
       const tx = txn as unknown as Db;
-      const dup = await mergeGames(reader.groups(), Infinity, (group) => storeGames(tx, group, reader.outcomes, options.synthetic ?? false));
+      const dup = await mergeGames(reader.groups(), Infinity, (group) => {
+        // Again per group: something else may be filling the same disk meanwhile.
+        disk?.reserve(importBytes(group.reduce((n, g) => n + g.t.length, 0), group.length), "the rest of this import");
+        return storeGames(tx, group, reader.outcomes, options.synthetic ?? false);
+      });
       if (dup) throw dup;
       await bumpDataVersion(tx);
-      return { games: reader.counts.size, ticks: reader.ticks };
+      return { games, ticks: reader.ticks };
     });
+  } catch (err) {
+    // The transaction has rolled back by now; PostgreSQL's 53100 or an ENOSPC says why.
+    throw asDiskFull(err, "storing the import");
   } finally {
     reader.close();
   }
@@ -82,7 +94,8 @@ class GameRows {
   private pendingTicks = 0;
   private spill?: SpillFile;
 
-  constructor(private readonly memoryTicks: number) {}
+  /** `spillDisk`: the floor kept where the spill file goes. */
+  constructor(private readonly memoryTicks: number, private readonly spillDisk?: DiskGuard) {}
 
   add(batch: RowBatch): void {
     const added = groupBatch(batch, this.pending, this.counts, this.outcomes);
@@ -103,7 +116,8 @@ class GameRows {
   }
 
   private flush(): void {
-    this.spill ??= new SpillFile();
+    this.spill ??= new SpillFile(this.spillDisk);
+    this.spill.reserve(this.pendingTicks);
     for (const [id, list] of this.pending) for (const c of list) this.spill.append(id, c);
     this.pending = new Map();
     this.pendingTicks = 0;

@@ -35,6 +35,7 @@ export class DatabaseSlot {
       state: this.state,
       error: this.error,
       ping: () => this.get().ping(),
+      disk: () => this.database?.disk?.report(),
     };
   }
 

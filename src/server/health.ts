@@ -1,10 +1,12 @@
 // Builds the /health report (protocol.md) from plain snapshots of each service.
 import type { DatabaseKind } from "../db/database";
+import type { DiskReport } from "../db/disk";
 
 export type DatabaseState = "opening" | "open" | "failed" | "closing" | "closed";
 
 export interface HealthSources {
-  database: () => { kind: DatabaseKind; state: DatabaseState; error?: string; ping(): Promise<void> };
+  /** `disk`: the data dir's free space, where gridcast owns the disk (PGlite). */
+  database: () => { kind: DatabaseKind; state: DatabaseState; error?: string; ping(): Promise<void>; disk?: () => DiskReport | undefined };
   workers: () => { healthy: boolean; size: number; busy: number; [k: string]: unknown };
   websocket: () => { activeConnections: number; totalConnectionsTracked: number; [k: string]: unknown };
 }
@@ -15,6 +17,8 @@ export interface HealthReport {
     database: { kind: DatabaseKind; healthy: boolean; state: DatabaseState; latency_ms?: number; error?: string };
     workers: Record<string, unknown> & { healthy: boolean };
     websocket: { healthy: boolean; activeConnections: number; totalConnectionsTracked: number };
+    /** Below its floor, writes are refused with 507 and the report is degraded. */
+    disk?: DiskReport;
   };
 }
 
@@ -41,6 +45,7 @@ export async function healthReport(sources: HealthSources): Promise<HealthReport
   const workers = sources.workers();
   const ws = sources.websocket();
   const websocket = { ...ws, healthy: true };
-  const ok = database.healthy && workers.healthy && websocket.healthy;
-  return { status: ok ? "ok" : "degraded", services: { database, workers, websocket } };
+  const disk = db.disk?.();
+  const ok = database.healthy && workers.healthy && websocket.healthy && (disk?.healthy ?? true);
+  return { status: ok ? "ok" : "degraded", services: { database, workers, websocket, ...(disk && { disk }) } };
 }

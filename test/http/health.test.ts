@@ -1,5 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { DatabaseUnavailable, type Database } from "../../src/db/database";
+import { DiskGuard } from "../../src/db/disk";
 import { StartupError, type RunningServer } from "../../src/server/lifecycle";
 import { forEachDatabase, freshDatabase } from "../support/db";
 import { startTestServer, stopTestServer } from "../support/server";
@@ -59,4 +60,28 @@ forEachDatabase("/health on an open database", (db, kind) => {
     expect(body.services.database.latency_ms).toBeGreaterThanOrEqual(0);
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
+});
+
+test("/health reports the data dir's free disk, and is degraded (503) while it is below the floor", async () => {
+  const disk = { free: 1024 ** 3 };
+  const guard = new DiskGuard("/data", 64 * 1024 ** 2, () => ({ bavail: disk.free / 4096, bsize: 4096, blocks: 2 ** 20 }));
+  const db = await freshDatabase("pglite");
+  try {
+    server = await startTestServer({ database: { ...db, disk: guard } });
+    const ok = await fetch(`${server.url}/health`);
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).services.disk).toEqual({
+      healthy: true, path: "/data", free_bytes: 1024 ** 3, total_bytes: 4 * 1024 ** 3, min_free_bytes: 64 * 1024 ** 2,
+    });
+
+    disk.free = 32 * 1024 ** 2;
+    const low = await fetch(`${server.url}/health`);
+    expect(low.status).toBe(503);
+    const body = await low.json();
+    expect(body.status).toBe("degraded");
+    expect(body.services.disk).toMatchObject({ healthy: false, free_bytes: 32 * 1024 ** 2 });
+    expect(body.services.database.healthy).toBe(true); // the database answers; only its disk is low
+  } finally {
+    await db.close();
+  }
 });
