@@ -32,6 +32,22 @@ export function gameIdProblem(id: string): string | null {
   return null;
 }
 
+/**
+ * Why `id` cannot even be looked up: what no stored id can hold (NUL, lone surrogates) or be
+ * (empty, too long). Naming a game that exists (to delete it, or to run a job on it) asks only
+ * this, so a game stored before the rule above was tightened can still be named and deleted;
+ * a name that breaks only the stricter rule is simply not found.
+ */
+export function lookupIdProblem(id: string): string | null {
+  if (id.length === 0) return "is empty";
+  if (id.length > MAX_GAME_ID) return `is longer than ${MAX_GAME_ID} characters`;
+  const nul = id.indexOf("\u0000");
+  if (nul >= 0) return "contains a control character (U+0000)";
+  const lone = LONE_SURROGATE.exec(id);
+  if (lone) return `contains a lone surrogate (${codePoint(id.charCodeAt(lone.index))}), which is not valid Unicode text`;
+  return null;
+}
+
 export function isGameId(id: unknown): id is string {
   return typeof id === "string" && gameIdProblem(id) === null;
 }

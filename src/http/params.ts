@@ -2,7 +2,7 @@
 // lists): each checks once, at the edge, and answers a 422 naming the field and the rule, so
 // nothing unchecked reaches the store.
 import { invalid } from "../errors";
-import { gameIdProblem, quoteValue as shown } from "../games/ids";
+import { lookupIdProblem, quoteValue as shown } from "../games/ids";
 
 // Decimal digits only: Number() would also take "0x10", "1e3", " 7 ", "Infinity" and "".
 const INTEGER = /^-?\d{1,16}$/;
@@ -25,10 +25,11 @@ export function intParam(value: unknown, name: string, range: IntRange): number 
   return n;
 }
 
-/** A game id from a path or a body, checked by the id rule (README "Games"). */
+/** A game id from a path or a body that names a stored game: refused only when no stored id
+ *  could be it (README "Games"); otherwise the caller finds it or answers not found. */
 export function gameIdParam(value: unknown, name: string): string {
   if (typeof value !== "string") throw invalid(`${name}: must be a game id (a string), got ${shown(value)}`);
-  const problem = gameIdProblem(value);
+  const problem = lookupIdProblem(value);
   if (problem) throw invalid(`${name}: game id ${shown(value)} ${problem}`);
   return value;
 }
