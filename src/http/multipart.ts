@@ -50,7 +50,6 @@ export function multipartFile(headers: Headers, body: AsyncIterable<Uint8Array>,
     if (file) file.destroy(err);
     else settle.reject(err);
   };
-  const asDomain = (err: Error) => (err instanceof DomainError ? err : malformed(`malformed multipart request: ${err.message}`));
 
   bb.on("file", (name, stream, info) => {
     stream.on("error", () => {}); // surfaced to the consumer through its iteration, or no one is left to tell
@@ -99,6 +98,16 @@ export function multipartFile(headers: Headers, body: AsyncIterable<Uint8Array>,
 }
 
 async function* wholeForm(stream: Readable, finished: Promise<void>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk as Uint8Array;
+  try {
+    for await (const chunk of stream) yield chunk as Uint8Array;
+  } catch (err) {
+    // busboy destroys the file with its own plain Error ("Unexpected end of form") before its
+    // 'error' event: the client's malformed body, whichever arrives first.
+    throw asDomain(err as Error);
+  }
   await finished;
+}
+
+function asDomain(err: Error): DomainError {
+  return err instanceof DomainError ? err : malformed(`malformed multipart request: ${err.message}`);
 }

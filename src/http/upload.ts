@@ -26,8 +26,9 @@ export async function withUpload<T>(request: Request, limits: UploadLimits, use:
   const multipart = type.toLowerCase().startsWith("multipart/form-data");
   const length = Number(request.headers.get("content-length") ?? 0);
   // Refused before a byte is read: the announced size says it all.
-  const maxBody = limits.maxImportBytes + (multipart ? ENVELOPE_BYTES : 0);
-  if (length > maxBody) throw tooLarge(`line 1: file larger than ${limits.maxImportBytes} bytes`);
+  if (length > limits.maxImportBytes + (multipart ? ENVELOPE_BYTES : 0)) throw tooLarge(`line 1: file larger than ${limits.maxImportBytes} bytes`);
+  // The parser counts the file's own bytes and names the line; this bound is for the envelope.
+  const maxBody = limits.maxImportBytes + ENVELOPE_BYTES;
   const rawFormat = multipart ? null : type ? detectFormat(type) : null;
   if (!multipart && !rawFormat) throw unsupportedType(`unsupported content type ${JSON.stringify(type || "(none)")}: ${FORMATS}`);
   const body = RequestBody.of(request, { maxBytes: maxBody, timeoutMs: limits.bodyTimeoutMs });

@@ -97,6 +97,23 @@ describe("data and ops pages on a server", () => {
     ws.close();
   });
 
+  test("a notice on /data comes from the server's own outcome, never from the query string", async () => {
+    for (const q of [`imported=${encodeURIComponent(`${EVIL} Imported 9999 games`)}`, `failed=${encodeURIComponent("PWNED: call 555")}`, "notice=not-an-id"]) {
+      const page = await (await fetch(`${server.url}/data?${q}`)).text();
+      expect(page).not.toContain("9999");
+      expect(page).not.toContain("PWNED");
+      expect(page).toContain('<div id="import-result" role="status" aria-live="polite"></div>');
+    }
+    // Without scripts the form lands on /data with an id of the outcome the server kept.
+    const form = new FormData();
+    form.append("file", new File(["game_id,t,price,fair,outcome\nnotice,0,0.5,0.6,1\n"], "n.csv", { type: "text/csv" }));
+    const res = await fetch(`${server.url}/data/import`, { method: "POST", body: form, redirect: "manual" });
+    expect(res.status).toBe(303);
+    const location = res.headers.get("location")!;
+    expect(location).toMatch(/^\/data\?notice=[0-9a-f-]{36}$/);
+    expect(await (await fetch(`${server.url}${location}`)).text()).toContain('<p class="notice ok">Imported 1 game (1 tick) from n.csv.</p>');
+  });
+
   test("ops: the page and its socket carry the metrics topic", async () => {
     const page = await (await fetch(`${server.url}/ops`)).text();
     expect(page).toContain('hx-ws:connect="/pages/ws/metrics"');
