@@ -8,6 +8,7 @@ import type { Database } from "../../src/db/database";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { csv } from "../support/bodies";
 import { freshDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -58,8 +59,7 @@ describe("gridcast import / demo-data", () => {
 
     const daemon = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--data-dir", data], { env: { ...process.env, DATABASE_URL: "" }, stderr: "pipe" });
     try {
-      // Wait for the daemon to take the data dir's lock.
-      for (let i = 0; i < 200 && !(await Bun.file(join(data, "gridcast.lock")).exists()); i++) await Bun.sleep(25);
+      await eventually(() => Bun.file(join(data, "gridcast.lock")).exists(), { intervalMs: 25, what: "the daemon to take the data dir's lock" });
       const busy = await run(["import", file, "--data-dir", data]);
       expect(busy.code).toBe(2);
       expect(busy.err).toContain("is in use by process");

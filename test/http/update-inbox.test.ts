@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { csv } from "../support/bodies";
 import { forEachDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 forEachDatabase("update from the inbox", (db) => {
@@ -15,13 +16,11 @@ forEachDatabase("update from the inbox", (db) => {
   });
   afterEach(() => stopTestServer(server));
 
-  async function waitIdle() {
-    for (let i = 0; i < 200; i++) {
+  function waitIdle() {
+    return eventually(async () => {
       const s = await (await fetch(`${server.url}/api/update/status`)).json();
-      if (!s.is_running) return s;
-      await Bun.sleep(20);
-    }
-    throw new Error("update never finished");
+      return !s.is_running && s;
+    }, { intervalMs: 20, what: "the inbox update to finish" });
   }
 
   test("new inbox files are imported once, in name order, and a bad one is reported", async () => {

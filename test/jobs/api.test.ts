@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { forEachDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { randomGames, refGameOrder, refGrid, refStrategy, refValues } from "../support/reference";
 import { startTestServer, stopTestServer } from "../support/server";
 
@@ -19,13 +20,11 @@ forEachDatabase("jobs API", (db) => {
   afterEach(() => stopTestServer(server));
 
   const postJson = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-  async function finish(kind: "grid-search" | "simulation", id: string) {
-    for (let i = 0; i < 500; i++) {
+  function finish(kind: "grid-search" | "simulation", id: string) {
+    return eventually(async () => {
       const p = await (await fetch(`${server.url}/api/${kind}/progress/${id}`)).json();
-      if (["complete", "error", "cancelled"].includes(p.status)) return p;
-      await Bun.sleep(20);
-    }
-    throw new Error("job never finished");
+      return ["complete", "error", "cancelled"].includes(p.status) && p;
+    }, { timeoutMs: 20_000, intervalMs: 20, what: `${kind} ${id} to finish` });
   }
 
   test("a grid search matches the reference to 1e-9 for every pair and split, with the final selection", async () => {

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { forEachDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 type Msg = { type: string; progress?: { status: string; current: number; total: number; current_combo: string }; seq?: number; topic?: string };
@@ -70,7 +71,7 @@ forEachDatabase("job sockets", (db) => {
     const c = collect(ws("/ws/simulation/00000000-0000-0000-0000-000000000000"));
     await c.opened;
     c.ws.send(JSON.stringify({ type: "ping" }));
-    for (let i = 0; i < 50 && c.messages.length < 2; i++) await Bun.sleep(10);
+    await eventually(() => c.messages.length >= 2, { what: "not_found and a pong" });
     expect(c.messages[0]).toMatchObject({ type: "progress", progress: { status: "not_found", current: 0, total: 0 } });
     expect(c.messages[1]).toMatchObject({ type: "pong" });
     expect(typeof (c.messages[1] as { timestamp?: number }).timestamp).toBe("number");
@@ -83,7 +84,7 @@ forEachDatabase("job sockets", (db) => {
     await c.opened;
     const { request_id } = await (await fetch(`${server.url}/api/simulation/run?entry=0.05&exit=0.01`, { method: "POST" })).json();
     c.ws.send(JSON.stringify({ type: "subscribe", topic: `job:${request_id}`, id: 7 }));
-    for (let i = 0; i < 200 && !c.messages.some((m) => m.progress?.status === "complete"); i++) await Bun.sleep(10);
+    await eventually(() => c.messages.some((m) => m.progress?.status === "complete"), { what: "the simulation's complete state" });
     expect(c.messages[0].type).toBe("welcome");
     expect(c.messages.find((m) => m.type === "subscription_confirmed")).toMatchObject({ topic: `job:${request_id}`, id: 7 });
     const done = c.messages.find((m) => m.progress?.status === "complete")!;

@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchDaemon, waitHealthy } from "../support/daemon";
+import { eventually } from "../support/eventually";
 
 const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.002 };
 
@@ -13,14 +14,13 @@ async function run(url: string) {
   return (await res.json()).request_id as string;
 }
 const progress = async (url: string, id: string) => (await fetch(`${url}/api/grid-search/progress/${id}`)).json();
-async function waitFor(url: string, id: string, done: (p: { status: string; current: number; total: number }) => boolean, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const p = await progress(url, id);
-    if (done(p)) return p;
-    if (Date.now() > deadline) throw new Error(`timed out at ${JSON.stringify(p)}`);
-    await Bun.sleep(25);
-  }
+type Progress = { status: string; current: number; total: number };
+async function waitFor(url: string, id: string, done: (p: Progress) => boolean): Promise<Progress> {
+  return eventually(async () => {
+    const p: Progress = await progress(url, id);
+    if (!done(p)) throw new Error(`job ${id} at ${JSON.stringify(p)}`);
+    return p;
+  }, { timeoutMs: 60_000, intervalMs: 25, what: `job ${id}` });
 }
 
 test("kill -9 during a grid search, restart: it resumes from stored units and matches an uninterrupted run", async () => {

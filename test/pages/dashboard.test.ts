@@ -6,6 +6,7 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { dashboardFragment, dashboardJobs, healthLine } from "../../views/pages/dashboard";
 import { gridForm, previewFragment } from "../../views/pages/grid-form";
 import { freshDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 const EVIL = `<script>alert(1)</script>`;
@@ -88,9 +89,8 @@ describe("dashboard and form on a server", () => {
     await new Promise((r) => (ws.onopen = r));
     const res = await post("/grid-search", "entry_start=0.01&entry_stop=0.3&entry_step=0.002&exit_start=0&exit_stop=0.2&exit_step=0.002");
     const id = res.headers.get("location")!.split("/").at(-1)!;
-    const end = Date.now() + 20_000;
-    while (!messages.some((m) => m.includes(`id="dj-${id}" data-status="complete"`)) && Date.now() < end) await Bun.sleep(20);
-    expect(messages.some((m) => m.includes(`id="dj-${id}" data-status="complete"`))).toBe(true);
+    await eventually(() => messages.some((m) => m.includes(`id="dj-${id}" data-status="complete"`)),
+      { timeoutMs: 20_000, intervalMs: 20, what: `job ${id} complete on the dashboard socket` });
     expect(messages[0]).toStartWith('<div id="dashboard-jobs"');
     ws.close();
     const page = await (await fetch(`${server.url}/`)).text();

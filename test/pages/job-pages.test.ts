@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Database } from "../../src/db/database";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { freshDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 let server: RunningServer;
@@ -34,12 +35,10 @@ function pageSocket(path: string) {
   return { ws, messages, opened, closed };
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await Bun.sleep(20);
-  }
+/** Waits for a job to reach `status`, read from its progress endpoint. */
+function reaches(kind: "grid-search" | "simulation", id: string, status: string) {
+  return eventually(async () => (await (await fetch(`${server.url}/api/${kind}/progress/${id}`)).json()).status === status,
+    { timeoutMs: 20_000, intervalMs: 20, what: `${kind} ${id} ${status}` });
 }
 
 describe("job page", () => {
@@ -76,7 +75,7 @@ describe("job page", () => {
 
   test("the page, the fallback fragment, the results and the downloads of a finished grid search", async () => {
     const id = await runGrid();
-    await until(async () => (await (await fetch(`${server.url}/api/grid-search/progress/${id}`)).json()).status === "complete");
+    await reaches("grid-search", id, "complete");
     const page = await (await fetch(`${server.url}/jobs/${id}`)).text();
     expect(page).toContain("<!doctype html>");
     expect(page).toContain('data-status="complete"');
@@ -103,7 +102,7 @@ describe("job page", () => {
     const res = await fetch(`${server.url}/jobs/${id}/cancel`, { method: "POST", redirect: "manual" });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/jobs/${id}`);
-    await until(async () => (await (await fetch(`${server.url}/api/grid-search/progress/${id}`)).json()).status === "cancelled");
+    await reaches("grid-search", id, "cancelled");
     const frag = await (await fetch(`${server.url}/jobs/${id}/cancel`, { method: "POST", headers: { "HX-Request": "true" } })).text();
     expect(frag).toContain('data-status="cancelled"');
     expect(frag).toContain("the job was cancelled");
@@ -114,7 +113,7 @@ describe("job page", () => {
     expect(res.status).toBe(303);
     const location = res.headers.get("location")!;
     const id = location.split("/").at(-1)!;
-    await until(async () => (await (await fetch(`${server.url}/api/simulation/progress/${id}`)).json()).status === "complete");
+    await reaches("simulation", id, "complete");
     const page = await (await fetch(`${server.url}${location}`)).text();
     expect(page).toContain("Equity curve");
     expect(page).toContain("synthetic-0001");

@@ -1,5 +1,7 @@
 // A real tiny Elysia app with the realtime routes on port 0, and WebSocket clients that queue what
 // they receive. Everything opened here is closed by closeAll() (call it in afterEach).
+// The hub, the registry and the socket table run on a FakeClock: a test moves their time itself
+// (ticks, slow-consumer grace, metrics intervals) with `clock.advance`, so none sleeps for it.
 import { createApp } from "../../src/http/app";
 import { silentLogger } from "../../src/log/logger";
 import { createHub, type Hub, type HubDeps } from "../../src/realtime/hub";
@@ -8,7 +10,7 @@ import { createRegistry } from "../../src/realtime/registry";
 import { resolveRealtimeSettings, websocketOptions, type RealtimeSettings } from "../../src/realtime/settings";
 import { createLateTransport } from "../../src/realtime/transport";
 import { mountProtocolRoutes } from "../../src/http/routes/sockets";
-import { MemoryLogger } from "./fakes";
+import { FakeClock, MemoryLogger } from "./fakes";
 
 const open: { close(): unknown }[] = [];
 
@@ -30,20 +32,21 @@ export async function startServer(options: HarnessOptions = {}) {
     subscriberCount: (wire: string) => transport.subscriberCount(wire),
   };
   const logger = new MemoryLogger();
-  const hub = createHub({ transport: counted, tickMs: settings.tickMs, logger, ...options.hub });
+  const clock = new FakeClock();
+  const hub = createHub({ transport: counted, tickMs: settings.tickMs, logger, clock, ...options.hub });
   const registry = createRegistry({
-    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger,
+    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger, clock,
   });
   // The real app, for its one error path (the binding throws domain errors: 403, 426...).
   const app = createApp({ version: "test", logger: silentLogger, websocket: websocketOptions(settings) });
-  const realtime = mountRealtime(app, { hub, registry, settings, transport, logger, ...options.mount });
+  const realtime = mountRealtime(app, { hub, registry, settings, transport, logger, clock, ...options.mount });
   mountProtocolRoutes(app, realtime);
   options.beforeListen?.({ hub, realtime });
   app.listen({ port: 0, hostname: "127.0.0.1" });
   const port = app.server!.port!;
   const server = { close: () => app.stop(true).catch(() => {}) };
   open.push(server);
-  return { app, hub, registry, realtime, settings, logger, publishes, port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+  return { app, hub, registry, realtime, settings, logger, clock, publishes, port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
 }
 
 export type Json = Record<string, any>;
@@ -127,14 +130,6 @@ export async function closeAll(): Promise<void> {
   const all = open.splice(0);
   for (const c of all) if (c instanceof Client) c.close();
   await Promise.all(all.filter((c) => !(c instanceof Client)).map((s) => s.close()));
-}
-
-export async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
 }
 
 export const progress = (current: number, status = "running", total = 100) => ({ status, current, total, current_combo: `c${current}` });

@@ -1,7 +1,8 @@
 // The one-topic sockets the source system's clients use: /ws/grid-search/{id}, /ws/simulation/{id},
 // /ws/update/status, and a page's HTML fragment socket, over a real server.
 import { afterEach, describe, expect, it } from "bun:test";
-import { Client, closeAll, ofType, progress, startServer, until } from "./harness";
+import { eventually } from "../support/eventually";
+import { Client, closeAll, ofType, progress, startServer } from "./harness";
 
 afterEach(closeAll);
 
@@ -18,19 +19,21 @@ describe("per-job sockets", () => {
     const s = await startServer({ settings: { tickMs: 50 } });
     const c = await Client.connect(`${s.ws}/ws/simulation/sim1`);
     await c.next(); // not_found
-    const started = performance.now();
     s.hub.set("job:sim1", progress(1));
-    await until(() => c.inbox.length === 1, 30); // well inside the 50 ms tick: no waiting for it
+    // Arrives with no time passed on the hub's clock: the first change does not wait for a tick.
+    expect(await c.next()).toMatchObject({ progress: { current: 1 }, seq: 1 });
     for (let i = 2; i <= 100; i++) {
       s.hub.set("job:sim1", progress(i));
-      await Bun.sleep(1);
+      s.clock.advance(1);
     }
-    await until(() => c.inbox.at(-1)?.progress.current === 100);
-    const duration = performance.now() - started;
-    await Bun.sleep(120); // nothing else may follow
-    expect(c.inbox.length).toBeLessThanOrEqual(Math.ceil(duration / 50) + 1);
-    expect(c.inbox.at(-1)!.progress.current).toBe(100);
-    expect(c.inbox.map((m) => m.seq)).toEqual(c.inbox.map((_, i) => i + 1));
+    s.clock.advance(50); // the last pending tick
+    await c.sync();
+    // 99 changes over 99 ms: one message at each 50 ms tick, the last with the final count.
+    expect(c.inbox.map((m) => [m.seq, m.progress.current])).toEqual([[2, 51], [3, 100]]);
+    s.clock.advance(500);
+    await c.sync();
+    expect(c.inbox.length).toBe(2); // nothing else follows
+    expect(s.hub.stats().pending).toBe(0);
   });
 
   it("sends the terminal state with its final counts and then closes with 1000", async () => {
@@ -48,7 +51,7 @@ describe("per-job sockets", () => {
       }
     }
     expect(closedJobs).toEqual([["job:g1", 2]]);
-    await until(() => s.registry.active() === 0);
+    await eventually(() => s.registry.active() === 0, { what: "both sockets gone from the registry" });
   });
 
   it("closes with 1000 after an error status that carries the message", async () => {
@@ -85,10 +88,11 @@ describe("per-job sockets", () => {
     const s = await startServer();
     const c = await Client.connect(`${s.ws}/ws/simulation/p`);
     await c.next();
+    s.clock.advance(1234.5);
     c.send({ type: "ping" });
     const pong = await c.next();
     expect(pong.type).toBe("pong");
-    expect(Math.abs(pong.timestamp - Date.now() / 1000)).toBeLessThan(5);
+    expect(pong.timestamp).toBe(s.clock.now() / 1000);
     expect(pong.timestamp % 1).not.toBe(0); // seconds as a float, not whole seconds
     c.send("not json at all"); // ignored on these sockets, which stay open
     await c.sync();
@@ -100,9 +104,9 @@ describe("per-job sockets", () => {
     await Promise.all(clients.map((c) => c.next()));
     for (let i = 1; i <= 5; i++) {
       s.hub.set("job:fan", progress(i));
-      await Bun.sleep(35);
+      s.clock.advance(30); // a tick apart: each change goes out
     }
-    await Promise.all(clients.map((c) => until(() => c.inbox.length === 5)));
+    await Promise.all(clients.map((c) => c.sync()));
     expect(s.publishes.filter((w) => w === "legacy|job:fan").length).toBe(5);
     expect(s.publishes.filter((w) => w !== "legacy|job:fan")).toEqual([]); // nobody on /ws: not rendered
     expect(clients.every((c) => c.inbox.map((m) => m.seq).join() === "1,2,3,4,5")).toBe(true);
@@ -116,7 +120,7 @@ describe("update status socket", () => {
     expect(await c.next()).toEqual({ type: "status", is_running: false, message: "No update running", seq: 0 });
     s.hub.set("update", { is_running: true, message: "Update in progress", progress: { current: 1, total: 10 } });
     expect(await c.next()).toEqual({ type: "status", is_running: true, message: "Update in progress", progress: { current: 1, total: 10 }, seq: 1 });
-    await Bun.sleep(30);
+    s.clock.advance(s.settings.tickMs);
     s.hub.set("update", { is_running: false, message: "No update running" });
     expect(await c.next()).toMatchObject({ is_running: false, seq: 2 });
     await c.sync();
@@ -137,7 +141,7 @@ describe("HTML fragment sockets for the pages", () => {
     const pages = await Promise.all(Array.from({ length: 5 }, () => Client.connect(`${s.ws}/pages/jobs/h/ws`)));
     for (const p of pages) expect(await p.next()).toEqual({ text: '<div id="p" hx-swap-oob="true">job:h running 5</div>' });
     expect(renders).toBe(1); // the open snapshot is rendered once and cached for the same seq
-    await Bun.sleep(30);
+    s.clock.advance(s.settings.tickMs);
     s.hub.set("job:h", progress(100, "complete"));
     for (const p of pages) {
       expect((await p.closed).code).toBe(1000);

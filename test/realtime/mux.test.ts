@@ -1,7 +1,8 @@
 // The multiplexed /ws socket over a real server: welcome, subscribe/unsubscribe with acks, ping,
 // errors that keep the socket open, metrics, and the shutdown notice.
 import { afterEach, describe, expect, it } from "bun:test";
-import { Client, closeAll, ofType, progress, startServer, until } from "./harness";
+import { eventually } from "../support/eventually";
+import { Client, closeAll, ofType, progress, startServer } from "./harness";
 
 afterEach(closeAll);
 
@@ -34,7 +35,7 @@ describe("/ws", () => {
     c.send({ type: "unsubscribe", topic: "update", id: 9 });
     expect(await c.next()).toEqual({ type: "unsubscription_confirmed", topic: "update", id: 9 });
     s.hub.set("update", { is_running: true, message: "Update in progress" });
-    await Bun.sleep(30);
+    s.clock.advance(s.settings.tickMs * 2);
     await c.sync();
     expect(c.inbox).toEqual([]);
   });
@@ -43,9 +44,7 @@ describe("/ws", () => {
     const s = await startServer();
     const { c } = await muxClient(s.ws);
     c.send({ type: "ping", id: 1 });
-    const pong = await c.next();
-    expect(pong).toEqual({ type: "pong", timestamp: expect.any(Number), id: 1 });
-    expect(Math.abs(pong.timestamp - Date.now() / 1000)).toBeLessThan(5);
+    expect(await c.next()).toEqual({ type: "pong", timestamp: s.clock.now() / 1000, id: 1 });
   });
 
   it("answers bad JSON, a wrong shape, an unknown type and an unknown topic with errors, and keeps working", async () => {
@@ -78,7 +77,7 @@ describe("/ws", () => {
       mount: { collect: () => (collects++, { jobs: { running: 1 }, workers: { size: 2, busy: 1 } }) },
     });
     const { c } = await muxClient(s.ws);
-    await Bun.sleep(200);
+    s.clock.advance(1000);
     expect(collects).toBe(0);
     c.send({ type: "subscribe", topic: "metrics", id: "m" });
     await c.next(ofType("subscription_confirmed"));
@@ -88,13 +87,18 @@ describe("/ws", () => {
     expect(first.metrics).toHaveProperty("bytes_per_second");
     expect(first.metrics).toHaveProperty("drops");
     expect(first.metrics.publish_latency_ms).toHaveProperty("p99_ms");
+    s.clock.advance(149);
+    await c.sync();
+    expect(c.inbox.filter(ofType("metrics_update"))).toEqual([]); // not before the interval
+    s.clock.advance(1);
     expect((await c.next(ofType("metrics_update"))).seq).toBe(2);
     c.send({ type: "unsubscribe", topic: "metrics" });
     await c.next(ofType("unsubscription_confirmed"));
     expect(s.realtime.metrics.running).toBe(false);
     const after = collects;
-    await Bun.sleep(400);
+    s.clock.advance(1000);
     expect(collects).toBe(after);
+    expect(s.clock.timers.size).toBe(0); // no timer left running for it
   });
 
   it("stops metrics when the last subscriber disconnects", async () => {
@@ -103,7 +107,7 @@ describe("/ws", () => {
     c.send({ type: "subscribe", topic: "metrics" });
     await c.next(ofType("metrics_update"));
     c.close();
-    await until(() => !s.realtime.metrics.running);
+    await eventually(() => !s.realtime.metrics.running, { what: "the metrics timer to stop" });
   });
 });
 

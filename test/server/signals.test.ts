@@ -1,26 +1,32 @@
-// The daemon as a process: a new data dir, /health, SIGTERM -> exit 0 within 5 s with the lock
-// released, a restart on the existing dir, and a second signal that exits at once.
+// The daemon as a process: a new data dir, /health, SIGTERM -> exit 0 (its graceful stop, not the
+// 5 s hard stop) with the lock released, a restart on the existing dir, and a second signal that
+// exits at once. How long a stop takes is a figure for a script, not a test's assertion.
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { heldBody } from "../support/bodies";
-import { launchDaemon, waitHealthy } from "../support/daemon";
+import { launchDaemon, waitHealthy, type Daemon } from "../support/daemon";
+import { eventually } from "../support/eventually";
 
 const launch = (dataDir: string) => launchDaemon(dataDir);
+function logged(d: Daemon, msg: string): boolean {
+  return d.lines.some((l) => {
+    try { return JSON.parse(l).msg === msg; } catch { return false; } // a line Bun itself printed
+  });
+}
 
 describe("signals", () => {
-  test("SIGTERM stops the daemon with exit 0 well within 5 s, and it restarts on the same data dir", async () => {
+  test("SIGTERM stops the daemon gracefully with exit 0, and it restarts on the same data dir", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "gridcast-sig-")), "data");
     const first = await launch(dir);
     await waitHealthy(first.url);
     expect(existsSync(join(dir, "gridcast.lock"))).toBe(true);
-    const t0 = performance.now();
     first.proc.kill("SIGTERM");
     expect(await first.proc.exited).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(5000);
     await first.pump;
-    expect(first.lines.some((l) => JSON.parse(l).msg === "stopped")).toBe(true);
+    expect(logged(first, "stopped")).toBe(true);
+    expect(logged(first, "graceful stop took over 5 s: exiting")).toBe(false);
     expect(existsSync(join(dir, "gridcast.lock"))).toBe(false);
 
     // On the existing data dir: a signal during a request lets that request finish first.
@@ -30,9 +36,9 @@ describe("signals", () => {
     const pending = fetch(`${second.url}/api/games/import`, {
       method: "POST", body: held.stream, headers: { "content-type": "text/csv" }, duplex: "half",
     } as RequestInit);
-    await Bun.sleep(200);
+    await eventually(async () => (await (await fetch(`${second.url}/api/update/status`)).json()).is_running, { what: "the held import being read" });
     second.proc.kill("SIGINT");
-    await Bun.sleep(300);
+    await eventually(() => logged(second, "stopping"), { what: "the daemon to start stopping" });
     expect(second.proc.exitCode).toBeNull(); // still finishing the request
     held.release();
     const res = await pending;
@@ -54,11 +60,13 @@ describe("signals", () => {
     const daemon = await launch(dir);
     // While PGlite's initdb runs the stop has to wait for it; a second signal must not.
     daemon.proc.kill("SIGTERM");
-    await Bun.sleep(30);
-    const t0 = performance.now();
+    await eventually(() => logged(daemon, "stopping"), { what: "the first signal taken" });
     daemon.proc.kill("SIGTERM");
-    const code = await daemon.proc.exited;
-    expect(performance.now() - t0).toBeLessThan(1000);
-    expect(code).toBe(1);
+    expect(await daemon.proc.exited).toBe(1);
+    await daemon.pump;
+    // Exit 1 by the second signal's path: not the graceful stop (0), nor its 5 s hard stop.
+    expect(logged(daemon, "second signal: exiting now")).toBe(true);
+    expect(logged(daemon, "graceful stop took over 5 s: exiting")).toBe(false);
+    expect(logged(daemon, "stopped")).toBe(false);
   }, 30_000);
 });

@@ -1,6 +1,7 @@
 // A real gridcast daemon in a child process (for kill -9 and signal tests): launch it on a data
 // dir, read its JSON log lines, find its URL, wait until it is healthy.
 import { join } from "node:path";
+import { eventually } from "./eventually";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
@@ -36,18 +37,12 @@ export async function launchDaemon(dataDir: string, flags: string[] = [], env: R
       }
     }
   })();
-  const deadline = Date.now() + 20_000;
-  while (!url && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(20);
+  // Either it says where it listens or it has exited; a timeout is reported with its log below.
+  await eventually(() => url !== undefined || proc.exitCode !== null, { timeoutMs: 20_000, intervalMs: 20 }).catch(() => {});
   if (!url) throw new Error(`no listening line: ${lines.join("\n")}`);
   return { proc, url, lines, pump };
 }
 
 export async function waitHealthy(url: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/health`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await Bun.sleep(50);
-  }
-  throw new Error("never healthy");
+  await eventually(async () => (await fetch(`${url}/health`)).status === 200, { timeoutMs: ms, intervalMs: 50, what: `${url}/health to answer 200` });
 }

@@ -10,11 +10,14 @@ export interface EventuallyOptions {
   what?: string;
 }
 
+/** What a truthy check returned: `cond && value` resolves with the value, never `false`. */
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | "" | 0n>;
+
 /**
  * Resolves with the first truthy value `check` returns (a sync or async check; a throw counts as
  * "not yet"), or rejects after `timeoutMs` with the last error or value seen.
  */
-export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<NonNullable<T>> {
+export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 10;
   const deadline = performance.now() + timeoutMs;
@@ -22,7 +25,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
       last = value;
     } catch (err) {
       last = err;
