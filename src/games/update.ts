@@ -124,7 +124,7 @@ export class UpdateService {
    * underway (it waits its turn behind a store in progress).
    */
   async startInbox(): Promise<string[]> {
-    if (this.inboxRunning) throw this.busy("the inbox");
+    if (this.inboxRunning) throw new DomainError("update_busy", "the inbox is already being imported; try again when it finishes", { is_running: true });
     this.inboxRunning = true;
     let files: Awaited<ReturnType<UpdateService["newInboxFiles"]>>;
     try {
@@ -155,10 +155,6 @@ export class UpdateService {
       }
     })();
     return files.map((f) => f.name);
-  }
-
-  private busy(what: string) {
-    return new DomainError("update_busy", `an update of ${what} is already running; try again when it finishes`, { is_running: true });
   }
 
   private track(source: string, totalBytes: number | undefined, phase: UpdatePhase): Underway {
