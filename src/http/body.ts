@@ -97,3 +97,21 @@ export class RequestBody implements AsyncIterable<Uint8Array> {
     return new DomainError("body_timeout", `request body not received within ${this.limits.timeoutMs} ms (${this.received} bytes arrived); the upload was dropped`);
   }
 }
+
+/** What a form post or a JSON parameter body may weigh: far above any real one. */
+export const FORM_BYTES = 64 * 1024;
+
+/**
+ * A small body (form fields, JSON parameters) as text, under the same size and time bounds as an
+ * upload, so no route buffers whatever a client cares to send at whatever pace it likes.
+ */
+export async function readText(request: Request, limits: BodyLimits): Promise<string> {
+  const length = Number(request.headers.get("content-length") ?? 0);
+  if (length > limits.maxBytes) throw tooLarge(`request body larger than ${limits.maxBytes} bytes`);
+  const body = RequestBody.of(request, limits);
+  if (!body) return "";
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+

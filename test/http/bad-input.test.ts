@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { gameTicks, games } from "../../src/db/schema";
 import { packFloat64 } from "../../src/games/packed";
-import { csv } from "../support/bodies";
+import { csv, heldBody } from "../support/bodies";
 import { forEachDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
 import { memoryLogger, rawRequest, startTestServer, stopTestServer } from "../support/server";
@@ -118,6 +118,33 @@ forEachDatabase("bad input", (db) => {
     await eventually(async () => (await (await send("GET", `/api/simulation/progress/${request_id}`)).json()).status === "complete", { what: "the simulation" });
     expect((await send("DELETE", "/api/games/%3Dlegacy")).status).toBe(204);
     expect((await send("DELETE", "/api/games/%3Dlegacy")).status).toBe(404);
+  });
+
+  test("job parameters and page forms: an endless chunked body is a 413 and a stalled one a 408, nothing buffered past the bound", async () => {
+    // Sent chunked (no Content-Length), so only counting what arrives can stop it.
+    const endless = (bytes: number) => new ReadableStream<Uint8Array>({
+      start(c) {
+        const chunk = new TextEncoder().encode(`{"fee":0,"pad":"${"x".repeat(64 * 1024)}`);
+        for (let sent = 0; sent < bytes; sent += chunk.length) c.enqueue(chunk);
+        c.close();
+      },
+    });
+    for (const [path, type] of [["/api/grid-search/run", "application/json"], ["/grid-search", "application/x-www-form-urlencoded"], ["/grid-search/preview", "application/x-www-form-urlencoded"], ["/simulation", "application/x-www-form-urlencoded"]]) {
+      const res = await fetch(`${server.url}${path}`, { method: "POST", body: endless(6 * 1024 * 1024), headers: { "content-type": type } });
+      expect(`${path}: ${res.status}`).toBe(`${path}: 413`);
+    }
+    const quick = await startTestServer({ database: db(), flags: ["--body-timeout-ms", "300"] });
+    try {
+      const stalled = heldBody(JSON.stringify(GRID).slice(0, 20), "}");
+      const res = await fetch(`${quick.url}/api/grid-search/run`, { method: "POST", body: stalled.stream, headers: { "content-type": "application/json" } });
+      expect(res.status).toBe(408);
+      expect((await res.json()).detail).toMatch(/^request body not received within 300 ms/);
+      stalled.release();
+      expect((await fetch(`${quick.url}/health`)).status).toBe(200);
+    } finally {
+      await stopTestServer(quick);
+    }
+    await expectUnharmed();
   });
 
   describe("numbers in query strings", () => {

@@ -12,6 +12,7 @@ import type { JobClock } from "../../page-fragments/job-clock";
 import { dashboardView } from "../../page-fragments/render";
 import { dashboardFragment, dashboardPage } from "../../../views/pages/dashboard";
 import { GRID_FIELDS, gridFormPage, previewFragment, type GridFormView, type PreviewView } from "../../../views/pages/grid-form";
+import { FORM_BYTES, readText } from "../body";
 import { htmlResponse } from "../respond";
 
 export interface DashboardRoutesDeps {
@@ -22,13 +23,15 @@ export interface DashboardRoutesDeps {
   clock: JobClock;
   maxPairs: number;
   now: () => number;
+  /** Most time a request body may keep the server waiting (--body-timeout-ms). */
+  bodyTimeoutMs: number;
 }
 
 const DEFAULTS: Record<string, string> = Object.fromEntries(GRID_FIELDS.map((f) => [f.name, f.def]));
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
 
-async function formValues(request: Request): Promise<Record<string, string>> {
-  const form = new URLSearchParams(await request.text());
+async function formValues(request: Request, timeoutMs: number): Promise<Record<string, string>> {
+  const form = new URLSearchParams(await readText(request, { maxBytes: FORM_BYTES, timeoutMs }));
   const out: Record<string, string> = {};
   for (const f of GRID_FIELDS) {
     const v = form.get(f.name);
@@ -81,9 +84,9 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
       const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
       return htmlResponse(gridFormPage(deps.version, form));
     })
-    .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request)))), { parse: "none" })
+    .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request, deps.bodyTimeoutMs)))), { parse: "none" })
     .post("/grid-search", async ({ request }) => {
-      const values = await formValues(request);
+      const values = await formValues(request, deps.bodyTimeoutMs);
       const { params } = check(values, deps.maxPairs);
       if (!params) return htmlResponse(gridFormPage(deps.version, await preview(values)), 422);
       const { ids } = await gameIdsInOrder(deps.database());

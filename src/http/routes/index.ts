@@ -39,13 +39,13 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(healthRoutes(deps.health));
   app.use(assetRoutes());
   app.use(gamesRoutes(imports));
-  app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs }));
+  app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
   // Pages for people (htmx), and the sockets that keep them live, one per page, named for what it watches.
-  app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now }));
-  app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now }));
+  app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
   app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow }));
   realtime.topicSocket("/pages/ws/jobs/:id", { format: PAGE_FORMAT, topic: jobOfParams, endWithJob: true });
