@@ -38,7 +38,7 @@ async function viaServer(url: string, init: RequestInit): Promise<ImportResult> 
 export class CommandFailed extends Error {}
 
 async function direct(config: Config, stream: AsyncIterable<Uint8Array>, format: GameFormat, synthetic: boolean): Promise<ImportResult> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, minFreeDiskBytes: config.minFreeDiskBytes });
   try {
     return await importGames(database, stream, {
       format, synthetic,

@@ -84,7 +84,11 @@ export const SETTINGS = {
   maxGameTicks: def({ key: "maxGameTicks", flag: "--max-game-ticks", env: "GRIDCAST_MAX_GAME_TICKS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most ticks in one game (413 above).", parse: integer(1, 100_000_000) }),
   minFreeDiskBytes: def({ key: "minFreeDiskBytes", flag: "--min-free-disk-bytes", env: "GRIDCAST_MIN_FREE_DISK_BYTES", defaultText: "64MiB",
-    default: () => 64 * 1024 ** 2, doc: "Free space kept on the data dir's disk (and the temporary files' disk): a write that would leave less is refused (507), and /health is degraded below it.", parse: bytes }),
+    default: () => 64 * 1024 ** 2, doc: "Free space kept on the data dir's disk (and the temporary files'): an import that would leave less is refused (507), any database write under half of it; /health is degraded below it. At least 48MiB.",
+    parse: (raw) => {
+      const n = bytes(raw); // half of it must hold a 16 MiB WAL segment (src/db/disk.ts)
+      return n >= 48 * 1024 ** 2 ? n : invalid("must be at least 48MiB");
+    } }),
   maxPairs: def({ key: "maxPairs", flag: "--max-pairs", env: "GRIDCAST_MAX_PAIRS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most (entry, exit) pairs in one grid search (422 above).", parse: integer(1, 100_000_000), commands: ["serve"] }),
   maxRunningJobs: def({ key: "maxRunningJobs", flag: "--max-running-jobs", env: "GRIDCAST_MAX_RUNNING_JOBS", defaultText: "4",

@@ -10,13 +10,19 @@ import { DomainError, isDiskFull } from "../errors";
 /** The fields of fs.statfsSync that matter here; tests inject a fake to fill the disk. */
 export type StatFs = (path: string) => { bavail: number | bigint; bsize: number | bigint; blocks: number | bigint };
 
+/**
+ * Two levels: a bulk write (an import) must leave the floor free; any row write (an import's
+ * bookkeeping, a job's results, a delete) only half of it, so a write that just passed the
+ * import check still goes through. Half the floor must hold a whole WAL segment (16 MiB), which
+ * PGlite creates at once when the last one fills (the setting refuses a floor under 48 MiB).
+ */
 export const DEFAULT_MIN_FREE_DISK_BYTES = 64 * 1024 ** 2;
 
 /**
  * Disk an import of `ticks` ticks takes on PGlite: about 56 bytes a tick were measured (the
- * packed arrays, TOAST and their WAL), rounded up, plus one 16 MiB WAL segment it may start.
+ * packed arrays, TOAST and their WAL), rounded up.
  */
-export const importBytes = (ticks: number, games: number) => ticks * 64 + games * 512 + 16 * 1024 ** 2;
+export const importBytes = (ticks: number, games: number) => ticks * 64 + games * 512;
 
 export interface DiskReport {
   healthy: boolean;
@@ -55,10 +61,18 @@ export class DiskGuard {
   reserve(bytes: number, what: string): void {
     const { free } = this.space();
     if (free - bytes >= this.minFreeBytes) return;
-    const needs = bytes > 0 ? `${what} needs about ${mib(bytes)}, ` : `${what}: `;
     throw new DomainError("disk_full",
-      `not enough disk space: ${needs}${mib(free)} free on ${this.path}, and gridcast keeps ${mib(this.minFreeBytes)} free ` +
-      "(--min-free-disk-bytes); free some space and retry");
+      `not enough disk space: ${what} needs about ${mib(bytes)}, ${mib(free)} free on ${this.path}, and gridcast keeps ` +
+      `${mib(this.minFreeBytes)} free (--min-free-disk-bytes); free some space and retry`);
+  }
+
+  /** Throws disk_full while less than half the floor is free: the last line before ENOSPC. */
+  checkWrite(what: string): void {
+    const { free } = this.space();
+    if (free >= this.minFreeBytes / 2) return;
+    throw new DomainError("disk_full",
+      `not enough disk space for ${what}: ${mib(free)} free on ${this.path}, under half of the ${mib(this.minFreeBytes)} ` +
+      "gridcast keeps free (--min-free-disk-bytes); free some space and retry");
   }
 
   report(): DiskReport {
@@ -88,4 +102,4 @@ function rootMessage(err: unknown): string {
   return String(e?.message ?? err).slice(0, 300);
 }
 
-const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
+const mib = (n: number) => (n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);

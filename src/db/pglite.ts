@@ -51,17 +51,20 @@ export function pgliteDatabase(client: PGlite, disk?: DiskGuard): Database {
   return databaseHandle("pglite", db, () => client.close(), disk);
 }
 
-/** Statements that add rows (and so data and WAL); reads, DDL and transaction control pass. */
-const WRITE = /^\s*(insert|update|delete|merge|copy)\b/i;
+/**
+ * Statements that add rows (and so data and WAL); reads, DDL and transaction control pass, and so
+ * does the migrator's one bookkeeping row, so a daemon started on a low disk still opens and says why.
+ */
+const WRITE = /^\s*(insert|update|delete|merge|copy)\b(?!\s+into\s+"drizzle"\.)/i;
 
 /**
- * The client drizzle talks to, refusing a row write (disk_full) while the data dir is below its
- * floor: the one path every writer (imports, jobs, deletes) takes, so none drives PGlite into
+ * The client drizzle talks to, refusing a row write (disk_full) while the data dir is below half
+ * its floor: the one path every writer (imports, jobs, deletes) takes, so none drives PGlite into
  * ENOSPC, where it hangs the process. A statfs per write costs microseconds.
  */
 function guardWrites(client: PGlite, disk: DiskGuard): PGlite {
   const check = (query: string) => {
-    if (WRITE.test(query)) disk.reserve(0, "a write to the database");
+    if (WRITE.test(query)) disk.checkWrite("a write to the database");
   };
   const guarded = <T extends PGlite | Transaction>(target: T): T => new Proxy(target, {
     get(t, prop) {

@@ -44,18 +44,20 @@ forEachDatabase("a full disk, injected", (db, kind) => {
   test("an import that would not fit above the floor is refused with disk_full, and nothing is written", async () => {
     await importGames(db(), chunks(fileOf(["keep"])), opts());
     const version = await dataVersion(db());
-    const disk = fakeDisk(FLOOR + 10 * MiB); // less than one WAL segment above the floor
+    const disk = fakeDisk(FLOOR + MiB);
     const guarded: Database = { ...db(), disk: disk.guard };
+    const file = fileOf(["new-1", "new-2"], 10_000); // about 1.2 MiB with its WAL
 
-    const err = await importGames(guarded, chunks(fileOf(["new-1", "new-2"])), opts()).catch((e) => e);
+    const err = await importGames(guarded, chunks(file), opts()).catch((e) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect(err.code).toBe("disk_full");
-    expect(err.message).toMatch(/not enough disk space: storing 2 games \(6 ticks\) needs about 16\.\d MiB, 74\.0 MiB free on \/data, and gridcast keeps 64\.0 MiB free/);
+    expect(err.message).toBe("not enough disk space: storing 2 games (20000 ticks) needs about 1.2 MiB, 65.0 MiB free on /data, " +
+      "and gridcast keeps 64.0 MiB free (--min-free-disk-bytes); free some space and retry");
     expect((await gameIdsInOrder(db())).ids).toEqual(["keep"]);
     expect(await dataVersion(db())).toBe(version);
 
     disk.free = 1024 * MiB; // space freed: the same file goes in
-    expect(await importGames(guarded, chunks(fileOf(["new-1", "new-2"])), opts())).toEqual({ games: 2, ticks: 6 });
+    expect(await importGames(guarded, chunks(file), opts())).toEqual({ games: 2, ticks: 20_000 });
   });
 
   test("rows past the memory budget are not spilled onto a disk below the floor", async () => {
@@ -105,8 +107,8 @@ describe("the PGlite adapter below the floor", () => {
   afterAll(() => database.close());
   afterEach(() => { disk.free = 1024 * MiB; });
 
-  test("refuses every row write with disk_full (jobs and deletes too, not only imports) and still reads", async () => {
-    disk.free = FLOOR - 1;
+  test("refuses every row write with disk_full under half the floor (jobs and deletes too, not only imports) and still reads", async () => {
+    disk.free = FLOOR / 2 - 1;
     const row = { id: "g", firstT: 0, tickCount: 1, outcome: 1, synthetic: false, importedAt: new Date() };
     // drizzle wraps the refusal; asDiskFull is how callers (the import) find it.
     const refusal = async (write: Promise<unknown>) => asDiskFull(await write.then(() => undefined, (e) => e), "a test write");
@@ -114,14 +116,14 @@ describe("the PGlite adapter below the floor", () => {
     expect(await refusal(database.db.transaction(async (tx) => { await tx.delete(games); }))).toMatchObject({ code: "disk_full" });
     expect(await database.rows(sql`select count(*)::int as n from games`)).toEqual([{ n: 0 }]);
 
-    disk.free = FLOOR + MiB;
+    disk.free = FLOOR / 2 + MiB; // below the import floor, but a small write still goes in
     await database.db.insert(games).values(row);
     expect(await database.rows(sql`select count(*)::int as n from games`)).toEqual([{ n: 1 }]);
   });
 });
 
 // A real filesystem: tmpfs sized so PGlite's data dir (~39 MB) plus the default 64 MiB floor leave
-// about 25 MB for imports. Mounting needs root (or the capability); probe once, mount per run.
+// about 25 MiB for imports. Mounting needs root (or the capability); probe once, mount per run.
 function mountTmpfs(path: string): string | undefined {
   const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=128m", "tmpfs", path], { encoding: "utf8" });
   return r.error?.message ?? (r.status !== 0 ? (r.stderr || `mount exited ${r.status}`).trim() : undefined);
@@ -163,10 +165,10 @@ describe.skipIf(!!mountSkip)("a real small filesystem under the data dir [pglite
     const before = await health();
     expect(before.services.disk).toMatchObject({ healthy: true, path: join(mountPoint, "data"), min_free_bytes: FLOOR });
 
-    // 400,000 ticks need about 40 MB with their WAL: more than is left above the floor.
-    const big = await post(fileOf(["big-1", "big-2", "big-3", "big-4"], 100_000));
+    // 600,000 ticks need about 37 MiB with their WAL: more than is left above the floor.
+    const big = await post(fileOf(["big-1", "big-2", "big-3", "big-4"], 150_000));
     expect(big.status).toBe(507);
-    expect((await big.json()).detail).toMatch(/^not enough disk space: storing 4 games \(400000 ticks\) needs about/);
+    expect((await big.json()).detail).toMatch(/^not enough disk space: storing 4 games \(600000 ticks\) needs about 36\.6 MiB/);
 
     // Something else fills the disk below the floor: /health is degraded and says so.
     const free = before.services.disk.free_bytes as number;
