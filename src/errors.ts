@@ -56,3 +56,17 @@ export function isDiskFull(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The domain error a failure is, looking through wrappers (drizzle wraps a driver's error, and a
+ * refusal of ours made inside a query, as its `cause`); a disk-full failure from any driver or
+ * file is `disk_full`. Undefined for anything else: a bug, answered 500 and logged.
+ */
+export function domainErrorOf(err: unknown): DomainError | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as never, depth++) {
+    if (e instanceof DomainError) return e;
+  }
+  if (isDiskFull(err)) return new DomainError("disk_full", "no space left on device under the data dir; nothing was stored");
+  return undefined;
+}
+

@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../log/logger";
 import { errorFragment, errorPage } from "../../views/errors";
-import { DomainError } from "../errors";
+import { domainErrorOf } from "../errors";
 import { statusOf } from "./errors";
 import { htmlResponse, isApiPath, isHtmx } from "./respond";
 
@@ -24,7 +24,8 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia({ websocket: deps.websocket as never })
     .onError({ as: "global" }, ({ code, error, request, path }) => {
       const p = path ?? new URL(request.url).pathname;
-      if (error instanceof DomainError) return errorResponse(request, p, statusOf(error.code), error.message, error.extra, deps.version);
+      const domain = domainErrorOf(error);
+      if (domain) return errorResponse(request, p, statusOf(domain.code), domain.message, domain.extra, deps.version);
       switch (code) {
         case "NOT_FOUND":
           return errorResponse(request, p, 404, "Not found", {}, deps.version);

@@ -117,7 +117,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   logger.info("listening", { url, database: slot.kind });
 
-  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir }));
+  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes }));
   const started = performance.now();
   const ready = open(config).then(
     async (database) => {

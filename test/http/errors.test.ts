@@ -14,6 +14,8 @@ const boom = new Elysia()
   .get("/boom", () => { throw new TypeError("page blew up"); })
   .get("/api/busy", () => { throw new DomainError("update_busy", "short and stout", { status: "queued" }); })
   .get("/api/code/:code", ({ params }) => { throw new DomainError(params.code as ErrorCode, `code ${params.code}`); })
+  .get("/api/wrapped", () => { throw new Error("Failed query: insert into jobs ...", { cause: new DomainError("disk_full", "no room for the job") }); })
+  .get("/api/enospc", () => { throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }); })
   .post("/api/echo", ({ body }) => body);
 const health = {
   database: () => ({ kind: "pglite" as const, state: "open" as const, ping: async () => {} }),
@@ -83,6 +85,15 @@ describe("errors", () => {
       expect(res.status).toBe(status);
       expect(await res.json()).toEqual({ detail: `code ${code}` });
     }
+  });
+
+  test("a domain error wrapped by a driver, and a disk-full error from a file, keep their meaning (507, not 500)", async () => {
+    const wrapped = await fetch(`${base}/api/wrapped`);
+    expect(wrapped.status).toBe(507);
+    expect(await wrapped.json()).toEqual({ detail: "no room for the job" });
+    const enospc = await fetch(`${base}/api/enospc`);
+    expect(enospc.status).toBe(507);
+    expect((await enospc.json()).detail).toContain("no space left on device");
   });
 
   test("malformed JSON is a 400 with a clear message", async () => {
