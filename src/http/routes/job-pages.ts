@@ -8,7 +8,7 @@ import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import { isJobId } from "../../jobs/ids";
 import * as repo from "../../jobs/repository";
-import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
+import { allResults, resultsStream, type Figures, type PairResult } from "../../jobs/results";
 import type { JobScheduler } from "../../jobs/scheduler";
 import type { JobClock } from "../../page-fragments/job-clock";
 import { jobLiveView, jobStateOf } from "../../page-fragments/views";
@@ -43,20 +43,26 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     return { row, live: jobLiveView(id, jobStateOf(row, deps.scheduler.snapshot(id)), deps.clock, now()) };
   }
 
-  async function resultsJson(row: repo.JobRow) {
+  function complete(row: repo.JobRow) {
     if (row.state !== "complete") throw wrongState(`the job is ${row.state}; results are available once it is complete`);
-    const database = deps.database();
-    if (row.kind === "grid_search") return gridResultsJson(row.id, row.state, row.gameIds.length, await repo.gridRows(database, row.id), row.summary as never);
-    return simulationResultsJson(row.id, row.state, (repo.planOf(row).params as { entry: number; exit: number }), await repo.simulationRows(database, row.id), row.summary as never);
+    return row;
   }
 
   async function resultsFragment(row: repo.JobRow) {
-    const json = await resultsJson(row);
-    if ("pairs" in json) {
-      return gridResults({ id: row.id, games: json.games, pairs: json.pairs, finalSelection: json.final_selection as never, fee: repo.planOf(row).params.fee });
+    const all = await allResults(deps.database(), complete(row));
+    const plan = repo.planOf(row);
+    if (all.kind === "grid") {
+      const summary = row.summary as { final_selection?: PairResult | null } | null;
+      return gridResults({ id: row.id, games: row.gameIds.length, pairs: all.pairs, finalSelection: summary?.final_selection ?? null, fee: plan.params.fee });
     }
-    return simulationResults({ id: row.id, entry: json.entry, exit: json.exit, games: json.games, total: json.total });
+    const { entry, exit } = plan.params as { entry: number; exit: number };
+    const total = (row.summary as { total?: Figures } | null)?.total ?? { pnl: 0, trades: 0, wins: 0 };
+    return simulationResults({ id: row.id, entry, exit, games: all.games, total });
   }
+
+  /** The downloads stream through the same code as the API's results. */
+  const download = (id: string, body: ReadableStream<Uint8Array>, type: string, ext: string) =>
+    new Response(body, { headers: { "content-type": type, "content-disposition": `attachment; filename="${id}.${ext}"` } });
 
   return new Elysia({ name: "job-pages" })
     .get("/jobs/:id", async ({ params: { id } }) => {
@@ -69,15 +75,13 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     .get("/jobs/:id/live", async ({ params: { id } }) => htmlResponse(jobLiveFragment((await liveOf(id)).live)))
     .get("/jobs/:id/results", async ({ params: { id } }) => htmlResponse(await resultsFragment(await jobRow(id))))
     .get("/jobs/:id/results.json", async ({ params: { id } }) => {
-      const json = await resultsJson(await jobRow(id));
-      return new Response(JSON.stringify(json), {
-        headers: { "content-type": "application/json", "content-disposition": `attachment; filename="${id}.json"` },
-      });
+      const row = complete(await jobRow(id));
+      return download(id, resultsStream(deps.database(), row, "json"), "application/json", "json");
     })
     .get("/jobs/:id/results.csv", async ({ params: { id } }) => {
-      const json = await resultsJson(await jobRow(id));
-      const csv = "pairs" in json ? gridResultsCsv(json.pairs) : simulationResultsCsv(json.games);
-      return new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}.csv"` } });
+      const row = complete(await jobRow(id));
+      const csv = { grid: gridResultsCsv, simulation: simulationResultsCsv };
+      return download(id, resultsStream(deps.database(), row, { csv }), "text/csv; charset=utf-8", "csv");
     })
     .post("/jobs/:id/cancel", async ({ params: { id }, request }) => {
       await jobRow(id);

@@ -7,7 +7,7 @@ import { snapshotOf, type JobKind } from "../../jobs/states";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import * as repo from "../../jobs/repository";
-import { gridResultsJson, simulationResultsJson } from "../../jobs/results";
+import { resultsStream } from "../../jobs/results";
 import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
 import { isJobId } from "../../jobs/ids";
 import { invalid, malformed, notFound, tooLarge, wrongState } from "../../errors";
@@ -87,6 +87,9 @@ async function finishedJob(deps: JobsDeps, id: string, kind: JobKind) {
   return row;
 }
 
+/** Results are streamed as they are serialised (a big grid's are tens of MB). */
+const jsonStream = (body: ReadableStream<Uint8Array>) => new Response(body, { headers: { "content-type": "application/json" } });
+
 export const jobsRoutes = (deps: JobsDeps) =>
   new Elysia({ name: "jobs" })
     .post("/api/grid-search/run", async ({ request, query }) => {
@@ -114,13 +117,11 @@ export const jobsRoutes = (deps: JobsDeps) =>
     })
     .get("/api/grid-search/results/:id", async ({ params: { id } }) => {
       const row = await finishedJob(deps, id, "grid_search");
-      const rows = await repo.gridRows(deps.database(), id);
-      return gridResultsJson(id, row.state, row.gameIds.length, rows, row.summary as never);
+      return jsonStream(resultsStream(deps.database(), row, "json"));
     })
     .get("/api/simulation/results/:id", async ({ params: { id } }) => {
       const row = await finishedJob(deps, id, "simulation");
-      const rows = await repo.simulationRows(deps.database(), id);
-      return simulationResultsJson(id, row.state, (repo.planOf(row).params as { entry: number; exit: number }), rows, row.summary as never);
+      return jsonStream(resultsStream(deps.database(), row, "json"));
     })
     .post("/api/jobs/:id/cancel", async ({ params: { id } }) => {
       if (!isJobId(id)) throw notFound("Request ID not found");
