@@ -15,6 +15,7 @@ import { jobLiveView, jobStateOf } from "../../page-fragments/views";
 import { jobLiveFragment, jobPage } from "../../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
 import { invalid, notFound, wrongState } from "../../errors";
+import { FORM_BYTES, readText } from "../body";
 import { htmlResponse, isHtmx } from "../respond";
 
 export interface JobPagesDeps {
@@ -23,6 +24,8 @@ export interface JobPagesDeps {
   scheduler: JobScheduler;
   clock: JobClock;
   now?: () => number;
+  /** Most time a request body may keep the server waiting (--body-timeout-ms). */
+  bodyTimeoutMs: number;
 }
 
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
@@ -90,7 +93,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       return htmlResponse(jobLiveFragment((await liveOf(id)).live));
     })
     .post("/simulation", async ({ request }) => {
-      const form = new URLSearchParams(await request.text());
+      const form = new URLSearchParams(await readText(request, { maxBytes: FORM_BYTES, timeoutMs: deps.bodyTimeoutMs }));
       let p;
       try {
         p = validateSimulationParams(Object.fromEntries(form));

@@ -10,13 +10,16 @@ import * as repo from "../../jobs/repository";
 import { resultsStream } from "../../jobs/results";
 import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
 import { isJobId } from "../../jobs/ids";
-import { invalid, malformed, notFound, tooLarge, wrongState } from "../../errors";
+import { invalid, malformed, notFound, wrongState } from "../../errors";
+import { readText } from "../body";
 import { gameIdParam, intParam } from "../params";
 
 export interface JobsDeps {
   database: () => Database;
   scheduler: JobScheduler;
   maxPairs: number;
+  /** Most time a request body may keep the server waiting (--body-timeout-ms). */
+  bodyTimeoutMs: number;
 }
 
 const MAX_GAME_FILTER = 100_000;
@@ -24,11 +27,9 @@ const MAX_GAME_FILTER = 100_000;
 const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
 
 /** JSON body (object) or query string; a body that is not a JSON object is a 400. */
-async function readParams(request: Request, query: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+async function readParams(request: Request, query: Record<string, string | undefined>, timeoutMs: number): Promise<Record<string, unknown>> {
   const type = request.headers.get("content-type") ?? "";
-  if (Number(request.headers.get("content-length") ?? 0) > MAX_PARAMS_BYTES) throw tooLarge(`request body larger than ${MAX_PARAMS_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_PARAMS_BYTES) throw tooLarge(`request body larger than ${MAX_PARAMS_BYTES} bytes`);
+  const text = await readText(request, { maxBytes: MAX_PARAMS_BYTES, timeoutMs });
   if (text.trim() === "") return { ...query };
   if (!type.includes("json") && type !== "") throw invalid(`unsupported content type ${JSON.stringify(type)}: send JSON or a query string`);
   let body: unknown;
@@ -93,14 +94,14 @@ const jsonStream = (body: ReadableStream<Uint8Array>) => new Response(body, { he
 export const jobsRoutes = (deps: JobsDeps) =>
   new Elysia({ name: "jobs" })
     .post("/api/grid-search/run", async ({ request, query }) => {
-      const input = await readParams(request, query);
+      const input = await readParams(request, query, deps.bodyTimeoutMs);
       const p = params(() => validateGridParams(input, deps.maxPairs));
       const gameIds = await resolveGames(deps.database(), input.games);
       const id = await deps.scheduler.submit(gridPlan(p, gameIds.length), gameIds);
       return { request_id: id };
     }, { parse: "none" })
     .post("/api/simulation/run", async ({ request, query }) => {
-      const input = await readParams(request, query);
+      const input = await readParams(request, query, deps.bodyTimeoutMs);
       const p = params(() => validateSimulationParams(input));
       const gameIds = await resolveGames(deps.database(), input.games);
       const id = await deps.scheduler.submit(simulationPlan(p, gameIds.length), gameIds);
