@@ -36,10 +36,11 @@ function healthProbe(url: string) {
     while (running) {
       const started = performance.now();
       const at = phase;
+      const since = phaseStarted;
       const ok = await fetch(`${url}/health`).then((r) => r.arrayBuffer().then(() => r.status), () => 0);
       const ms = performance.now() - started;
       // A probe that spans a phase change counts against the phase it started in.
-      if (ms > (worst[at] ?? -1)) (worst[at] = ms), (worstAt[at] = started - phaseStarted);
+      if (ms > (worst[at] ?? -1)) (worst[at] = ms), (worstAt[at] = started - since);
       if (ok) answers[at] = (answers[at] ?? 0) + 1;
       await Bun.sleep(Math.max(0, 50 - ms));
     }
