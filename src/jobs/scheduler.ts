@@ -135,7 +135,8 @@ export class JobScheduler {
     };
     const terminal = to === "complete" || to === "error" || to === "cancelled";
     if (to !== "complete") {
-      // complete is stored by completeJob, with the results, in one transaction.
+      // complete is stored by completeJob: the results in slices first, then state, summary and
+      // the units' removal in one transaction (a restart before that stores the results again).
       await repo.updateJob(this.deps.database(), id, {
         state: to, current: next.current, currentCombo: next.current_combo,
         ...(extra.error !== undefined ? { error: extra.error } : {}),
