@@ -109,6 +109,18 @@ describe("results", () => {
     expect(topPairs(ps).map((p) => [p.entry, p.exit])).toEqual([[0.3, 0], [0.1, 0], [0.1, 0.05], [0.2, 0.1]]);
   });
 
+  test("top pairs of any grid are the head of the full sort, ties included", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 50; round++) {
+      const ps: PairResult[] = Array.from({ length: Math.floor(rnd() * 60) }, () => ({
+        entry: Math.ceil(rnd() * 5) / 10, exit: Math.floor(rnd() * 5) / 100, train: fig(Math.floor(rnd() * 4)), valid: fig(0), test: fig(0),
+      }));
+      const sorted = [...ps].sort((a, b) => b.train.pnl - a.train.pnl || a.entry - b.entry || a.exit - b.exit);
+      for (const n of [1, 3, 10]) expect(topPairs(ps, n).map((p) => [p.train.pnl, p.entry, p.exit])).toEqual(sorted.slice(0, n).map((p) => [p.train.pnl, p.entry, p.exit]));
+    }
+  });
+
   test("a large grid is binned: the SVG stays small", () => {
     const cells = [];
     for (let e = 1; e <= 400; e++) for (let x = 0; x < e; x += 1) cells.push({ entry: e / 1000, exit: x / 1000, pnl: Math.sin(e * x) });
