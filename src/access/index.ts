@@ -18,3 +18,11 @@ export const SESSION_COOKIE = "gridcast_session";
 /** The header (or `_csrf` form field) a cookie-authenticated change carries. */
 export const CSRF_HEADER = "x-csrf-token";
 export const CSRF_FIELD = "_csrf";
+
+export { createAccess, cookieValue } from "./access";
+export type { Access, AccessOptions, AuthMode, HeadersCarrier, LoginResult } from "./access";
+export { TokenStore, generateToken, hashSecret, isWellFormedToken, TOKEN_NAME_MAX } from "./tokens";
+export type { CreatedToken, TokenInfo } from "./tokens";
+export { SessionStore } from "./sessions";
+export type { CreatedSession, SessionInfo } from "./sessions";
+export { ensureAdmin } from "./bootstrap";
