@@ -29,6 +29,10 @@ export function generateTokenId(): string {
   return id;
 }
 
+const ID_PATTERN = /^tok_[a-z2-7]{12}$/;
+/** Whether a string could be a token's id: anything else names no token and never reaches the store. */
+export const isTokenId = (id: unknown): id is string => typeof id === "string" && ID_PATTERN.test(id);
+
 export const hashSecret = (secret: string): string => crypto.createHash("sha256").update(secret).digest("hex");
 
 /** Whether a presented string could be a token at all: anything else is refused without a query. */
@@ -63,6 +67,8 @@ export interface CreateTokenInput {
   role: unknown;
   tier?: unknown;
   expiresAt?: Date | null;
+  /** Or: expires this long after creation (by the store's clock). */
+  expiresInMs?: number;
 }
 
 // C0 and C1 controls, DEL, and the line/paragraph separators: a name is shown in tables, pages and
@@ -111,7 +117,7 @@ export class TokenStore {
     const name = validateTokenName(input.name);
     const role = validateRole(input.role);
     const tier = validateTier(input.tier);
-    const expiresAt = input.expiresAt ?? null;
+    const expiresAt = input.expiresInMs !== undefined ? new Date(this.now() + input.expiresInMs) : input.expiresAt ?? null;
     if (expiresAt !== null) {
       if (!(expiresAt instanceof Date) || !Number.isFinite(expiresAt.getTime())) throw invalid("expiry must be a valid time");
       if (expiresAt.getTime() <= this.now()) throw invalid("expiry must be in the future");
@@ -129,13 +135,14 @@ export class TokenStore {
   }
 
   async get(id: string): Promise<TokenInfo | undefined> {
+    if (!isTokenId(id)) return undefined;
     const [row] = await this.database().db.select(infoColumns).from(tokens).where(eq(tokens.id, id)).limit(1);
     return row;
   }
 
   /** Revokes a token (keeping its first revocation time); false when there is no such token. */
   async revoke(id: string): Promise<boolean> {
-    if (typeof id !== "string" || id.length > 200) return false;
+    if (!isTokenId(id)) return false;
     const rows = await this.database().db.update(tokens)
       .set({ revokedAt: sql`coalesce(${tokens.revokedAt}, ${new Date(this.now()).toISOString()}::timestamptz)` })
       .where(eq(tokens.id, id)).returning({ id: tokens.id });
