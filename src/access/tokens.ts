@@ -117,14 +117,16 @@ export class TokenStore {
     const name = validateTokenName(input.name);
     const role = validateRole(input.role);
     const tier = validateTier(input.tier);
-    const expiresAt = input.expiresInMs !== undefined ? new Date(this.now() + input.expiresInMs) : input.expiresAt ?? null;
+    // One reading of the clock: a 30d token then expires exactly 30 days after its creation.
+    const now = Math.floor(this.now());
+    const expiresAt = input.expiresInMs !== undefined ? new Date(now + input.expiresInMs) : input.expiresAt ?? null;
     if (expiresAt !== null) {
       if (!(expiresAt instanceof Date) || !Number.isFinite(expiresAt.getTime())) throw invalid("expiry must be a valid time");
-      if (expiresAt.getTime() <= this.now()) throw invalid("expiry must be in the future");
+      if (expiresAt.getTime() <= now) throw invalid("expiry must be in the future");
     }
     const token = generateToken();
     const [row] = await this.database().db.insert(tokens).values({
-      id: generateTokenId(), name, role, tier, hash: hashSecret(token), expiresAt, createdAt: new Date(this.now()),
+      id: generateTokenId(), name, role, tier, hash: hashSecret(token), expiresAt, createdAt: new Date(now),
     }).returning(infoColumns);
     return { ...row!, token };
   }
