@@ -73,7 +73,7 @@ describe("job progress fragment", () => {
     const page = String(jobPage("t", { live: running, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0) }));
     expect(page.match(/hx-ws:connect=/g)?.length).toBe(1);
     expect(page).toContain('hx-ws:connect="/pages/ws/jobs/job-1"');
-    expect(page).toContain('hx-get="/jobs/job-1/live" hx-trigger="every 2s [gridcastPolling()]" hx-swap="none"');
+    expect(page).toContain('hx-get="/jobs/job-1/live" hx-trigger="gridcast-poll" hx-swap="none"');
     expect(page).toContain("<noscript><meta http-equiv=\"refresh\"");
     const done = String(jobPage("t", { live: { ...running, status: "complete" }, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0) }));
     expect(done).not.toContain("hx-ws:connect");
