@@ -7,6 +7,8 @@ import type { Database } from "../../db/database";
 import { gameIdsInOrder, listGames } from "../../games/repository";
 import { gridPlan } from "../../jobs/plan";
 import type { JobScheduler } from "../../jobs/scheduler";
+import { creatorOf } from "../../jobs/ownership";
+import { identityOf } from "../request-identity";
 import type { DashboardFeed } from "../../page-fragments/dashboard-feed";
 import type { JobClock } from "../../page-fragments/job-clock";
 import { dashboardView } from "../../page-fragments/render";
@@ -93,7 +95,7 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
       if (ids.length === 0) {
         return htmlResponse(gridFormPage(deps.version, { values, errors: { games: "No games stored: import games or load the demo data on the Data page first." } }), 422);
       }
-      const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids);
+      const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }

@@ -7,6 +7,7 @@ import { simulationPlan } from "../../jobs/plan";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import { isJobId } from "../../jobs/ids";
+import { checkMayCancel, creatorOf } from "../../jobs/ownership";
 import * as repo from "../../jobs/repository";
 import { allResults, resultsStream, type Figures, type PairResult } from "../../jobs/results";
 import type { JobScheduler } from "../../jobs/scheduler";
@@ -16,6 +17,7 @@ import { jobLiveFragment, jobPage } from "../../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
 import { invalid, notFound, wrongState } from "../../errors";
 import { FORM_BYTES, readText } from "../body";
+import { identityOf } from "../request-identity";
 import { htmlResponse, isHtmx } from "../respond";
 
 export interface JobPagesDeps {
@@ -87,7 +89,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       return download(id, resultsStream(deps.database(), row, { csv }), "text/csv; charset=utf-8", "csv");
     })
     .post("/jobs/:id/cancel", async ({ params: { id }, request }) => {
-      await jobRow(id);
+      checkMayCancel(identityOf(request), await jobRow(id));
       await deps.scheduler.cancel(id); // already finished: nothing to do, the page shows the final state
       if (!isHtmx(request)) return seeOther(`/jobs/${encodeURIComponent(id)}`);
       return htmlResponse(jobLiveFragment((await liveOf(id)).live));
@@ -103,7 +105,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       }
       const { ids } = await gameIdsInOrder(deps.database());
       if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
-      const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids);
+      const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }
