@@ -2,7 +2,7 @@
 // and stops it in order: sockets get server_shutdown and 1012, requests finish, the database closes.
 import { join } from "node:path";
 import { createAccess, ensureAdmin, type Access } from "../access";
-import { identityOf, isLoopback, hostName } from "../access/guard";
+import { identityOf } from "../access/guard";
 import { createRateLimits } from "../access/rate-limit";
 import type { Identity } from "../access/roles";
 import type { Config } from "../config/resolve";
@@ -61,33 +61,6 @@ export interface ServeDeps {
   print?: (line: string) => void;
 }
 
-/** The access settings, as config resolves them. */
-interface AccessConfig {
-  auth: "on" | "off";
-  allowedHosts: string[];
-  metricsPublic: boolean;
-  sessionTtlMs: number;
-  rateLoginPerMin: number;
-  rateJobsPerMin: number;
-  rateImportsPerMin: number;
-}
-
-// STUB(access): store engineer — these settings land in src/config/settings.ts (--auth,
-// --allowed-hosts, --metrics-public, --session-ttl, --rate-*-per-min); until then, access.md's defaults.
-function accessConfig(config: Config): AccessConfig {
-  const c = config as Partial<AccessConfig> & Config;
-  const listen = hostName(config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host);
-  return {
-    auth: c.auth ?? (listen !== null && isLoopback(listen) ? "off" : "on"),
-    allowedHosts: c.allowedHosts ?? [],
-    metricsPublic: c.metricsPublic === true || (c.metricsPublic as unknown) === "on",
-    sessionTtlMs: c.sessionTtlMs ?? 7 * 24 * 3600_000,
-    rateLoginPerMin: c.rateLoginPerMin ?? 10,
-    rateJobsPerMin: c.rateJobsPerMin ?? 60,
-    rateImportsPerMin: c.rateImportsPerMin ?? 10,
-  };
-}
-
 /** What a socket records of the identity its upgrade was admitted as (the guard ran before the upgrade). */
 function socketIdentityOf(identity: Identity | null): SocketIdentity {
   if (!identity) return OPEN_SOCKET_IDENTITY;
@@ -98,9 +71,8 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const slot = new DatabaseSlot(config.databaseUrl ? "postgres" : "pglite");
-  const accessSettings = accessConfig(config);
   const access = createAccess({
-    database: () => slot.get(), mode: accessSettings.auth, clock, sessionTtlMs: accessSettings.sessionTtlMs, logger: logger.child({ part: "access" }),
+    database: () => slot.get(), mode: config.auth, clock, sessionTtlMs: config.sessionTtlMs, logger: logger.child({ part: "access" }),
   });
 
   const settings = resolveRealtimeSettings({
@@ -161,22 +133,20 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health });
   pages.attach(realtime);
   mountRoutes(app, {
-    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access,
+    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, sessionTtlMs: config.sessionTtlMs,
     security: {
-      metricsPublic: accessSettings.metricsPublic,
+      metricsPublic: config.metricsPublic,
       listenHost: config.host,
-      allowedHosts: accessSettings.allowedHosts,
+      allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
-      limits: createRateLimits({
-        login: accessSettings.rateLoginPerMin, jobs: accessSettings.rateJobsPerMin, imports: accessSettings.rateImportsPerMin,
-      }, () => clock.now()),
+      limits: createRateLimits({ login: config.rateLoginPerMin, jobs: config.rateJobsPerMin, imports: config.rateImportsPerMin }, () => clock.now()),
     },
     maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
   });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-  logger.info("listening", { url, database: slot.kind, auth: accessSettings.auth });
+  logger.info("listening", { url, database: slot.kind, auth: config.auth });
 
   const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes }));
   const started = performance.now();

@@ -7,7 +7,7 @@ import { Elysia } from "elysia";
 import { ROLES, type Requirement, type Role } from "../../src/access/roles";
 import { games, jobs, tokens } from "../../src/db/schema";
 import { assertEveryRouteDeclared, ROUTE_ACCESS } from "../../src/http/routes";
-import { isApiPath } from "../../src/http/respond";
+import { isApiPath, isSocketPath } from "../../src/http/respond";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { forEachDatabase } from "../support/db";
 import { makeToken, startAuthServer, stopTestServer, upgradeStatus } from "../support/server";
@@ -81,9 +81,9 @@ forEachDatabase("route table", (db) => {
         expect([key, anonymous.status]).not.toEqual([key, 403]);
         continue;
       }
-      if (isApiPath(pathOf(key)) || key.startsWith("WS ")) {
+      if (isApiPath(pathOf(key)) || isSocketPath(pathOf(key))) {
         expect([key, anonymous.status]).toEqual([key, 401]);
-        if (!key.startsWith("WS ")) expect(JSON.parse(anonymous.body)).toEqual({ detail: "authentication required" });
+        if (!key.startsWith("WS ") && isApiPath(pathOf(key))) expect(JSON.parse(anonymous.body)).toEqual({ detail: "authentication required" });
       } else {
         expect([key, anonymous.status]).toEqual([key, 303]);
         expect(anonymous.location).toStartWith("/login?next=");

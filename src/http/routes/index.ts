@@ -2,7 +2,7 @@
 // sockets, in one table a newcomer can read top to bottom, and beside it the one table of what
 // each route requires (access.md). Handlers live in the files beside this one; the socket
 // mechanics (upgrade, admission, subscriptions) live in src/realtime; the guard in src/access.
-import { Elysia, type AnyElysia } from "elysia";
+import type { AnyElysia } from "elysia";
 import type { Access } from "../../access";
 import { createGuard, type Identifier } from "../../access/guard";
 import type { LimitKind, RateLimits } from "../../access/rate-limit";
@@ -14,7 +14,7 @@ import type { JobScheduler } from "../../jobs/scheduler";
 import { DASHBOARD_TOPIC, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
 import { METRICS_TOPIC, UPDATE_TOPIC, type Realtime } from "../../realtime";
 import type { HealthSources } from "../../server/health";
-import { isApiPath, isHtmx } from "../respond";
+import { isApiPath, isHtmx, isSocketPath } from "../respond";
 import { assetRoutes } from "./assets";
 import { dashboardRoutes } from "./dashboard-pages";
 import { dataPagesRoutes } from "./data-pages";
@@ -25,6 +25,7 @@ import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
+import { tokensRoutes } from "./tokens";
 
 /**
  * What every route requires, keyed `METHOD pattern` exactly as mounted (`WS` for a socket's
@@ -143,14 +144,12 @@ export interface RouteDeps {
   pages: PageFragments;
   access: Access & Identifier;
   security: AccessOptions;
+  /** --session-ttl: the login cookie's Max-Age. */
+  sessionTtlMs: number;
   maxPairs: number;
   maxImportBytes: number;
   bodyTimeoutMs: number;
 }
-
-// STUB(access): store engineer — src/http/routes/tokens.ts's tokensRoutes({ access }) (GET/POST
-// /api/tokens, DELETE /api/tokens/:id) replaces this once it lands.
-const tokensRoutes = (_deps: { access: Access }) => new Elysia({ name: "tokens" });
 
 /** Where a page request without an identity goes: the login form, back here afterwards. */
 function loginRedirect(request: Request): Response {
@@ -193,7 +192,7 @@ function mountGuard(app: AnyElysia, deps: RouteDeps): void {
       await guard.admit(request, route, server?.requestIP(request)?.address ?? "unknown");
     } catch (err) {
       const path = new URL(request.url).pathname;
-      if (err instanceof DomainError && err.code === "unauthorized" && !isApiPath(path)) return loginRedirect(request);
+      if (err instanceof DomainError && err.code === "unauthorized" && !isApiPath(path) && !isSocketPath(path)) return loginRedirect(request);
       throw err;
     }
   });
@@ -209,12 +208,12 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(assetRoutes());
   app.use(gamesRoutes(imports));
   app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
-  app.use(tokensRoutes({ access }));
+  app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
   // Pages for people (htmx), and the sockets that keep them live, one per page, named for what it watches.
-  app.use(loginRoutes({ version, access, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(loginRoutes({ version, access, sessionTtlMs: deps.sessionTtlMs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
