@@ -49,8 +49,7 @@ forEachDatabase("route table", (db) => {
   let bearer: Record<Role, string>;
 
   beforeEach(async () => {
-    // Generous limits: the walk counts against them, and rate limiting has tests of its own.
-    server = await startAuthServer({ database: db(), config: { rateLoginPerMin: 10_000, rateJobsPerMin: 10_000, rateImportsPerMin: 10_000 } });
+    server = await startAuthServer({ database: db() });
     bearer = {} as Record<Role, string>;
     for (const role of ROLES) {
       const made = await makeToken(server, role);

@@ -33,7 +33,9 @@ export async function startTestServer(options: {
   // The test's fixture owns the database and closes it; the server must not.
   const borrow = (d: Database): Database => ({ ...d, close: async () => {} });
   const db = options.database;
-  const config = Object.assign(testConfig(options.flags), options.config ?? {});
+  // Tests send many imports and jobs a minute; the rate limits' own tests set theirs (later flags win).
+  const generous = ["--rate-login-per-min", "100000", "--rate-jobs-per-min", "100000", "--rate-imports-per-min", "100000"];
+  const config = Object.assign(testConfig([...generous, ...(options.flags ?? [])]), options.config ?? {});
   const server = await startServer({
     config,
     logger: options.logger ?? silentLogger,
