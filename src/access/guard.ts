@@ -150,8 +150,8 @@ export function createGuard(options: GuardOptions): Guard {
 
   /**
    * The CSRF token a cookie-authenticated change carries: the X-CSRF-Token header (htmx, scripts);
-   * the `_csrf` field of a urlencoded form (read from a bounded copy of the body, so the handler
-   * still reads it); for a multipart form, `?_csrf=` in the form's action URL. The multipart
+   * the `_csrf` field of a urlencoded form (the body read once, bounded, and kept for the handler:
+   * readText); for a multipart form, `?_csrf=` in the form's action URL. The multipart
    * field is not read: its place in the body is the client's choice (after a 1 GB file, say), so
    * finding it would mean parsing the upload before the guard decides, while the query is known
    * before one byte of the body is read and a refused upload is dropped unread. The CSRF token is
@@ -164,8 +164,8 @@ export function createGuard(options: GuardOptions): Guard {
     if (type.startsWith("multipart/form-data")) return new URL(request.url).searchParams.get(CSRF_FIELD);
     // A handler that takes Elysia's parsed `body` has had the body read before the guard runs:
     // such a form must send the header (the page forms read their own bodies, parse: "none").
-    if (type.startsWith("application/x-www-form-urlencoded") && !request.bodyUsed && request.body) {
-      const text = await readText(request.clone(), { maxBytes: FORM_BYTES, timeoutMs: options.bodyTimeoutMs });
+    if (type.startsWith("application/x-www-form-urlencoded") && !request.bodyUsed) {
+      const text = await readText(request, { maxBytes: FORM_BYTES, timeoutMs: options.bodyTimeoutMs });
       return new URLSearchParams(text).get(CSRF_FIELD);
     }
     return null;

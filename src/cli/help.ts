@@ -7,7 +7,8 @@ export function helpText(version: string): string {
 
 Usage:
   gridcast serve [options]            serve the app, the API and the WebSockets (default command)
-  gridcast import FILE [--server URL] import a CSV or NDJSON games file (through a running daemon with --server)
+  gridcast import FILE [--server URL] import a CSV or NDJSON games file (through a running daemon with --server;
+                                      --token T or GRIDCAST_TOKEN when it has auth on)
   gridcast demo-data [--games N] [--seed S] [--server URL]
                                       write seeded synthetic games (labelled synthetic)
   gridcast token create --name N --role viewer|operator|admin [--tier starter|pro] [--expires 30d]
