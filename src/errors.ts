@@ -23,7 +23,14 @@ export type ErrorCode =
   | "store_unavailable"
   /** The disk under the data dir (or a temporary file) is full. */
   | "disk_full"
+  /** No identity where one is needed, or one that is unknown, revoked or expired (access.md). */
+  | "unauthorized"
+  /** An identity whose role is too low, or a cross-site change (access.md). */
   | "forbidden"
+  /** A Host the server does not answer to (DNS rebinding, access.md). */
+  | "misdirected"
+  /** Over a rate limit; `extra.retry_after` says in how many seconds to try again. */
+  | "rate_limited"
   /** A plain request on a WebSocket path. */
   | "upgrade_required";
 

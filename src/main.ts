@@ -3,6 +3,7 @@ import pkg from "../package.json" with { type: "json" };
 import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/resolve";
 import { helpText } from "./cli/help";
 import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
+import { TOKEN_FLAGS, tokenCommand } from "./cli/token";
 import { DataDirInUse } from "./db/lock";
 import { DatabaseUnavailable } from "./db/database";
 import { createLogger } from "./log/logger";
@@ -19,7 +20,7 @@ function fail(message: string): never {
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
-    args = parseArgs(argv, IMPORT_FLAGS);
+    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS]);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -60,9 +61,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case "import":
-    case "demo-data": {
+    case "demo-data":
+    case "token": {
       try {
-        const run = command === "import" ? importCommand : demoCommand;
+        const run = command === "import" ? importCommand : command === "token" ? tokenCommand : demoCommand;
         process.stdout.write(`${await run(config, args.positionals, args.flags)}\n`);
       } catch (err) {
         if (err instanceof ConfigError || err instanceof DataDirInUse || err instanceof DatabaseUnavailable) fail(err.message);

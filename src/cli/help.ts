@@ -7,9 +7,16 @@ export function helpText(version: string): string {
 
 Usage:
   gridcast serve [options]            serve the app, the API and the WebSockets (default command)
-  gridcast import FILE [--server URL] import a CSV or NDJSON games file (through a running daemon with --server)
+  gridcast import FILE [--server URL] import a CSV or NDJSON games file (through a running daemon with --server;
+                                      --token T or GRIDCAST_TOKEN when it has auth on)
   gridcast demo-data [--games N] [--seed S] [--server URL]
                                       write seeded synthetic games (labelled synthetic)
+  gridcast token create --name N --role viewer|operator|admin [--tier starter|pro] [--expires 30d]
+                                      make a token; prints its id, then the token (shown only this once)
+  gridcast token list                 list tokens (never their secrets)
+  gridcast token revoke ID            revoke a token: its next request is refused, its sockets close
+                                      token commands work on the store directly, or through a running
+                                      daemon with --server URL --token T (or GRIDCAST_TOKEN, an admin token)
   gridcast --help | --version
 
 Options (each also read from its environment variable; flags win):

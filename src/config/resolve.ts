@@ -5,7 +5,20 @@ import { resolve as resolvePath } from "node:path";
 import { SETTINGS, SettingValueError, type SettingDef, type SettingKey } from "./settings";
 
 type ValueOf<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingDef<infer T> ? T : never;
-export type Config = { [K in SettingKey]: ValueOf<K> } & { dataDir: string };
+export type Config = Omit<{ [K in SettingKey]: ValueOf<K> }, "auth"> & { dataDir: string; auth: "on" | "off" };
+
+/**
+ * Whether a listen address or Host name is this machine only: `localhost` (and names under it),
+ * 127.0.0.0/8, ::1 and IPv4-mapped loopback. 0.0.0.0 and :: are every interface, not loopback.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v4);
+  return m !== null && m.slice(1).every((p) => Number(p) <= 255) && m[1] === "127";
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -73,6 +86,8 @@ export function resolveConfig(args: ParsedArgs, env: Record<string, string | und
   }
   const config = out as Config;
   config.dataDir = resolvePath(config.dataDir);
+  // access.md "Modes": a daemon reachable from other machines never comes up open by default.
+  config.auth ??= isLoopbackHost(config.host) ? "off" : "on";
   return config;
 }
 

@@ -51,6 +51,29 @@ const bytes: Parse<number> = (raw) => {
   return Math.floor(Number(m[1]) * mult[unit]);
 };
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as 30d, 12h, 90m or 45s, in milliseconds, from `min` to `max`. */
+export const duration = (min: number, max: number): Parse<number> => (raw) => {
+  const m = /^\s*(\d{1,9})\s*(s|m|h|d)\s*$/i.exec(raw);
+  if (!m) invalid("must be a duration such as 30d, 12h, 90m or 45s");
+  const ms = Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]!;
+  if (ms < min || ms > max) invalid(`must be from ${formatDuration(min)} to ${formatDuration(max)}`);
+  return ms;
+};
+
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"]) if (ms % UNIT_MS[unit]! === 0) return `${ms / UNIT_MS[unit]!}${unit}`;
+  return `${ms}ms`;
+}
+
+const onOff: Parse<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (["on", "true", "yes", "1"].includes(v)) return true;
+  if (["off", "false", "no", "0"].includes(v)) return false;
+  return invalid("must be on or off");
+};
+
 const cores = () => Math.max(1, availableParallelism());
 
 function def<T>(d: SettingDef<T>): SettingDef<T> {
@@ -103,6 +126,23 @@ export const SETTINGS = {
     default: () => 1_000, doc: "WebSocket connections allowed from one address.", parse: integer(1, 1_000_000), commands: ["serve"] }),
   metricsIntervalMs: def({ key: "metricsIntervalMs", flag: "--metrics-interval-ms", env: "GRIDCAST_METRICS_INTERVAL_MS", defaultText: "10000",
     default: () => 10_000, doc: "Period of `metrics_update` on the metrics topic (only while someone subscribes).", parse: integer(100, 3_600_000), commands: ["serve"] }),
+  auth: def<"on" | "off" | undefined>({ key: "auth", flag: "--auth", env: "GRIDCAST_AUTH", defaultText: "off on a loopback --host, else on",
+    default: () => undefined, doc: "`on`: every request but /health, /login and static files needs a token or a session; `off`: every request acts as admin (access.md).",
+    parse: oneOf("on", "off"), commands: ["serve"] }),
+  sessionTtlMs: def({ key: "sessionTtlMs", flag: "--session-ttl", env: "GRIDCAST_SESSION_TTL", defaultText: "7d",
+    default: () => 7 * 86_400_000, doc: "Lifetime of a browser session made at /login (such as 30d, 12h, 90m).",
+    parse: duration(60_000, 366 * 86_400_000), commands: ["serve"] }),
+  allowedHosts: def({ key: "allowedHosts", flag: "--allowed-hosts", env: "GRIDCAST_ALLOWED_HOSTS", defaultText: "(loopback names and the listen address)",
+    default: () => [] as string[], doc: "Comma-separated extra `Host` names the server answers to (others get 421, against DNS rebinding).",
+    parse: (raw) => list(raw).map((h) => h.toLowerCase()), commands: ["serve"] }),
+  rateLoginPerMin: def({ key: "rateLoginPerMin", flag: "--rate-login-per-min", env: "GRIDCAST_RATE_LOGIN_PER_MIN", defaultText: "10",
+    default: () => 10, doc: "Login attempts per minute per address (429 with Retry-After above).", parse: integer(1, 1_000_000), commands: ["serve"] }),
+  rateJobsPerMin: def({ key: "rateJobsPerMin", flag: "--rate-jobs-per-min", env: "GRIDCAST_RATE_JOBS_PER_MIN", defaultText: "60",
+    default: () => 60, doc: "Job submissions per minute per identity (per address when anonymous).", parse: integer(1, 1_000_000), commands: ["serve"] }),
+  rateImportsPerMin: def({ key: "rateImportsPerMin", flag: "--rate-imports-per-min", env: "GRIDCAST_RATE_IMPORTS_PER_MIN", defaultText: "10",
+    default: () => 10, doc: "Imports and demo loads per minute per identity (per address when anonymous).", parse: integer(1, 1_000_000), commands: ["serve"] }),
+  metricsPublic: def({ key: "metricsPublic", flag: "--metrics-public", env: "GRIDCAST_METRICS_PUBLIC", defaultText: "off",
+    default: () => false, doc: "`on` lets /metrics be scraped without an identity; `off` keeps it to admins.", parse: onOff, commands: ["serve"] }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

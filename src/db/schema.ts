@@ -1,4 +1,5 @@
-// The one drizzle pg-core schema, shared by PGlite and PostgreSQL: games, jobs and their results.
+// The one drizzle pg-core schema, shared by PGlite and PostgreSQL: games, jobs and their results,
+// and the tokens and sessions of access.md.
 import {
   bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgEnum, pgTable, primaryKey,
   smallint, text, timestamp,
@@ -67,6 +68,11 @@ export const jobs = pgTable("jobs", {
   createdAt: createdAt(),
   startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }),
   finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+  /** The token's name (access.md "Ownership"); null when auth is off. Shown, never compared. */
+  createdBy: text("created_by"),
+  /** The token's id: what ownership checks compare, since names need not be unique. No foreign
+   * key: a job outlives a deleted token and keeps saying who started it. */
+  createdByToken: text("created_by_token"),
 }, (t) => [index("jobs_state_idx").on(t.state, t.createdAt)]);
 
 /** Finished work units of a job (their partial sums), written in batches: what a restart resumes from. */
@@ -102,4 +108,34 @@ export const simulationGames = pgTable("simulation_games", {
   equity: doublePrecision("equity").notNull(),
 }, (t) => [primaryKey({ columns: [t.jobId, t.idx] })]);
 
-export const schema = { games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState };
+export const tokenRole = pgEnum("token_role", ["viewer", "operator", "admin"]);
+export const tokenTier = pgEnum("token_tier", ["starter", "pro"]);
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** Tokens (access.md "Identities"): only the SHA-256 of the secret is kept, never the secret. */
+export const tokens = pgTable("tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: tokenRole("role").notNull(),
+  tier: tokenTier("tier").notNull().default("starter"),
+  hash: text("hash").notNull().unique(),
+  createdAt: createdAt(),
+  expiresAt: at("expires_at"),
+  lastUsedAt: at("last_used_at"),
+  revokedAt: at("revoked_at"),
+});
+
+/** Browser sessions: the id is the SHA-256 of the cookie's secret, so a read of the table cannot sign in. */
+export const sessions = pgTable("sessions", {
+  id: text("id").primaryKey(),
+  tokenId: text("token_id").notNull().references(() => tokens.id, { onDelete: "cascade" }),
+  csrf: text("csrf").notNull(),
+  createdAt: createdAt(),
+  expiresAt: at("expires_at").notNull(),
+}, (t) => [index("sessions_token_idx").on(t.tokenId)]);
+
+export const schema = {
+  games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
+  tokens, sessions, tokenRole, tokenTier,
+};

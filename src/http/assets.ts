@@ -4,10 +4,13 @@ import htmxJs from "htmx.org/dist/htmx.min.js" with { type: "file" };
 import hxWsJs from "htmx.org/dist/ext/hx-ws.min.js" with { type: "file" };
 import appCss from "../../static/app.css" with { type: "file" };
 import appJs from "../../static/app.js" with { type: "file" };
+import loginJs from "../../static/login.js" with { type: "file" };
+import favicon from "../../static/favicon.svg" with { type: "file" };
 
 const TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
 };
 
 /** URL name under /static/ -> embedded file path (a `/$bunfs/...` path inside the binary). */
@@ -16,6 +19,8 @@ export const ASSETS: Readonly<Record<string, string>> = Object.freeze({
   "hx-ws.min.js": hxWsJs,
   "app.css": appCss,
   "app.js": appJs,
+  "login.js": loginJs,
+  "favicon.svg": favicon,
 });
 
 /** The asset's response, or undefined for any name not in the map (the caller answers 404). */

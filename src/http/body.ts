@@ -101,11 +101,25 @@ export class RequestBody implements AsyncIterable<Uint8Array> {
 /** What a form post or a JSON parameter body may weigh: far above any real one. */
 export const FORM_BYTES = 64 * 1024;
 
+/** Small bodies already read, by request: the guard reads a form's `_csrf` before the handler
+ *  reads its fields, and a body can be read only once. */
+const readBodies = new WeakMap<Request, Promise<string>>();
+
 /**
  * A small body (form fields, JSON parameters) as text, under the same size and time bounds as an
- * upload, so no route buffers whatever a client cares to send at whatever pace it likes.
+ * upload, so no route buffers whatever a client cares to send at whatever pace it likes. Read once
+ * per request: a second call (the handler after the guard) gets the same text.
  */
-export async function readText(request: Request, limits: BodyLimits): Promise<string> {
+export function readText(request: Request, limits: BodyLimits): Promise<string> {
+  let text = readBodies.get(request);
+  if (!text) {
+    text = readOnce(request, limits);
+    readBodies.set(request, text);
+  }
+  return text;
+}
+
+async function readOnce(request: Request, limits: BodyLimits): Promise<string> {
   const length = Number(request.headers.get("content-length") ?? 0);
   if (length > limits.maxBytes) throw tooLarge(`request body larger than ${limits.maxBytes} bytes`);
   const body = RequestBody.of(request, limits);
@@ -114,4 +128,3 @@ export async function readText(request: Request, limits: BodyLimits): Promise<st
   for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks).toString("utf8");
 }
-

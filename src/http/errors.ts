@@ -14,7 +14,10 @@ const STATUS: Record<ErrorCode, number> = {
   body_timeout: 408,
   store_unavailable: 503,
   disk_full: 507,
+  unauthorized: 401,
   forbidden: 403,
+  misdirected: 421,
+  rate_limited: 429,
   upgrade_required: 426,
 };
 

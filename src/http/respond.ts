@@ -14,3 +14,6 @@ export const isHtmx = (request: Request) => request.headers.get("hx-request") ==
 /** Paths for programs, answered in JSON (errors too): the API, health, metrics and the protocol's sockets. */
 export const isApiPath = (path: string) =>
   path === "/api" || path.startsWith("/api/") || path === "/health" || path === "/metrics" || path === "/ws" || path.startsWith("/ws/");
+
+/** WebSocket routes, the protocol's and the pages' alike: an upgrade refused is an HTTP status, never a redirect. */
+export const isSocketPath = (path: string) => path === "/ws" || path.startsWith("/ws/") || path.startsWith("/pages/ws/");

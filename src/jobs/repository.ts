@@ -17,7 +17,15 @@ export function planOf(row: Pick<JobRow, "kind" | "params"> & { gameIds?: string
   return storedPlan(row.kind, row.params, row.gameIds?.length ?? 0);
 }
 
-export async function insertJob(database: Database, row: { id: string; kind: JobKind; params: JobPlan; gameIds: string[]; total: number }) {
+/** Who started a job (access.md "Ownership"): the token's name and id, both null when auth is off. */
+export interface JobCreator {
+  name: string | null;
+  tokenId: string | null;
+}
+
+export async function insertJob(database: Database, row: {
+  id: string; kind: JobKind; params: JobPlan; gameIds: string[]; total: number; createdBy?: string | null; createdByToken?: string | null;
+}) {
   await database.db.insert(jobs).values({ ...row, state: "queued" });
 }
 
@@ -43,7 +51,7 @@ export async function recentJobs(database: Database, limit: number): Promise<Omi
 function jobsColumns() {
   return { id: jobs.id, kind: jobs.kind, state: jobs.state, params: jobs.params, gameIds: jobs.gameIds, total: jobs.total,
     current: jobs.current, currentCombo: jobs.currentCombo, error: jobs.error, summary: jobs.summary,
-    createdAt: jobs.createdAt, startedAt: jobs.startedAt, finishedAt: jobs.finishedAt };
+    createdAt: jobs.createdAt, startedAt: jobs.startedAt, finishedAt: jobs.finishedAt, createdBy: jobs.createdBy, createdByToken: jobs.createdByToken };
 }
 
 export async function saveUnits(database: Database, jobId: string, batch: UnitPartial[]) {

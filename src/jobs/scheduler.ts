@@ -46,13 +46,18 @@ export class JobScheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Creates a queued job (queue_full when the queue is full) and returns its request id. */
-  async submit(plan: JobPlan, gameIds: string[]): Promise<string> {
+  /**
+   * Creates a queued job (queue_full when the queue is full) and returns its request id.
+   * `createdBy`: the identity that asked (access.md "Ownership"); none when auth is off.
+   */
+  async submit(plan: JobPlan, gameIds: string[], createdBy?: repo.JobCreator): Promise<string> {
     if (this.queue.length >= this.deps.maxQueued) {
       throw new DomainError("queue_full", `${this.queue.length} jobs are already queued (the limit is ${this.deps.maxQueued}); try again when some finish`);
     }
     const id = crypto.randomUUID();
-    await repo.insertJob(this.deps.database(), { id, kind: plan.kind, params: plan, gameIds, total: plan.total });
+    await repo.insertJob(this.deps.database(), {
+      id, kind: plan.kind, params: plan, gameIds, total: plan.total, createdBy: createdBy?.name ?? null, createdByToken: createdBy?.tokenId ?? null,
+    });
     this.set(id, { status: "queued", current: 0, total: plan.total, current_combo: "" });
     this.queue.push(id);
     this.pump();

@@ -9,7 +9,7 @@ import type { Hub } from "./hub";
 import { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 import { isPing, parseClientMessage, serverMessages, type MessageId } from "./protocol";
-import type { Registry, WebSocketStatus, WsStats } from "./registry";
+import type { Registry, SocketIdentity, WebSocketStatus, WsStats } from "./registry";
 import type { RealtimeSettings } from "./settings";
 import { CLOSE, createSocketTable, type RawSocket, type SocketTable } from "./sockets";
 import { wireTopic } from "./topics";
@@ -25,8 +25,12 @@ export interface MountOptions {
   clock?: Clock;
   /** Jobs by state and worker utilisation for `metrics_update` (called while someone listens) and GET /metrics. */
   collect?: CollectMetrics;
-  /** Access role of a connection for /ws/stats (default `public`). */
-  roleOf?: (request: Request) => string;
+  /**
+   * Who an upgrade request acts as (the access guard has refused one without an identity before
+   * this runs); OPEN_SOCKET_IDENTITY (admin, pro) when not given. Recorded per connection for
+   * /ws/stats, the status report and revocation.
+   */
+  identityOf?: (request: Request) => SocketIdentity;
   onJobTerminalClose?: (topic: string, closedSockets: number) => void;
 }
 
@@ -106,7 +110,8 @@ class SocketData {
     readonly handlers: SocketHandlers,
     readonly topic: string,
     readonly userAgent: string,
-    readonly role: string | undefined,
+    /** The upgrade's identity until open; then the registry's shared copy is the one kept. */
+    public identity: SocketIdentity | undefined,
   ) {}
   open(ws: BunSocket): void { this.handlers.open(ws, this); }
   message(ws: BunSocket, message: string | Buffer): void { this.handlers.message(ws, this, message); }
@@ -154,7 +159,9 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     return {
       open(ws, data) {
         try {
-          data.id = sockets.admit(ws, { ip: ws.remoteAddress || "unknown", userAgent: data.userAgent, endpoint: route.endpoint, role: data.role });
+          const identity = data.identity;
+          data.identity = undefined;
+          data.id = sockets.admit(ws, { ip: ws.remoteAddress || "unknown", userAgent: data.userAgent, endpoint: route.endpoint, identity });
         } catch (error) {
           logger.error("websocket admission failed", { error });
           try { ws.close(CLOSE.serverError, "server error"); } catch { /* already closing */ }
@@ -185,7 +192,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
       // subscribed before the first socket opens, so binding here is early enough.
       if (!transport.bound && server) transport.bind(server);
       const userAgent = (request.headers.get("user-agent") ?? "").slice(0, MAX_USER_AGENT);
-      const data = new SocketData(handlers, route.topic?.(ctx.params ?? {}) ?? "", userAgent, opts.roleOf?.(request));
+      const data = new SocketData(handlers, route.topic?.(ctx.params ?? {}) ?? "", userAgent, opts.identityOf?.(request));
       if (server?.upgrade(request, { data })) return undefined;
       throw notUpgraded();
     }) as never);

@@ -4,13 +4,30 @@
 // connection's count is the sum of (count now - baseline) when someone asks.
 import { quietLogger, systemClock, type Clock, type RealtimeLogger } from "./transport";
 
+/**
+ * Who a socket acts as (access.md), as plain fields: how access decides them is not this module's
+ * business. The registry keeps one frozen copy per distinct identity, shared by all its
+ * connections, so an idle connection pays a pointer for it, not four fields.
+ */
+export interface SocketIdentity {
+  readonly role: string;
+  readonly tier: string;
+  /** The token's name (null when auth is off): what the status report shows. */
+  readonly token: string | null;
+  /** The token's id (null when auth is off): what a revocation closes by. */
+  readonly tokenId: string | null;
+}
+
+/** Auth off: every request acts as admin with tier pro (access.md "Modes"). */
+export const OPEN_SOCKET_IDENTITY: SocketIdentity = Object.freeze({ role: "admin", tier: "pro", token: null, tokenId: null });
+
 export interface ConnectionInfo {
   ip: string;
   userAgent: string;
   /** The route pattern, e.g. `/ws` or `/ws/grid-search/:id`. */
   endpoint: string;
-  /** Access role for /ws/stats; gridcast has no accounts yet, so `public` unless the lead says otherwise. */
-  role?: string;
+  /** Who the socket acts as; OPEN_SOCKET_IDENTITY when not given. */
+  identity?: SocketIdentity;
 }
 
 export interface Subscription {
@@ -27,7 +44,8 @@ export interface Connection {
   readonly ip: string;
   readonly userAgent: string;
   readonly endpoint: string;
-  readonly role: string;
+  /** Shared with every connection of the same identity (frozen). */
+  readonly identity: SocketIdentity;
   /** Messages sent to this socket alone (welcome, acks, pongs, snapshots). */
   sent: number;
   lastSentAt: number | null;
@@ -65,6 +83,10 @@ export interface ConnectionStatus {
   clientInfo: { userAgent: string; ip: string };
   endpoint: string;
   topics: string[];
+  role: string;
+  tier: string;
+  /** The token's name; null when auth is off. */
+  token: string | null;
 }
 
 export interface WebSocketStatus {
@@ -81,6 +103,7 @@ export interface WsStats {
   total_connections: number;
   by_topic: Record<string, number>;
   by_role: Record<string, number>;
+  by_tier: Record<string, number>;
   by_endpoint: Record<string, number>;
   limits: { max_connections: number; max_connections_per_ip: number };
 }
@@ -101,6 +124,10 @@ export function createRegistry(deps: RegistryDeps) {
   const perIp = new Map<string, number>();
   const perTopic = new Map<string, number>();
   const perRole = new Map<string, number>();
+  const perTier = new Map<string, number>();
+  // One frozen identity per distinct (token, role, tier, name) among open connections, with how
+  // many use it: dropped with its last connection, so it holds no more entries than sockets.
+  const identities = new Map<string, { identity: SocketIdentity; users: number }>();
   const perEndpoint = new Map<string, number>();
   const subscribersOf = new Map<string, Set<string>>();
   const activity = new Set<(topic: string, subscribers: number) => void>();
@@ -121,6 +148,26 @@ export function createRegistry(deps: RegistryDeps) {
       if (w.count > sub.baseline && (last === null || w.lastAt > last)) last = w.lastAt;
     }
     return last;
+  }
+
+  const identityKey = (i: SocketIdentity) => `${i.tokenId ?? ""}\u0000${i.role}\u0000${i.tier}\u0000${i.token ?? ""}`;
+
+  function shareIdentity(given: SocketIdentity): SocketIdentity {
+    const key = identityKey(given);
+    const known = identities.get(key);
+    if (known) {
+      known.users++;
+      return known.identity;
+    }
+    const identity: SocketIdentity = Object.freeze({ role: given.role, tier: given.tier, token: given.token, tokenId: given.tokenId });
+    identities.set(key, { identity, users: 1 });
+    return identity;
+  }
+
+  function releaseIdentity(identity: SocketIdentity): void {
+    const key = identityKey(identity);
+    const known = identities.get(key);
+    if (known && --known.users <= 0) identities.delete(key);
   }
 
   function topicChanged(topic: string, by: number): void {
@@ -156,12 +203,13 @@ export function createRegistry(deps: RegistryDeps) {
       const now = Math.round(clock.now());
       const conn: Connection = {
         id: `ws_${++counter}_${now}`, connectedAt: now, ip: info.ip, userAgent: info.userAgent, endpoint: info.endpoint,
-        role: info.role ?? "public", sent: 0, lastSentAt: null, received: 0, lastMessageAt: null, errors: 0, lastError: null,
+        identity: shareIdentity(info.identity ?? OPEN_SOCKET_IDENTITY), sent: 0, lastSentAt: null, received: 0, lastMessageAt: null, errors: 0, lastError: null,
         subs: [], retired: 0,
       };
       conns.set(conn.id, conn);
       bump(perIp, conn.ip, 1);
-      bump(perRole, conn.role, 1);
+      bump(perRole, conn.identity.role, 1);
+      bump(perTier, conn.identity.tier, 1);
       bump(perEndpoint, conn.endpoint, 1);
       return { ok: true, conn };
     },
@@ -173,7 +221,9 @@ export function createRegistry(deps: RegistryDeps) {
       closedErrors += conn.errors;
       conns.delete(id);
       bump(perIp, conn.ip, -1);
-      bump(perRole, conn.role, -1);
+      bump(perRole, conn.identity.role, -1);
+      bump(perTier, conn.identity.tier, -1);
+      releaseIdentity(conn.identity);
       bump(perEndpoint, conn.endpoint, -1);
       return conn;
     },
@@ -230,6 +280,7 @@ export function createRegistry(deps: RegistryDeps) {
           lastBroadcast: iso(lastBroadcast(conn)), lastError: conn.lastError,
           clientInfo: { userAgent: conn.userAgent, ip: conn.ip }, endpoint: conn.endpoint,
           topics: [...new Set(conn.subs.map((s) => s.topic))],
+          role: conn.identity.role, tier: conn.identity.tier, token: conn.identity.token,
         });
       }
       const out: WebSocketStatus = {
@@ -240,11 +291,12 @@ export function createRegistry(deps: RegistryDeps) {
       if (list.length < conns.size) out.truncated = true;
       return out;
     },
-    /** GET /ws/stats: connection counts by topic, by access role and by endpoint. */
+    /** GET /ws/stats: connection counts by topic, by access role and tier, and by endpoint. */
     stats(): WsStats {
       return {
         timestamp: new Date(clock.now()).toISOString(), total_connections: conns.size,
-        by_topic: Object.fromEntries(perTopic), by_role: Object.fromEntries(perRole), by_endpoint: Object.fromEntries(perEndpoint),
+        by_topic: Object.fromEntries(perTopic), by_role: Object.fromEntries(perRole),
+        by_tier: Object.fromEntries(perTier), by_endpoint: Object.fromEntries(perEndpoint),
         limits: { max_connections: deps.maxConnections, max_connections_per_ip: deps.maxConnectionsPerIp },
       };
     },

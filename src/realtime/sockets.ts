@@ -1,9 +1,9 @@
 // The live sockets behind the registry's records: admission, direct sends, subscriptions, catching
 // a drained socket up, cutting off one that stays backed up, closing one-topic sockets when their
-// job ends, and the shutdown notice. Works on Bun's ServerWebSocket; knows nothing of Elysia.
+// job ends, closing the sockets of a revoked identity, and the shutdown notice. Works on Bun's ServerWebSocket; knows nothing of Elysia.
 import type { Hub } from "./hub";
 import { serverMessages } from "./protocol";
-import type { ConnectionInfo, Registry } from "./registry";
+import type { Connection, ConnectionInfo, Registry } from "./registry";
 import type { RealtimeSettings } from "./settings";
 import { splitWireTopic, SYSTEM_WIRE_TOPIC, wireTopic } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
@@ -24,7 +24,16 @@ export const CLOSE = {
   restart: 1012,
   /** Over a connection limit, or a consumer that stayed backed up: come back later. */
   tryAgainLater: 1013,
+  /** The identity was revoked or expired (access.md). A 4xxx code ends htmx's reconnect for good. */
+  unauthorized: 4001,
 } as const;
+
+/**
+ * Revoked token ids remembered so that a socket authenticated just before its token was revoked,
+ * and opened just after, is closed as it opens. The gap is one handshake, so the most recent few
+ * are enough, and the set cannot grow without bound.
+ */
+const REMEMBERED_REVOCATIONS = 1024;
 
 export interface SocketTableDeps {
   hub: Hub;
@@ -51,6 +60,7 @@ export function createSocketTable(deps: SocketTableDeps) {
   let shuttingDown = false;
   let allClosed: (() => void) | null = null;
   let stopped: Promise<void> | null = null;
+  const revoked = new Set<string>();
 
   function send(id: string, data: string): void {
     const raw = live.get(id);
@@ -90,6 +100,17 @@ export function createSocketTable(deps: SocketTableDeps) {
     }
   }
 
+  /** Closes every open socket whose connection matches; returns how many. */
+  function closeWhere(match: (conn: Connection) => boolean, code: number, reason: string): number {
+    // Ids first: a close may call back into the registry while it is being walked.
+    const ids: string[] = [];
+    for (const conn of registry.all()) if (match(conn)) ids.push(conn.id);
+    for (const id of ids) {
+      try { live.get(id)?.close(code, reason); } catch { /* already closing */ }
+    }
+    return ids.length;
+  }
+
   const detachDrop = hub.onDrop((wire) => suspect(null, wire));
 
   const detachPublish = hub.onPublish((event) => {
@@ -115,6 +136,11 @@ export function createSocketTable(deps: SocketTableDeps) {
     admit(raw: RawSocket, info: ConnectionInfo): string | null {
       if (shuttingDown) {
         raw.close(CLOSE.restart, "server restarting");
+        return null;
+      }
+      const tokenId = info.identity?.tokenId;
+      if (tokenId && revoked.has(tokenId)) {
+        raw.close(CLOSE.unauthorized, "unauthorized");
         return null;
       }
       const admission = registry.open(info);
@@ -169,6 +195,19 @@ export function createSocketTable(deps: SocketTableDeps) {
     },
     closeOne(id: string, code: number, reason: string): void {
       live.get(id)?.close(code, reason);
+    },
+    closeWhere,
+    /**
+     * A token was revoked or expired: its sockets (bearer and session ones alike carry its id)
+     * close with 4001 `unauthorized`, and one still opening is closed as it opens.
+     */
+    closeToken(tokenId: string): number {
+      revoked.delete(tokenId);
+      revoked.add(tokenId);
+      if (revoked.size > REMEMBERED_REVOCATIONS) revoked.delete(revoked.values().next().value!);
+      const closed = closeWhere((conn) => conn.identity.tokenId === tokenId, CLOSE.unauthorized, "unauthorized");
+      if (closed > 0) logger.info("closed the websockets of a revoked token", { tokenId, closed });
+      return closed;
     },
     size: () => live.size,
     get shuttingDown() {

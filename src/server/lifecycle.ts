@@ -1,6 +1,10 @@
 // Starts the daemon (listen first, then open the database so /health answers 503 meanwhile)
 // and stops it in order: sockets get server_shutdown and 1012, requests finish, the database closes.
 import { join } from "node:path";
+import { createAccess, ensureAdmin, type Access } from "../access";
+import { identityOf } from "../access/guard";
+import { createRateLimits } from "../access/rate-limit";
+import type { Identity } from "../access/roles";
 import type { Config } from "../config/resolve";
 import { DatabaseUnavailable, type Database } from "../db/database";
 import { DataDirInUse } from "../db/lock";
@@ -19,6 +23,8 @@ import {
   createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
   jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
 } from "../realtime";
+import { OPEN_SOCKET_IDENTITY, type SocketIdentity } from "../realtime/registry";
+import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
 import type { HealthSources } from "./health";
 
@@ -33,6 +39,7 @@ export interface RunningServer {
   updates: UpdateService;
   scheduler: JobScheduler;
   pool: Pool;
+  access: Access;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -48,11 +55,25 @@ export interface ServeDeps {
   version: string;
   /** Injected in tests to hold the database back or swap the driver. */
   openDatabase?: (config: Config) => Promise<Database>;
+  /** Time for access (token expiry, sessions, the sweep) and the rate limits; tests pass a fake one. */
+  clock?: Clock;
+  /** Where the first start's `admin login: ...` line goes (stdout: never the log). */
+  print?: (line: string) => void;
+}
+
+/** What a socket records of the identity its upgrade was admitted as (the guard ran before the upgrade). */
+function socketIdentityOf(identity: Identity | null): SocketIdentity {
+  if (!identity) return OPEN_SOCKET_IDENTITY;
+  return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId };
 }
 
 export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
   const slot = new DatabaseSlot(config.databaseUrl ? "postgres" : "pglite");
+  const access = createAccess({
+    database: () => slot.get(), mode: config.auth, clock, sessionTtlMs: config.sessionTtlMs, logger: logger.child({ part: "access" }),
+  });
 
   const settings = resolveRealtimeSettings({
     tickMs: config.tickMs, maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp,
@@ -105,17 +126,27 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const realtime = mountRealtime(app, {
     hub, registry, settings, transport, logger: realtimeLog,
     collect: () => ({ jobs: scheduler.countsByState(), workers: workers() }),
+    identityOf: (request) => socketIdentityOf(identityOf(request)),
   });
+  // A revoked or expired token's sockets close with 4001 (access.md), whichever process revoked it.
+  access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
   const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health });
   pages.attach(realtime);
   mountRoutes(app, {
-    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages,
+    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, sessionTtlMs: config.sessionTtlMs,
+    security: {
+      metricsPublic: config.metricsPublic,
+      listenHost: config.host,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+      limits: createRateLimits({ login: config.rateLoginPerMin, jobs: config.rateJobsPerMin, imports: config.rateImportsPerMin }, () => clock.now()),
+    },
     maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
   });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-  logger.info("listening", { url, database: slot.kind });
+  logger.info("listening", { url, database: slot.kind, auth: config.auth });
 
   const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes }));
   const started = performance.now();
@@ -123,6 +154,10 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     async (database) => {
       slot.opened(database);
       logger.info("database open", { kind: slot.kind, ms: Math.round(performance.now() - started) });
+      // Auth on and no admin yet: make one and print its login line once, on stdout only.
+      const line = await ensureAdmin(access, `${url}/login`);
+      if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+      access.start();
       await scheduler.resume();
     },
     (err: Error) => {
@@ -141,6 +176,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       }, deadlineMs);
       try {
         // Sockets first: browsers get server_shutdown and 1012, so they reconnect by themselves.
+        access.stop();
         await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
         // Running jobs keep their state and saved units; closing the pool flushes the last batch.
@@ -158,5 +194,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, ready, stop };
+  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, ready, stop };
 }

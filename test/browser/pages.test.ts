@@ -1,7 +1,10 @@
 // The pages in a real browser: a grid search from the form watched to 100% and its heatmap
 // without a reload and without progress polls; cancel from the job page; the socket killed from
 // the server (Offline, polling, then Live again and polling stops); an import from the data page;
-// a screenshot of each page, wide and at 360 px, in test-artifacts/.
+// a screenshot of each page, wide and at 360 px, in test-artifacts/. With --auth on: signing in
+// from the printed `/login#token=...` link, the dashboard's socket through the session cookie,
+// demo data and a grid search posted with the session's CSRF token, and no Content-Security-Policy
+// violation reported on any page in either mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
 import type { Database } from "../../src/db/database";
@@ -9,6 +12,30 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { freshDatabase } from "../support/db";
 import { startTestServer, stopTestServer } from "../support/server";
 import { artifact, hasChromium, launch, SKIP_REASON } from "./browser";
+
+/**
+ * Collects what the pages of a context report against the Content-Security-Policy: chromium's
+ * console errors ("Refused to ...") and the securitypolicyviolation events of each document.
+ */
+function watchCsp(context: BrowserContext): string[] {
+  const seen: string[] = [];
+  void context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  context.on("console", (m) => {
+    const text = m.text();
+    if (/Content Security Policy|CSP violation/i.test(text)) seen.push(`${m.page()?.url()}: ${text}`);
+  });
+  return seen;
+}
+
+const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
+async function shoot(page: Page, name: string) {
+  await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
 
 if (!hasChromium) {
   test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});
@@ -18,11 +45,13 @@ if (!hasChromium) {
     let db: Database;
     let browser: Awaited<ReturnType<typeof launch>>;
     let context: BrowserContext;
+    let csp: string[] = [];
     beforeAll(async () => {
       db = await freshDatabase("pglite");
       server = await startTestServer({ database: db, flags: ["--metrics-interval-ms", "1000"] });
       browser = await launch();
       context = browser.context;
+      csp = watchCsp(context);
     });
     afterAll(async () => {
       await browser?.close();
@@ -35,13 +64,6 @@ if (!hasChromium) {
       const seen: string[] = [];
       page.on("request", (r) => seen.push(new URL(r.url()).pathname + new URL(r.url()).search));
       return seen;
-    }
-    const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
-    async function shoot(page: Page, name: string) {
-      await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
-      await page.setViewportSize({ width: 360, height: 780 });
-      await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
-      await page.setViewportSize({ width: 1280, height: 900 });
     }
     /** A wide table fits at 1280 px; at 360 px it scrolls in its wrapper and the "scroll →" hint shows. */
     async function scrollsWhenNarrow(page: Page, wrapper: string) {
@@ -183,6 +205,76 @@ if (!hasChromium) {
       await page.waitForFunction((t) => document.querySelector("#ops-metrics .muted")?.textContent !== t, first, { timeout: 5000 });
       await shoot(page, "ops");
       await page.close();
+    });
+
+    test("no page reported a Content-Security-Policy violation", () => {
+      expect(csp).toEqual([]);
+    });
+  });
+
+  describe("pages in chromium with --auth on", () => {
+    let server: RunningServer;
+    let db: Database;
+    let browser: Awaited<ReturnType<typeof launch>>;
+    let context: BrowserContext;
+    let csp: string[] = [];
+    /** Every URL the browser asked the server for: the token must be in none of them. */
+    const asked: string[] = [];
+    beforeAll(async () => {
+      db = await freshDatabase("pglite");
+      server = await startTestServer({ database: db, flags: ["--auth", "on"] });
+      browser = await launch();
+      context = browser.context;
+      csp = watchCsp(context);
+      context.on("request", (r) => asked.push(r.url()));
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stopTestServer(server);
+      await db.close();
+    });
+
+    test("sign in from /login#token=..., load demo data and run a grid search from the form (CSRF carried), with no CSP violation", async () => {
+      const { token } = await server.access.tokens.create({ name: "<b>ops</b> & co", role: "operator", tier: "pro" });
+      const page = await context.newPage();
+      // Without a session the dashboard sends the browser to the sign-in form.
+      await page.goto(`${server.url}/`);
+      expect(new URL(page.url()).pathname).toBe("/login");
+      await page.goto(`${server.url}/login#token=${token}`);
+      await page.waitForFunction((t) => (document.getElementById("token") as HTMLInputElement | null)?.value === t, token);
+      expect(page.url()).toBe(`${server.url}/login`); // the fragment is gone from the address bar
+      await shoot(page, "login");
+      await Promise.all([page.waitForURL(`${server.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
+      // The page's socket authenticates with the session cookie.
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      expect(await page.locator(".account .who").textContent()).toBe("Signed in as <b>ops</b> & co");
+      expect(await page.locator(".account .badge-role").textContent()).toBe("role operator");
+      expect(await page.locator(".account .badge-tier").textContent()).toBe("tier pro");
+      await shoot(page, "header-signed-in");
+
+      // htmx's POST to /api/games/demo carries X-CSRF-Token (a cookie-authenticated change without it is refused).
+      await page.goto(`${server.url}/data`);
+      await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
+      await page.getByRole("button", { name: /Load demo data/ }).click();
+      await page.locator("text=synthetic-0001").first().waitFor({ timeout: 20_000 });
+
+      // The form's plain POST carries the hidden _csrf field.
+      await page.goto(`${server.url}/`);
+      const fill = { entry_start: "0.02", entry_stop: "0.2", entry_step: "0.02", exit_start: "0", exit_stop: "0.1", exit_step: "0.02" };
+      for (const [name, value] of Object.entries(fill)) await page.fill(`input[name="${name}"]`, value);
+      await page.locator("#grid-preview", { hasText: "pairs" }).waitFor(); // the preview's htmx POST went through too
+      await Promise.all([page.waitForURL(/\/jobs\//), page.getByRole("button", { name: "Start grid search" }).click()]);
+      await page.locator("#job-results svg").first().waitFor({ timeout: 30_000 });
+      expect(await page.locator("#job-progress .badge").textContent()).toBe("Complete");
+
+      // Signing out ends the session: the next page is the sign-in form again.
+      await Promise.all([page.waitForURL(/\/login/), page.getByRole("button", { name: "Sign out" }).click()]);
+      await page.goto(`${server.url}/data`);
+      expect(new URL(page.url()).pathname).toBe("/login");
+      await page.close();
+
+      expect(asked.filter((u) => u.includes(token))).toEqual([]);
+      expect(csp).toEqual([]);
     });
   });
 }

@@ -9,7 +9,7 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { csv } from "../support/bodies";
 import { freshDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
-import { startTestServer, stopTestServer } from "../support/server";
+import { makeToken, startAuthServer, startTestServer, stopTestServer } from "../support/server";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const run = async (args: string[]) => {
@@ -31,6 +31,30 @@ describe("gridcast import / demo-data", () => {
   afterAll(async () => {
     await stopTestServer(server);
     await db.close();
+  });
+
+  test("with auth on, --server needs an operator's token: --token or GRIDCAST_TOKEN", async () => {
+    const securedDb = await freshDatabase("pglite");
+    const secured = await startAuthServer({ database: securedDb });
+    try {
+      const refused = await run(["import", file, "--server", secured.url]);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain("401: authentication required");
+      const viewer = await makeToken(secured, "viewer");
+      const low = await run(["demo-data", "--games", "3", "--server", secured.url, "--token", viewer.token]);
+      expect(low.code).toBe(1);
+      expect(low.err).toContain("403: requires role operator");
+      const operator = await makeToken(secured, "operator");
+      const ok = await run(["import", file, "--server", secured.url, "--token", operator.token]);
+      expect(ok).toMatchObject({ code: 0, out: expect.stringContaining("imported 2 games") });
+      const p = Bun.spawn([process.execPath, MAIN, "demo-data", "--games", "3", "--server", secured.url], {
+        env: { ...process.env, DATABASE_URL: "", GRIDCAST_TOKEN: operator.token }, stdout: "pipe", stderr: "pipe",
+      });
+      expect(await p.exited).toBe(0);
+    } finally {
+      await stopTestServer(secured);
+      await securedDb.close();
+    }
   });
 
   test("--server sends the file through the daemon's API", async () => {

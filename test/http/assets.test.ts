@@ -34,7 +34,7 @@ describe("embedded assets", () => {
     for (const name of Object.keys(ASSETS)) {
       const res = await fetch(`${server.url}/static/${name}`);
       expect(res.status).toBe(200);
-      expect(res.headers.get("content-type")).toMatch(name.endsWith(".css") ? /text\/css/ : /javascript/);
+      expect(res.headers.get("content-type")).toMatch(name.endsWith(".css") ? /text\/css/ : name.endsWith(".svg") ? /image\/svg\+xml/ : /javascript/);
       expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(0);
     }
   });

@@ -77,7 +77,7 @@ describe("errors", () => {
     const codes: [ErrorCode, number][] = [
       ["malformed", 400], ["invalid", 422], ["not_found", 404], ["wrong_state", 409], ["update_busy", 409], ["queue_full", 429],
       ["too_large", 413], ["unsupported_type", 415], ["body_timeout", 408], ["store_unavailable", 503], ["disk_full", 507],
-      ["forbidden", 403], ["upgrade_required", 426],
+      ["unauthorized", 401], ["forbidden", 403], ["misdirected", 421], ["rate_limited", 429], ["upgrade_required", 426],
     ];
     for (const [code, status] of codes) {
       expect(statusOf(code)).toBe(status);

@@ -1,6 +1,7 @@
 // The dashboard and the new grid search form: fragments, the live dashboard socket, the preview
 // with inline errors, and the form's plain POST -> 303 to the job page.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { OPEN_IDENTITY } from "../../src/access/roles";
 import type { Database } from "../../src/db/database";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { dashboardFragment, dashboardJobs, healthLine } from "../../views/pages/dashboard";
@@ -30,7 +31,7 @@ describe("dashboard fragments", () => {
   });
 
   test("the form: API parameter names, inline errors by the field, values kept and escaped", () => {
-    const s = String(gridForm({ values: { entry_start: `"><script>` }, errors: { entry_step: "must be > 0" } }));
+    const s = String(gridForm({ values: { entry_start: `"><script>` }, errors: { entry_step: "must be > 0" } }, OPEN_IDENTITY));
     for (const name of ["entry_start", "entry_stop", "entry_step", "exit_start", "exit_stop", "exit_step", "fee", "train_fraction", "valid_fraction"]) {
       expect(s).toContain(`name="${name}"`);
     }

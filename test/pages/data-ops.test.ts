@@ -1,6 +1,7 @@
 // The data page (games, import, update status, demo data) and the ops page (metrics), their
 // fragments and sockets, with and without scripts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { OPEN_IDENTITY } from "../../src/access/roles";
 import type { Database } from "../../src/db/database";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { gamesTable, updateStatusFragment } from "../../views/pages/data";
@@ -12,7 +13,7 @@ const EVIL = `<script>alert(1)</script>`;
 
 describe("data and ops fragments", () => {
   test("game ids, file names and import errors render as text", () => {
-    const t = String(gamesTable({ games: [{ id: EVIL, first_t: 0, ticks: 3, outcome: 1, synthetic: false, imported_at: "2024-01-01T00:00:00.000Z" }], total: 1, page: 1, perPage: 50 }));
+    const t = String(gamesTable({ games: [{ id: EVIL, first_t: 0, ticks: 3, outcome: 1, synthetic: false, imported_at: "2024-01-01T00:00:00.000Z" }], total: 1, page: 1, perPage: 50 }, OPEN_IDENTITY));
     expect(t).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(t).not.toContain("<script>");
     const u = updateStatusFragment({ is_running: true, message: "Update in progress", source: EVIL, progress: { current: 5, total: 10 }, last: { ok: false, source: EVIL, error: EVIL, finished_at: "2024-01-01T00:00:00.000Z" } });
@@ -23,7 +24,7 @@ describe("data and ops fragments", () => {
   });
 
   test("an empty store offers the demo data through the demo endpoint, and a plain form without scripts", () => {
-    const t = String(gamesTable({ games: [], total: 0, page: 1, perPage: 50 }));
+    const t = String(gamesTable({ games: [], total: 0, page: 1, perPage: 50 }, OPEN_IDENTITY));
     expect(t).toContain('<form method="post" action="/data/demo" hx-post="/api/games/demo?games=200&amp;seed=1" hx-swap="none">');
   });
 

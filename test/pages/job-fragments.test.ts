@@ -1,6 +1,7 @@
 // The job page's fragment renderers: what the socket and the poll send, the results, the charts,
 // and that every user-supplied string renders as text.
 import { describe, expect, test } from "bun:test";
+import { OPEN_IDENTITY } from "../../src/access/roles";
 import { jobActions, jobLiveFragment, jobPage, jobProgress, resultsLoader, type JobLiveView } from "../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv, topPairs, type PairResult } from "../../views/pages/results";
 import { colourLevel, heatmapSvg, PALETTE } from "../../views/svg/heatmap";
@@ -55,14 +56,14 @@ describe("job progress fragment", () => {
   });
 
   test("the cancel button posts without scripts and with htmx", () => {
-    const s = String(jobActions(running));
+    const s = String(jobActions(running, false, { viewer: OPEN_IDENTITY }));
     expect(s).toContain('<form method="post" action="/jobs/job-1/cancel" hx-post="/jobs/job-1/cancel" hx-swap="none">');
     expect(s).toContain('<button type="submit" class="danger">Cancel job</button>');
   });
 
   test("user strings render as text: job id, error message, current pair", () => {
     const v = { ...running, id: EVIL, error: EVIL, current_combo: EVIL };
-    for (const s of [jobLiveFragment(v), jobLiveFragment({ ...v, status: "complete" }), String(jobPage("t", { live: v, kind: "grid_search", params: { entry_start: 0.1 }, games: 3, createdAt: new Date(0) }))]) {
+    for (const s of [jobLiveFragment(v), jobLiveFragment({ ...v, status: "complete" }), String(jobPage("t", OPEN_IDENTITY, { live: v, kind: "grid_search", params: { entry_start: 0.1 }, games: 3, createdAt: new Date(0), canCancel: true }))]) {
       expect(s).not.toContain("<script>alert");
       expect(s).not.toContain('"x")');
     }
@@ -70,12 +71,12 @@ describe("job progress fragment", () => {
   });
 
   test("the page opens one socket named for the job, polls only as a fallback, and a finished job opens none", () => {
-    const page = String(jobPage("t", { live: running, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0) }));
+    const page = String(jobPage("t", OPEN_IDENTITY, { live: running, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0), canCancel: true }));
     expect(page.match(/hx-ws:connect=/g)?.length).toBe(1);
     expect(page).toContain('hx-ws:connect="/pages/ws/jobs/job-1"');
-    expect(page).toContain('hx-get="/jobs/job-1/live" hx-trigger="every 2s [gridcastPolling()]" hx-swap="none"');
+    expect(page).toContain('hx-get="/jobs/job-1/live" hx-trigger="gridcast-poll" hx-swap="none"');
     expect(page).toContain("<noscript><meta http-equiv=\"refresh\"");
-    const done = String(jobPage("t", { live: { ...running, status: "complete" }, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0) }));
+    const done = String(jobPage("t", OPEN_IDENTITY, { live: { ...running, status: "complete" }, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0), canCancel: true }));
     expect(done).not.toContain("hx-ws:connect");
     expect(done).not.toContain('id="poller"');
     expect(done).toContain('data-live="final"');
@@ -86,7 +87,7 @@ describe("results", () => {
   test("grid results: heatmap with axes, legend and the selection marked; top pairs with train, valid and test", () => {
     const ps = pairs();
     const best = topPairs(ps)[0];
-    const s = String(gridResults({ id: "j", games: 20, pairs: ps, finalSelection: best, fee: 0 }));
+    const s = String(gridResults({ id: "j", games: 20, pairs: ps, finalSelection: best, fee: 0, viewer: OPEN_IDENTITY }));
     expect(s).toContain("<svg");
     expect(s).toContain("entry threshold");
     expect(s).toContain("exit threshold");

@@ -176,7 +176,7 @@ describe("status endpoints", () => {
     expect(Date.parse(mine.lastBroadcast)).toBeGreaterThan(0);
     const stats = await (await fetch(`${s.http}/ws/stats`)).json();
     expect(stats).toMatchObject({
-      total_connections: 2, by_topic: { "job:x": 1, update: 1 }, by_role: { public: 2 },
+      total_connections: 2, by_topic: { "job:x": 1, update: 1 }, by_role: { admin: 2 }, by_tier: { pro: 2 },
       by_endpoint: { "/ws": 1, "/ws/update/status": 1 },
     });
   });

@@ -202,7 +202,7 @@ describe("Prometheus exposition", () => {
     const { registry, metrics } = setup(() => ({
       jobs: { 'odd"state\\x\ny': 1 }, workers: { "queue depth": 4, label: "not a number" }, gauge_from_lead: 7,
     }));
-    registry.open({ ip: "1.2.3.4", userAgent: "", endpoint: "/ws", role: 'admin "root"\\\nline2' });
+    registry.open({ ip: "1.2.3.4", userAgent: "", endpoint: "/ws", identity: { role: 'admin "root"\\\nline2', tier: "pro", token: null, tokenId: null } });
     const text = formatPrometheus(metrics.figures());
     expect(text).toContain('gridcast_ws_connections_by_role{role="admin \\"root\\"\\\\\\nline2"} 1');
     expect(text).toContain('gridcast_jobs{state="odd\\"state\\\\x\\ny"} 1');

@@ -87,12 +87,13 @@ describe("connection registry", () => {
         clientInfo: { userAgent: "test-agent", ip: "127.0.0.1" },
         endpoint: "/ws/grid-search/:id",
         topics: ["job:x"],
+        role: "admin", tier: "pro", token: null,
       }],
     });
     expect(registry.health()).toEqual({ activeConnections: 1, totalConnectionsTracked: 1 });
   });
 
-  it("reports /ws/stats counts by topic, role and endpoint", () => {
+  it("reports /ws/stats counts by topic, role, tier and endpoint (auth off: admin, pro)", () => {
     const { registry, open } = setup();
     const a = open("1.1.1.1", "/ws");
     const b = open("1.1.1.2", "/ws/update/status");
@@ -102,12 +103,40 @@ describe("connection registry", () => {
     expect(registry.stats()).toMatchObject({
       total_connections: 2,
       by_topic: { "job:x": 1, update: 2 },
-      by_role: { public: 2 },
+      by_role: { admin: 2 },
+      by_tier: { pro: 2 },
       by_endpoint: { "/ws": 1, "/ws/update/status": 1 },
       limits: { max_connections: 10, max_connections_per_ip: 10 },
     });
     registry.close(a.id);
     expect(registry.stats().by_topic).toEqual({ update: 1 });
+  });
+
+  it("shares one frozen identity per token across its connections, and drops it with the last", () => {
+    const { registry } = setup();
+    const alice = { role: "operator", tier: "starter", token: "alice", tokenId: "tok_a" };
+    const openAs = (identity: typeof alice) => {
+      const r = registry.open({ ip: "10.0.0.1", userAgent: "", endpoint: "/ws", identity: { ...identity } });
+      if (!r.ok) throw new Error(r.reason);
+      return r.conn;
+    };
+    const a1 = openAs(alice);
+    const a2 = openAs(alice);
+    const b = openAs({ role: "viewer", tier: "pro", token: "bob", tokenId: "tok_b" });
+    expect(a1.identity).toBe(a2.identity); // the same object, not a copy per connection
+    expect(Object.isFrozen(a1.identity)).toBe(true);
+    expect(a1.identity).toEqual(alice);
+    expect(registry.stats()).toMatchObject({ by_role: { operator: 2, viewer: 1 }, by_tier: { starter: 2, pro: 1 } });
+    expect(registry.status().connections.map((c) => [c.role, c.tier, c.token])).toEqual([
+      ["operator", "starter", "alice"], ["operator", "starter", "alice"], ["viewer", "pro", "bob"],
+    ]);
+    registry.close(a1.id);
+    registry.close(a2.id);
+    const again = openAs(alice);
+    expect(again.identity).not.toBe(a1.identity); // the old one was let go with its last connection
+    registry.close(again.id);
+    registry.close(b.id);
+    expect(registry.stats()).toMatchObject({ by_role: {}, by_tier: {} });
   });
 
   it("tells listeners when a topic gains its first subscriber and loses its last", () => {

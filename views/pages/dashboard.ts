@@ -7,6 +7,7 @@ import { liveIndicator, oobAttr, poller } from "../live";
 import { scrollTable } from "../scroll-table";
 import { progressBar, statusBadge } from "./job";
 import { gridForm, type GridFormView } from "./grid-form";
+import type { Viewer } from "../controls";
 
 export interface HealthLine {
   database: { kind: string; healthy: boolean; state: string };
@@ -68,13 +69,13 @@ export function dashboardFragment(view: DashboardView): string {
   return String(html`${dashboardJobs(view.jobs, "outerMorph")}${healthLine(view.health, true)}`);
 }
 
-export function dashboardPage(version: string, view: DashboardView, form: GridFormView): Html {
-  return layout({ title: "Dashboard", version, active: "dashboard" }, html`<section class="panel">
+export function dashboardPage(version: string, identity: Viewer, view: DashboardView, form: GridFormView): Html {
+  return layout({ title: "Dashboard", version, active: "dashboard", identity }, html`<section class="panel">
 <div class="panel-head"><h1>Dashboard</h1>${liveIndicator({ socket: "/pages/ws/dashboard", poll: "/pages/dashboard" })}</div>
 ${healthLine(view.health)}
 <h2>Jobs</h2>
 ${dashboardJobs(view.jobs)}
 ${poller("/pages/dashboard")}
 </section>
-<section class="panel">${gridForm(form)}</section>`);
+<section class="panel">${gridForm(form, identity)}</section>`);
 }

@@ -4,6 +4,7 @@ import { html, type Html } from "../html";
 import { layout } from "../layout";
 import { int, percent } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
+import { csrfField, csrfQuery, mayOperate, type Viewer } from "../controls";
 
 export interface GameRow { id: string; first_t: number; ticks: number; outcome: number; synthetic: boolean; imported_at: string }
 export interface GamesView { games: GameRow[]; total: number; page: number; perPage: number }
@@ -38,14 +39,17 @@ ${last ? html`<p class="${last.ok ? "ok" : "bad"}">Last update (${last.finished_
 
 export const updateStatusFragment = (s: UpdateStatusView) => String(updateStatus(s, true));
 
-export function gamesTable(v: GamesView): Html {
+/** The games; on an empty store, the demo button for a role that may load data. */
+export function gamesTable(v: GamesView, viewer: Viewer): Html {
   const pages = Math.max(1, Math.ceil(v.total / v.perPage));
   const link = (p: number, label: string, rel: string) => html`<a href="/data?page=${p}" rel="${rel}">${label}</a>`;
   return html`<div id="games" hx-get="/data/games?page=${v.page}" hx-trigger="games-changed from:body" hx-swap="outerHTML">
 <h2>Games <span class="muted">(${int(v.total)})</span></h2>
 ${v.total === 0
-    ? html`<p class="muted">No games stored yet. Import a file below, or load the synthetic demo data.</p>
-<form method="post" action="/data/demo" hx-post="/api/games/demo?games=200&amp;seed=1" hx-swap="none"><button type="submit" class="primary">Load demo data (200 synthetic games)</button></form>`
+    ? mayOperate(viewer)
+      ? html`<p class="muted">No games stored yet. Import a file below, or load the synthetic demo data.</p>
+<form method="post" action="/data/demo" hx-post="/api/games/demo?games=200&amp;seed=1" hx-swap="none">${csrfField(viewer)}<button type="submit" class="primary">Load demo data (200 synthetic games)</button></form>`
+      : html`<p class="muted">No games stored yet. Loading games needs the operator role.</p>`
     : html`<div class="table-wrap"><table class="games">
 <thead><tr><th scope="col">Game</th><th scope="col" class="num">Ticks</th><th scope="col">Outcome</th><th scope="col" class="num">First t</th><th scope="col">Imported (UTC)</th></tr></thead>
 <tbody>${v.games.map((g) => html`<tr><td>${g.id}${g.synthetic ? html` <span class="badge">synthetic</span>` : ""}</td><td class="num">${int(g.ticks)}</td><td>${g.outcome === 1 ? "Yes (1)" : "No (0)"}</td><td class="num">${g.first_t}</td><td class="when">${g.imported_at.replace("T", " ").slice(0, 19)}</td></tr>`)}</tbody>
@@ -58,8 +62,15 @@ export function importNotice(n: ImportNotice | undefined): Html {
   return html`<div id="import-result" role="status" aria-live="polite">${n ? html`<p class="${n.ok ? "notice ok" : "error"}">${n.message}</p>` : ""}</div>`;
 }
 
-export function importForm(notice?: ImportNotice): Html {
-  return html`<form class="import" method="post" action="/data/import" enctype="multipart/form-data" hx-post="/data/import" hx-encoding="multipart/form-data" hx-target="#import-result" hx-swap="outerHTML">
+/**
+ * The import form, for a role that may import. The token rides the action's query string (the
+ * guard reads no multipart body) for a browser without scripts; htmx sends the header too.
+ */
+export function importForm(viewer: Viewer, notice?: ImportNotice): Html {
+  if (!mayOperate(viewer)) {
+    return html`<h2>Import games</h2><p class="role-note">Importing games needs the operator role; you are signed in as ${viewer?.role ?? "nobody"}.</p>`;
+  }
+  return html`<form class="import" method="post" action="/data/import${csrfQuery(viewer)}" enctype="multipart/form-data" hx-post="/data/import" hx-encoding="multipart/form-data" hx-target="#import-result" hx-swap="outerHTML">
 <h2>Import games</h2>
 <p class="muted">CSV (<code>game_id,t,price,fair,outcome</code>) or NDJSON with the same keys. A file is stored all or nothing; a game id already stored is replaced.</p>
 <label for="import-file">Games file</label>
@@ -69,12 +80,12 @@ ${importNotice(notice)}
 </form>`;
 }
 
-export function dataPage(version: string, games: GamesView, status: UpdateStatusView, notice?: ImportNotice): Html {
-  return layout({ title: "Data", version, active: "data" }, html`<section class="panel">
+export function dataPage(version: string, identity: Viewer, games: GamesView, status: UpdateStatusView, notice?: ImportNotice): Html {
+  return layout({ title: "Data", version, active: "data", identity }, html`<section class="panel">
 <div class="panel-head"><h1>Data</h1>${liveIndicator({ socket: "/pages/ws/update", poll: "/data/status" })}</div>
 ${updateStatus(status)}
 ${poller("/data/status")}
 </section>
-<section class="panel">${importForm(notice)}</section>
-<section class="panel">${gamesTable(games)}</section>`);
+<section class="panel">${importForm(identity, notice)}</section>
+<section class="panel">${gamesTable(games, identity)}</section>`);
 }

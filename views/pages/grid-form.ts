@@ -5,6 +5,7 @@ import { html, type Html } from "../html";
 import { layout } from "../layout";
 import { int } from "../format";
 import { oobAttr } from "../live";
+import { csrfField, mayOperate, type Viewer } from "../controls";
 
 export const GRID_FIELDS = [
   { name: "entry_start", label: "Entry from", def: "0.01", hint: "edge needed to enter, > 0" },
@@ -46,10 +47,16 @@ export function previewFragment(view: GridFormView): string {
   return String(html`${previewBody(view.preview)}${GRID_FIELDS.map((f) => fieldError(f.name, view.errors[f.name], true))}`);
 }
 
-export function gridForm(view: GridFormView): Html {
+/** The form, or for a role that may not start jobs a line saying so (the guard refuses the POST anyway). */
+export function gridForm(view: GridFormView, viewer: Viewer): Html {
+  if (!mayOperate(viewer)) {
+    return html`<h2>New grid search</h2>
+<p class="role-note">Starting a grid search needs the operator role; you are signed in as ${viewer?.role ?? "nobody"}.</p>`;
+  }
   const value = (f: (typeof GRID_FIELDS)[number]) => view.values[f.name] ?? f.def;
   const whole = view.errors.grid ?? view.errors.games ?? view.errors.params;
   return html`<form class="grid-form" method="post" action="/grid-search" novalidate aria-labelledby="grid-form-title">
+${csrfField(viewer)}
 <h2 id="grid-form-title">New grid search</h2>
 ${whole ? html`<p class="error" role="alert">${whole}</p>` : ""}
 <div class="fields">
@@ -65,6 +72,6 @@ ${fieldError(f.name, view.errors[f.name])}
 </form>`;
 }
 
-export function gridFormPage(version: string, view: GridFormView): Html {
-  return layout({ title: "New grid search", version, active: "new" }, html`<section class="panel">${gridForm(view)}</section>`);
+export function gridFormPage(version: string, identity: Viewer, view: GridFormView): Html {
+  return layout({ title: "New grid search", version, active: "new", identity }, html`<section class="panel">${gridForm(view, identity)}</section>`);
 }

@@ -5,7 +5,7 @@ import { layout } from "../layout";
 import { compact, duration, int, percent, threshold } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
 import { isTerminal } from "../../src/jobs/states";
-
+import { csrfField, type Viewer } from "../controls";
 
 /** A plain snapshot of a job's progress plus the timing the server measured. */
 export interface JobLiveView {
@@ -30,6 +30,8 @@ export interface JobPageView {
   createdAt: Date;
   /** The results fragment when the job is complete at page load. */
   results?: Html;
+  /** May the viewer cancel this job (an operator their own, an admin any)? The guard decides again on the POST. */
+  canCancel: boolean;
 }
 
 const STATUS_LABEL: Record<string, string> = {
@@ -60,14 +62,20 @@ ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ""}
 </div>`;
 }
 
-export function jobActions(v: JobLiveView, oob = false): Html {
+/**
+ * The job's buttons. Terminal: the downloads (what the socket sends, the same for every viewer).
+ * Running: the cancel button, only for a viewer who may cancel this job.
+ */
+export function jobActions(v: JobLiveView, oob = false, cancel: { viewer: Viewer } | null = null): Html {
   const terminal = isTerminal(v.status);
   const id = encodeURIComponent(v.id);
   return html`<div id="job-actions" class="actions"${oobAttr(oob)}>${terminal
     ? v.status === "complete"
       ? html`<a class="button" href="/jobs/${id}/results.csv" download>Download CSV</a> <a class="button" href="/jobs/${id}/results.json" download>Download JSON</a>`
       : html`<a class="button" href="/grid-search/new">New grid search</a>`
-    : html`<form method="post" action="/jobs/${id}/cancel" hx-post="/jobs/${id}/cancel" hx-swap="none"><button type="submit" class="danger">Cancel job</button></form>`}</div>`;
+    : cancel
+      ? html`<form method="post" action="/jobs/${id}/cancel" hx-post="/jobs/${id}/cancel" hx-swap="none">${csrfField(cancel.viewer)}<button type="submit" class="danger">Cancel job</button></form>`
+      : ""}</div>`;
 }
 
 /**
@@ -103,13 +111,13 @@ function paramsTable(kind: JobPageView["kind"], params: Record<string, unknown>,
   return html`<dl class="params">${rows.map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>`;
 }
 
-export function jobPage(version: string, p: JobPageView): Html {
+export function jobPage(version: string, identity: Viewer, p: JobPageView): Html {
   const v = p.live;
   const terminal = isTerminal(v.status);
   const id = encodeURIComponent(v.id);
   const title = p.kind === "grid_search" ? "Grid search" : "Simulation";
   return layout({
-    title: `${title} ${v.id.slice(0, 8)}`, version, active: "dashboard",
+    title: `${title} ${v.id.slice(0, 8)}`, version, active: "dashboard", identity,
     // Without scripts a running job's page still moves: the browser reloads it.
     head: terminal ? undefined : html`<noscript><meta http-equiv="refresh" content="5"></noscript>`,
   }, html`<section class="panel job" aria-labelledby="job-title">
@@ -117,7 +125,7 @@ export function jobPage(version: string, p: JobPageView): Html {
 <p class="muted">Submitted ${p.createdAt.toISOString().replace("T", " ").slice(0, 19)} UTC</p>
 ${paramsTable(p.kind, p.params, p.games)}
 ${jobProgress(v)}
-${jobActions(v)}
+${jobActions(v, false, p.canCancel ? { viewer: identity } : null)}
 ${poller(terminal ? null : `/jobs/${id}/live`)}
 </section>
 <section class="panel" id="job-results" aria-label="Results">${p.results ?? resultsLoader(v)}</section>`);

@@ -5,6 +5,7 @@ import { layout } from "../layout";
 import { bytes, int } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
 import type { MemoryFigures } from "../../src/realtime/metrics";
+import type { Viewer } from "../controls";
 
 export interface OpsView {
   /** The metrics topic's state (realtime/metrics.ts); undefined before the first update. */
@@ -51,8 +52,8 @@ ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total)
 
 export const opsFragment = (v: OpsView) => String(opsMetrics(v, true));
 
-export function opsPage(version: string, v: OpsView): Html {
-  return layout({ title: "Ops", version, active: "ops" }, html`<section class="panel">
+export function opsPage(version: string, identity: Viewer, v: OpsView): Html {
+  return layout({ title: "Ops", version, active: "ops", identity }, html`<section class="panel">
 <div class="panel-head"><h1>Ops</h1>${liveIndicator({ socket: "/pages/ws/metrics", poll: "/ops/metrics" })}</div>
 ${opsMetrics(v)}
 ${poller("/ops/metrics")}

@@ -5,6 +5,7 @@ import { int, pnl, threshold, winRate } from "../format";
 import { heatmapSvg } from "../svg/heatmap";
 import { equitySvg } from "../svg/equity";
 import { scrollTable } from "../scroll-table";
+import { csrfField, mayOperate, type Viewer } from "../controls";
 
 export interface Figures { pnl: number; trades: number; wins: number }
 export interface PairResult { entry: number; exit: number; train: Figures; valid: Figures; test: Figures }
@@ -14,6 +15,8 @@ export interface GridResultsView {
   pairs: PairResult[];
   finalSelection: PairResult | null;
   fee: number;
+  /** Who reads them: "Simulate this pair" shows only to a role that may start jobs. */
+  viewer: Viewer;
 }
 export interface SimulationGame { game_id: string; pnl: number; trades: number; wins: number; equity: number }
 export interface SimulationResultsView {
@@ -59,7 +62,7 @@ export function gridResults(v: GridResultsView): Html {
   return html`<h2>Results</h2>
 ${sel
     ? html`<p class="selection">Final selection: <strong>entry ${threshold(sel.entry)}, exit ${threshold(sel.exit)}</strong> · train ${pnl(sel.train.pnl)} · valid ${pnl(sel.valid.pnl)} · <strong>test ${pnl(sel.test.pnl)}</strong> (${int(sel.test.trades)} trades)</p>
-<form method="post" action="/simulation" class="inline"><input type="hidden" name="entry" value="${sel.entry}"><input type="hidden" name="exit" value="${sel.exit}"><input type="hidden" name="fee" value="${v.fee}"><button type="submit">Simulate this pair on all games</button></form>`
+${mayOperate(v.viewer) ? html`<form method="post" action="/simulation" class="inline">${csrfField(v.viewer)}<input type="hidden" name="entry" value="${sel.entry}"><input type="hidden" name="exit" value="${sel.exit}"><input type="hidden" name="fee" value="${v.fee}"><button type="submit">Simulate this pair on all games</button></form>` : ""}`
     : html`<p class="muted">No pair was selected.</p>`}
 ${heatmapSvg(v.pairs.map((p) => ({ entry: p.entry, exit: p.exit, pnl: p.train.pnl })), sel)}
 <h3>Top ${Math.min(TOP, v.pairs.length)} pairs by train P&amp;L <span class="muted">(of ${int(v.pairs.length)}, over ${int(v.games)} games)</span></h3>

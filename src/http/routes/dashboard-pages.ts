@@ -7,6 +7,8 @@ import type { Database } from "../../db/database";
 import { gameIdsInOrder, listGames } from "../../games/repository";
 import { gridPlan } from "../../jobs/plan";
 import type { JobScheduler } from "../../jobs/scheduler";
+import { creatorOf } from "../../jobs/ownership";
+import { identityOf } from "../request-identity";
 import type { DashboardFeed } from "../../page-fragments/dashboard-feed";
 import type { JobClock } from "../../page-fragments/job-clock";
 import { dashboardView } from "../../page-fragments/render";
@@ -75,25 +77,25 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
   }
 
   return new Elysia({ name: "dashboard-pages" })
-    .get("/", async () => {
+    .get("/", async ({ request }) => {
       const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
-      return htmlResponse(dashboardPage(deps.version, await view(), form));
+      return htmlResponse(dashboardPage(deps.version, identityOf(request), await view(), form));
     })
     .get("/pages/dashboard", async () => htmlResponse(dashboardFragment(await view())))
-    .get("/grid-search/new", async () => {
+    .get("/grid-search/new", async ({ request }) => {
       const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
-      return htmlResponse(gridFormPage(deps.version, form));
+      return htmlResponse(gridFormPage(deps.version, identityOf(request), form));
     })
     .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request, deps.bodyTimeoutMs)))), { parse: "none" })
     .post("/grid-search", async ({ request }) => {
       const values = await formValues(request, deps.bodyTimeoutMs);
       const { params } = check(values, deps.maxPairs);
-      if (!params) return htmlResponse(gridFormPage(deps.version, await preview(values)), 422);
+      if (!params) return htmlResponse(gridFormPage(deps.version, identityOf(request), await preview(values)), 422);
       const { ids } = await gameIdsInOrder(deps.database());
       if (ids.length === 0) {
-        return htmlResponse(gridFormPage(deps.version, { values, errors: { games: "No games stored: import games or load the demo data on the Data page first." } }), 422);
+        return htmlResponse(gridFormPage(deps.version, identityOf(request), { values, errors: { games: "No games stored: import games or load the demo data on the Data page first." } }), 422);
       }
-      const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids);
+      const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }

@@ -11,6 +11,7 @@ import { DomainError } from "../../errors";
 import { statusOf } from "../errors";
 import { withUpload } from "../upload";
 import { htmlResponse, isHtmx } from "../respond";
+import { identityOf } from "../request-identity";
 
 export interface DataPagesDeps {
   version: string;
@@ -72,10 +73,10 @@ export function dataPagesRoutes(deps: DataPagesDeps) {
   }
 
   return new Elysia({ name: "data-pages" })
-    .get("/data", async ({ query }) => {
-      return htmlResponse(dataPage(deps.version, await games(pageOf(query.page)), deps.updates.status(), notices.get(query.notice)));
+    .get("/data", async ({ query, request }) => {
+      return htmlResponse(dataPage(deps.version, identityOf(request), await games(pageOf(query.page)), deps.updates.status(), notices.get(query.notice)));
     })
-    .get("/data/games", async ({ query }) => htmlResponse(gamesTable(await games(pageOf(query.page)))))
+    .get("/data/games", async ({ query, request }) => htmlResponse(gamesTable(await games(pageOf(query.page)), identityOf(request))))
     .get("/data/status", () => htmlResponse(updateStatusFragment(deps.updates.status())))
     .post("/data/import", async ({ request }) => {
       const { notice, status } = await importUpload(request);

@@ -1,13 +1,20 @@
 // The one place every route is mounted: the API, the pages, the protocol's sockets and the pages'
-// sockets, in one table a newcomer can read top to bottom. Handlers live in the files beside this
-// one; the socket mechanics (upgrade, admission, subscriptions) live in src/realtime.
+// sockets, in one table a newcomer can read top to bottom, and beside it the one table of what
+// each route requires (access.md). Handlers live in the files beside this one; the socket
+// mechanics (upgrade, admission, subscriptions) live in src/realtime; the guard in src/access.
 import type { AnyElysia } from "elysia";
+import type { Access } from "../../access";
+import { createGuard, type Identifier } from "../../access/guard";
+import type { LimitKind, RateLimits } from "../../access/rate-limit";
+import type { Requirement } from "../../access/roles";
 import type { Database } from "../../db/database";
+import { DomainError } from "../../errors";
 import type { UpdateService } from "../../games/update";
 import type { JobScheduler } from "../../jobs/scheduler";
 import { DASHBOARD_TOPIC, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
 import { METRICS_TOPIC, UPDATE_TOPIC, type Realtime } from "../../realtime";
 import type { HealthSources } from "../../server/health";
+import { isApiPath, isHtmx, isSocketPath } from "../respond";
 import { assetRoutes } from "./assets";
 import { dashboardRoutes } from "./dashboard-pages";
 import { dataPagesRoutes } from "./data-pages";
@@ -15,8 +22,117 @@ import { gamesRoutes } from "./games";
 import { healthRoutes } from "./health";
 import { jobPagesRoutes } from "./job-pages";
 import { jobsRoutes } from "./jobs";
+import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
+import { tokensRoutes } from "./tokens";
+
+/**
+ * What every route requires, keyed `METHOD pattern` exactly as mounted (`WS` for a socket's
+ * upgrade, whose plain GET answers 426). With --auth on only the first four are open to anyone;
+ * with auth off every request is admin, so this table then changes nothing. A route mounted but
+ * missing here stops the server at start (assertEveryRouteDeclared), so none is ever open by
+ * accident.
+ */
+export const ROUTE_ACCESS = {
+  // Open to anyone: health (no client data), signing in, the assets the login page needs.
+  "GET /health": "public",
+  "GET /login": "public",
+  "POST /login": "public",
+  "GET /static/*": "public",
+  "POST /logout": "viewer", // any identity
+
+  // Admin: client addresses and agents, hub counters, Prometheus (--metrics-public opens it), deleting, tokens.
+  "GET /api/websocket/status": "admin",
+  "GET /ws/stats": "admin",
+  "GET /metrics": "admin",
+  "DELETE /api/games/:id": "admin",
+  "GET /api/tokens": "admin",
+  "POST /api/tokens": "admin",
+  "DELETE /api/tokens/:id": "admin",
+
+  // Operator: starting and cancelling jobs, imports, updates, demo data (the API and the page forms).
+  "POST /api/grid-search/run": "operator",
+  "POST /api/simulation/run": "operator",
+  "POST /api/jobs/:id/cancel": "operator",
+  "POST /api/games/import": "operator",
+  "POST /api/games/demo": "operator",
+  "POST /api/update": "operator",
+  "POST /grid-search": "operator",
+  "POST /simulation": "operator",
+  "POST /jobs/:id/cancel": "operator",
+  "POST /data/import": "operator",
+  "POST /data/demo": "operator",
+
+  // Viewer: every other read. The preview is a POST that changes nothing.
+  "GET /api/games": "viewer",
+  "GET /api/games/export.csv": "viewer",
+  "GET /api/update/status": "viewer",
+  "GET /api/grid-search/progress/:id": "viewer",
+  "GET /api/simulation/progress/:id": "viewer",
+  "GET /api/grid-search/results/:id": "viewer",
+  "GET /api/simulation/results/:id": "viewer",
+  "GET /api/jobs": "viewer",
+  "GET /": "viewer",
+  "GET /pages/dashboard": "viewer",
+  "GET /grid-search/new": "viewer",
+  "POST /grid-search/preview": "viewer",
+  "GET /jobs/:id": "viewer",
+  "GET /jobs/:id/live": "viewer",
+  "GET /jobs/:id/results": "viewer",
+  "GET /jobs/:id/results.json": "viewer",
+  "GET /jobs/:id/results.csv": "viewer",
+  "GET /data": "viewer",
+  "GET /data/games": "viewer",
+  "GET /data/status": "viewer",
+  "GET /ops": "viewer",
+  "GET /ops/metrics": "viewer",
+
+  // Viewer: every socket (the protocol's and the pages'), upgrade and plain GET alike.
+  ...socketEntries("/ws", "/ws/grid-search/:id", "/ws/simulation/:id", "/ws/update/status",
+    "/pages/ws/jobs/:id", "/pages/ws/dashboard", "/pages/ws/update", "/pages/ws/metrics"),
+} as const satisfies Record<string, Requirement>;
+
+function socketEntries<P extends string>(...paths: P[]): Record<`WS ${P}` | `GET ${P}`, "viewer"> {
+  return Object.fromEntries(paths.flatMap((p) => [[`WS ${p}`, "viewer"], [`GET ${p}`, "viewer"]])) as never;
+}
+
+/** The requests each rate limit counts (access.md "Rate limits"): sign-ins, job submissions, imports. */
+export const RATE_LIMITED: Readonly<Record<string, LimitKind>> = {
+  "POST /login": "login",
+  "POST /api/grid-search/run": "jobs",
+  "POST /api/simulation/run": "jobs",
+  "POST /grid-search": "jobs",
+  "POST /simulation": "jobs",
+  "POST /api/games/import": "imports",
+  "POST /api/update": "imports",
+  "POST /api/games/demo": "imports",
+  "POST /data/import": "imports",
+  "POST /data/demo": "imports",
+};
+
+export interface AccessOptions {
+  /** --metrics-public: GET /metrics answers a scraper without a token. */
+  metricsPublic: boolean;
+  /** --host, --allowed-hosts, --allowed-origins: what the Host and cross-site rules accept. */
+  listenHost: string;
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  limits: RateLimits;
+}
+
+/** The requirement of `METHOD pattern`, --metrics-public applied; undefined: the route is not declared. */
+export function requirementOf(method: string, route: string, metricsPublic = false): Requirement | undefined {
+  const key = `${method} ${route}`;
+  if (metricsPublic && key === "GET /metrics") return "public";
+  return (ROUTE_ACCESS as Record<string, Requirement>)[key];
+}
+
+/** Stops the start when a mounted route has no requirement: better no server than an open route. */
+export function assertEveryRouteDeclared(app: AnyElysia): void {
+  const missing = app.routes.map((r) => `${r.method} ${r.path}`).filter((k) => !Object.hasOwn(ROUTE_ACCESS, k));
+  if (missing.length) throw new Error(`routes mounted without an entry in ROUTE_ACCESS (src/http/routes/index.ts): ${missing.join(", ")}`);
+}
 
 export interface RouteDeps {
   version: string;
@@ -26,24 +142,78 @@ export interface RouteDeps {
   scheduler: JobScheduler;
   realtime: Realtime;
   pages: PageFragments;
+  access: Access & Identifier;
+  security: AccessOptions;
+  /** --session-ttl: the login cookie's Max-Age. */
+  sessionTtlMs: number;
   maxPairs: number;
   maxImportBytes: number;
   bodyTimeoutMs: number;
 }
 
+/** Where a page request without an identity goes: the login form, back here afterwards. */
+function loginRedirect(request: Request): Response {
+  const url = new URL(request.url);
+  // A form post has no page to come back to; an htmx request comes back to the page it was made from.
+  let next = request.method === "GET" || request.method === "HEAD" ? url.pathname + url.search : "/";
+  if (isHtmx(request)) {
+    const current = request.headers.get("hx-current-url");
+    try {
+      const c = current ? new URL(current) : null;
+      next = c && c.host === url.host ? c.pathname + c.search : "/";
+    } catch {
+      next = "/";
+    }
+  }
+  const location = `/login?next=${encodeURIComponent(next)}`;
+  // htmx follows a 303 inside fetch and would swap the login page into a fragment: HX-Redirect moves the tab.
+  if (isHtmx(request)) return new Response(null, { status: 401, headers: { "hx-redirect": location } });
+  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } });
+}
+
+/** Mounts the guard first (Elysia applies a hook only to routes added after it), then every route. */
+function mountGuard(app: AnyElysia, deps: RouteDeps): void {
+  const s = deps.security;
+  const guard = createGuard({
+    access: deps.access,
+    requirementOf: (method, route) => requirementOf(method, route, s.metricsPublic),
+    limitOf: (method, route) => RATE_LIMITED[`${method} ${route}`],
+    limits: s.limits,
+    listenHost: s.listenHost,
+    allowedHosts: s.allowedHosts,
+    allowedOrigins: s.allowedOrigins,
+    bodyTimeoutMs: deps.bodyTimeoutMs,
+  });
+  // Before routing, so unmatched paths (and socket upgrades) get the Host and cross-site rules too;
+  // an unmatched path is then a 404: nothing is there to protect.
+  app.onRequest(({ request }) => guard.screen(request));
+  app.onBeforeHandle({ as: "global" }, async ({ route, request, server }) => {
+    try {
+      await guard.admit(request, route, server?.requestIP(request)?.address ?? "unknown");
+    } catch (err) {
+      const path = new URL(request.url).pathname;
+      if (err instanceof DomainError && err.code === "unauthorized" && !isApiPath(path) && !isSocketPath(path)) return loginRedirect(request);
+      throw err;
+    }
+  });
+}
+
 export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
-  const { version, database, updates, scheduler, realtime, pages } = deps;
+  const { version, database, updates, scheduler, realtime, pages, access } = deps;
   const imports = { database, updates, maxImportBytes: deps.maxImportBytes, bodyTimeoutMs: deps.bodyTimeoutMs };
+  mountGuard(app, deps);
 
   // Programs: health, assets, the API (protocol.md), realtime status and metrics.
   app.use(healthRoutes(deps.health));
   app.use(assetRoutes());
   app.use(gamesRoutes(imports));
   app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
   // Pages for people (htmx), and the sockets that keep them live, one per page, named for what it watches.
+  app.use(loginRoutes({ version, access, sessionTtlMs: deps.sessionTtlMs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
@@ -52,4 +222,6 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   realtime.topicSocket("/pages/ws/dashboard", { format: PAGE_FORMAT, topic: () => DASHBOARD_TOPIC });
   realtime.topicSocket("/pages/ws/update", { format: PAGE_FORMAT, topic: () => UPDATE_TOPIC });
   realtime.topicSocket("/pages/ws/metrics", { format: PAGE_FORMAT, topic: () => METRICS_TOPIC });
+
+  assertEveryRouteDeclared(app);
 }

@@ -7,6 +7,7 @@ import { simulationPlan } from "../../jobs/plan";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder } from "../../games/repository";
 import { isJobId } from "../../jobs/ids";
+import { checkMayCancel, creatorOf } from "../../jobs/ownership";
 import * as repo from "../../jobs/repository";
 import { allResults, resultsStream, type Figures, type PairResult } from "../../jobs/results";
 import type { JobScheduler } from "../../jobs/scheduler";
@@ -16,6 +17,8 @@ import { jobLiveFragment, jobPage } from "../../../views/pages/job";
 import { gridResults, gridResultsCsv, simulationResults, simulationResultsCsv } from "../../../views/pages/results";
 import { invalid, notFound, wrongState } from "../../errors";
 import { FORM_BYTES, readText } from "../body";
+import { identityOf } from "../request-identity";
+import type { Identity } from "../../access/roles";
 import { htmlResponse, isHtmx } from "../respond";
 
 export interface JobPagesDeps {
@@ -29,6 +32,16 @@ export interface JobPagesDeps {
 }
 
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
+
+/** Whether the page offers the cancel button: the same rule the POST enforces. */
+function mayCancel(viewer: Identity | null, row: repo.JobRow): boolean {
+  try {
+    checkMayCancel(viewer, row);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function jobPagesRoutes(deps: JobPagesDeps) {
   const now = deps.now ?? (() => Date.now());
@@ -51,12 +64,12 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     return row;
   }
 
-  async function resultsFragment(row: repo.JobRow) {
+  async function resultsFragment(row: repo.JobRow, viewer: Identity | null) {
     const all = await allResults(deps.database(), complete(row));
     const plan = repo.planOf(row);
     if (all.kind === "grid") {
       const summary = row.summary as { final_selection?: PairResult | null } | null;
-      return gridResults({ id: row.id, games: row.gameIds.length, pairs: all.pairs, finalSelection: summary?.final_selection ?? null, fee: plan.params.fee });
+      return gridResults({ id: row.id, games: row.gameIds.length, pairs: all.pairs, finalSelection: summary?.final_selection ?? null, fee: plan.params.fee, viewer });
     }
     const { entry, exit } = plan.params as { entry: number; exit: number };
     const total = (row.summary as { total?: Figures } | null)?.total ?? { pnl: 0, trades: 0, wins: 0 };
@@ -68,15 +81,17 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
     new Response(body, { headers: { "content-type": type, "content-disposition": `attachment; filename="${id}.${ext}"` } });
 
   return new Elysia({ name: "job-pages" })
-    .get("/jobs/:id", async ({ params: { id } }) => {
+    .get("/jobs/:id", async ({ params: { id }, request }) => {
       const { row, live } = await liveOf(id);
-      return htmlResponse(jobPage(deps.version, {
+      const viewer = identityOf(request);
+      return htmlResponse(jobPage(deps.version, viewer, {
         live, kind: row.kind, params: { ...repo.planOf(row).params }, games: row.gameIds.length, createdAt: row.createdAt,
-        results: row.state === "complete" ? await resultsFragment(row) : undefined,
+        results: row.state === "complete" ? await resultsFragment(row, viewer) : undefined,
+        canCancel: mayCancel(viewer, row),
       }));
     })
     .get("/jobs/:id/live", async ({ params: { id } }) => htmlResponse(jobLiveFragment((await liveOf(id)).live)))
-    .get("/jobs/:id/results", async ({ params: { id } }) => htmlResponse(await resultsFragment(await jobRow(id))))
+    .get("/jobs/:id/results", async ({ params: { id }, request }) => htmlResponse(await resultsFragment(await jobRow(id), identityOf(request))))
     .get("/jobs/:id/results.json", async ({ params: { id } }) => {
       const row = complete(await jobRow(id));
       return download(id, resultsStream(deps.database(), row, "json"), "application/json", "json");
@@ -87,7 +102,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       return download(id, resultsStream(deps.database(), row, { csv }), "text/csv; charset=utf-8", "csv");
     })
     .post("/jobs/:id/cancel", async ({ params: { id }, request }) => {
-      await jobRow(id);
+      checkMayCancel(identityOf(request), await jobRow(id));
       await deps.scheduler.cancel(id); // already finished: nothing to do, the page shows the final state
       if (!isHtmx(request)) return seeOther(`/jobs/${encodeURIComponent(id)}`);
       return htmlResponse(jobLiveFragment((await liveOf(id)).live));
@@ -103,7 +118,7 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       }
       const { ids } = await gameIdsInOrder(deps.database());
       if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
-      const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids);
+      const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
     }, { parse: "none" });
 }

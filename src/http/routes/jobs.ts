@@ -10,6 +10,8 @@ import * as repo from "../../jobs/repository";
 import { resultsStream } from "../../jobs/results";
 import type { JobScheduler, JobSnapshot } from "../../jobs/scheduler";
 import { isJobId } from "../../jobs/ids";
+import { checkMayCancel, creatorOf } from "../../jobs/ownership";
+import { identityOf } from "../request-identity";
 import { invalid, malformed, notFound, wrongState } from "../../errors";
 import { readText } from "../body";
 import { gameIdParam, intParam } from "../params";
@@ -97,14 +99,14 @@ export const jobsRoutes = (deps: JobsDeps) =>
       const input = await readParams(request, query, deps.bodyTimeoutMs);
       const p = params(() => validateGridParams(input, deps.maxPairs));
       const gameIds = await resolveGames(deps.database(), input.games);
-      const id = await deps.scheduler.submit(gridPlan(p, gameIds.length), gameIds);
+      const id = await deps.scheduler.submit(gridPlan(p, gameIds.length), gameIds, creatorOf(identityOf(request)));
       return { request_id: id };
     }, { parse: "none" })
     .post("/api/simulation/run", async ({ request, query }) => {
       const input = await readParams(request, query, deps.bodyTimeoutMs);
       const p = params(() => validateSimulationParams(input));
       const gameIds = await resolveGames(deps.database(), input.games);
-      const id = await deps.scheduler.submit(simulationPlan(p, gameIds.length), gameIds);
+      const id = await deps.scheduler.submit(simulationPlan(p, gameIds.length), gameIds, creatorOf(identityOf(request)));
       return { request_id: id };
     }, { parse: "none" })
     .get("/api/grid-search/progress/:id", async ({ params: { id } }) => {
@@ -124,13 +126,15 @@ export const jobsRoutes = (deps: JobsDeps) =>
       const row = await finishedJob(deps, id, "simulation");
       return jsonStream(resultsStream(deps.database(), row, "json"));
     })
-    .post("/api/jobs/:id/cancel", async ({ params: { id } }) => {
+    .post("/api/jobs/:id/cancel", async ({ params: { id }, request }) => {
       if (!isJobId(id)) throw notFound("Request ID not found");
-      const s = await deps.scheduler.cancel(id);
-      if (s) return { request_id: id, status: s.status };
       const row = await repo.getJob(deps.database(), id);
       if (!row) throw notFound("Request ID not found");
-      throw wrongState(`the job is already ${row.state}`, { status: row.state });
+      checkMayCancel(identityOf(request), row);
+      const s = await deps.scheduler.cancel(id);
+      if (s) return { request_id: id, status: s.status };
+      const now = (await repo.getJob(deps.database(), id)) ?? row;
+      throw wrongState(`the job is already ${now.state}`, { status: now.state });
     })
     .get("/api/jobs", async ({ query }) => {
       const limit = intParam(query.limit, "limit", { def: 50, min: 1, max: 200 });
@@ -139,7 +143,7 @@ export const jobsRoutes = (deps: JobsDeps) =>
         jobs: rows.map((r) => {
           const live = deps.scheduler.snapshot(r.id);
           return {
-            request_id: r.id, kind: r.kind, status: live?.status ?? r.state, current: live?.current ?? r.current, total: r.total,
+            request_id: r.id, kind: r.kind, created_by: r.createdBy, status: live?.status ?? r.state, current: live?.current ?? r.current, total: r.total,
             current_combo: live?.current_combo ?? r.currentCombo, params: repo.planOf(r).params, error: r.error,
             created_at: r.createdAt.toISOString(), started_at: r.startedAt?.toISOString() ?? null, finished_at: r.finishedAt?.toISOString() ?? null,
           };

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { opsFragment, opsPage, type OpsView } from "../../../views/pages/ops";
 import { processMemory } from "../../realtime/metrics";
 import { htmlResponse } from "../respond";
+import { identityOf } from "../request-identity";
 
 export interface OpsPagesDeps {
   version: string;
@@ -15,5 +16,5 @@ export const opsView = (metrics: Record<string, unknown> | undefined): OpsView =
 
 export const opsPagesRoutes = (deps: OpsPagesDeps) =>
   new Elysia({ name: "ops-pages" })
-    .get("/ops", () => htmlResponse(opsPage(deps.version, opsView(deps.metricsNow()))))
+    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow()))))
     .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow()))));
