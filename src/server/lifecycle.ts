@@ -23,7 +23,8 @@ import {
   createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
   jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
 } from "../realtime";
-import { OPEN_SOCKET_IDENTITY, type SocketIdentity } from "../realtime/registry";
+import type { SocketIdentity } from "../realtime/registry";
+import { DomainError } from "../errors";
 import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
 import type { HealthSources } from "./health";
@@ -61,9 +62,11 @@ export interface ServeDeps {
   print?: (line: string) => void;
 }
 
-/** What a socket records of the identity its upgrade was admitted as (the guard ran before the upgrade). */
+/** What a socket records of the identity its upgrade was admitted as (the guard ran before the
+ *  upgrade). Every socket route needs an identity, so none here is a guard bug: refuse it rather
+ *  than let it stand as admin/pro (its tier decides what it is delivered and when). */
 function socketIdentityOf(identity: Identity | null): SocketIdentity {
-  if (!identity) return OPEN_SOCKET_IDENTITY;
+  if (!identity) throw new DomainError("unauthorized", "authentication required");
   return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId };
 }
 
