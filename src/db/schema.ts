@@ -1,5 +1,5 @@
 // The one drizzle pg-core schema, shared by PGlite and PostgreSQL: games, jobs and their results,
-// and the tokens and sessions of access.md.
+// the tokens and sessions of access.md, and live games, deployed strategies and signals (live.md).
 import {
   bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgEnum, pgTable, primaryKey,
   smallint, text, timestamp,
@@ -135,7 +135,78 @@ export const sessions = pgTable("sessions", {
   expiresAt: at("expires_at").notNull(),
 }, (t) => [index("sessions_token_idx").on(t.tokenId)]);
 
+/** A game whose ticks are still arriving (live.md). The row stays after settlement (settled_at,
+ * outcome set) so a late tick or a second settle is refused; the ticks then live in games. */
+export const liveGames = pgTable("live_games", {
+  id: text("id").primaryKey(),
+  startedAt: at("started_at").notNull().defaultNow(),
+  tickCount: integer("tick_count").notNull(),
+  lastT: doublePrecision("last_t").notNull(),
+  lastPrice: doublePrecision("last_price").notNull(),
+  lastFair: doublePrecision("last_fair").notNull(),
+  settledAt: at("settled_at"),
+  outcome: smallint("outcome"),
+}, (t) => [index("live_games_settled_idx").on(t.settledAt, t.startedAt)]);
+
+/** A live game's ticks as received, seq 0, 1, ... in arrival (and so t) order: what a strategy
+ * deployed mid-game is replayed over, once. Deleted at settlement, when game_ticks holds them. */
+export const liveTicks = pgTable("live_ticks", {
+  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
+  seq: integer("seq").notNull(),
+  t: doublePrecision("t").notNull(),
+  price: doublePrecision("price").notNull(),
+  fair: doublePrecision("fair").notNull(),
+}, (t) => [primaryKey({ columns: [t.gameId, t.seq] })]);
+
+export const strategyStatus = pgEnum("strategy_status", ["active", "stopped"]);
+
+/** A deployed (entry, exit, fee) pair of strategy.md, run on every live game. */
+export const strategies = pgTable("strategies", {
+  id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+  name: text("name").notNull(),
+  entry: doublePrecision("entry").notNull(),
+  exit: doublePrecision("exit").notNull(),
+  fee: doublePrecision("fee").notNull(),
+  status: strategyStatus("status").notNull().default("active"),
+  createdAt: createdAt(),
+  /** As on jobs: the token's name, shown; its id, compared. Null with auth off. */
+  createdBy: text("created_by"),
+  createdByToken: text("created_by_token"),
+  stoppedAt: at("stopped_at"),
+});
+
+/** The evaluator's state per (strategy, game): a restart resumes after last_seq, so it neither
+ * repeats nor skips a signal. last_seq -1: no tick evaluated yet. */
+export const strategyGames = pgTable("strategy_games", {
+  strategyId: integer("strategy_id").notNull().references(() => strategies.id, { onDelete: "cascade" }),
+  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
+  pos: smallint("pos").notNull(),
+  ep: doublePrecision("ep").notNull(),
+  pnl: doublePrecision("pnl").notNull(),
+  trades: integer("trades").notNull(),
+  wins: integer("wins").notNull(),
+  lastSeq: integer("last_seq").notNull(),
+}, (t) => [primaryKey({ columns: [t.strategyId, t.gameId] }), index("strategy_games_game_idx").on(t.gameId)]);
+
+export const signalAction = pgEnum("signal_action", ["open_long", "open_short", "close", "settle"]);
+
+/** What a strategy did on a tick, stored in the transaction of the tick that caused it. */
+export const signals = pgTable("signals", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  strategyId: integer("strategy_id").notNull().references(() => strategies.id, { onDelete: "cascade" }),
+  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
+  action: signalAction("action").notNull(),
+  t: doublePrecision("t").notNull(),
+  price: doublePrecision("price").notNull(),
+  fair: doublePrecision("fair").notNull(),
+  edge: doublePrecision("edge").notNull(),
+  /** Null on opens; the trade's P&L on close and settle. */
+  pnl: doublePrecision("pnl"),
+  at: at("at").notNull().defaultNow(),
+}, (t) => [index("signals_strategy_idx").on(t.strategyId, t.id), index("signals_game_idx").on(t.gameId, t.id)]);
+
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
+  liveGames, liveTicks, strategyStatus, strategies, strategyGames, signalAction, signals,
 };
