@@ -303,13 +303,13 @@ function newBatch(size: number): RowBatch {
   };
 }
 
-function gameIdText(v: unknown, line: number): string {
+export function gameIdText(v: unknown, line: number): string {
   const id = typeof v === "number" && Number.isFinite(v) ? String(v) : v;
   if (typeof id !== "string") throw new ImportError(line, `game_id is not a string: ${quote(v)}`);
   return id;
 }
 
-function checkGameId(id: string, line: number): void {
+export function checkGameId(id: string, line: number): void {
   const problem = gameIdProblem(id);
   if (problem === null) return;
   // The id itself only where it helps: an empty or very long one says nothing more.
@@ -317,7 +317,7 @@ function checkGameId(id: string, line: number): void {
   throw new ImportError(line, `game_id${shown} ${problem}`);
 }
 
-function toNumber(name: string, v: unknown, line: number): number {
+export function toNumber(name: string, v: unknown, line: number): number {
   if (typeof v === "number") {
     // JSON can still overflow to Infinity (1e999).
     if (Number.isFinite(v)) return v;
@@ -329,7 +329,7 @@ function toNumber(name: string, v: unknown, line: number): number {
   throw new ImportError(line, `${name} is not a number: ${quote(v)}`);
 }
 
-function toProbability(name: string, v: unknown, line: number): number {
+export function toProbability(name: string, v: unknown, line: number): number {
   const x = toNumber(name, v, line);
   if (x >= 0 && x <= 1) return x;
   throw new ImportError(line, `${name} ${x} is outside [0, 1]`);

@@ -1,0 +1,195 @@
+// The one ingest path of live.md: the HTTP route, the replay feed and the CLI all hand their
+// ticks to ingestTicks. A request is all or nothing, in one transaction: the games it starts,
+// its ticks, the strategies' new state and the signals the ticks caused are stored together, so
+// an acknowledged tick is never lost and a restart resumes each strategy exactly after the last
+// tick it evaluated. Each tick costs one step per active strategy, never a re-run of the game.
+import { inArray, sql } from "drizzle-orm";
+import type { Database, Db } from "../db/database";
+import { liveGames, liveTicks } from "../db/schema";
+import { ImportError, checkGameId, gameIdText, toNumber, toProbability } from "../games/parse";
+import type { Logger } from "../log/logger";
+import { step } from "./evaluator";
+import {
+  activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
+  type PendingSignal, type Signal,
+} from "./repository";
+
+/** A tick as it arrives: checked here, whatever door it came by. */
+export interface TickInput {
+  game_id: unknown;
+  t: unknown;
+  price: unknown;
+  fair: unknown;
+}
+
+export interface IngestResult {
+  ticks: number;
+  games: number;
+  signals: Signal[];
+}
+
+export interface IngestOptions {
+  /** Called after the commit with the stored signals (the publisher); a throw is logged and counted. */
+  onSignals?: (signals: Signal[]) => unknown;
+  log?: Logger;
+  /** The line (1-based) each tick came from, for the error; default: its index + 1. */
+  lines?: ArrayLike<number>;
+}
+
+/** Most distinct games in one request (413 above): a request is one transaction. */
+export const MAX_GAMES_PER_REQUEST = 10_000;
+/** Most ticks in one request (413 above). */
+export const MAX_TICKS_PER_REQUEST = 1_000_000;
+
+/** Broadcast callbacks that threw since start: a publisher's failure never fails an ingest. */
+export const publishFailures = { count: 0 };
+
+interface ValidTick {
+  gameId: string;
+  t: number;
+  price: number;
+  fair: number;
+  line: number;
+}
+
+const FIELDS = ["game_id", "t", "price", "fair"] as const;
+
+/** One tick checked by the import's rules (parse.ts), with the import's `line L: reason` errors. */
+export function validateTick(raw: unknown, line: number, knownIds?: Set<string>): ValidTick {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ImportError(line, "expected a JSON object");
+  const r = raw as Record<string, unknown>;
+  for (const f of FIELDS) if (r[f] === undefined) throw new ImportError(line, `missing key "${f}"`);
+  const gameId = gameIdText(r.game_id, line);
+  if (!knownIds?.has(gameId)) checkGameId(gameId, line);
+  return { gameId, t: toNumber("t", r.t, line), price: toProbability("price", r.price, line), fair: toProbability("fair", r.fair, line), line };
+}
+
+/**
+ * Checks every tick, then stores them and their signals in one transaction. The first bad tick
+ * (in line order, whether its fault is its own fields, an earlier tick of the request or the
+ * stored game) is an ImportError `line L: reason` and nothing of the request is applied.
+ */
+export async function ingestTicks(database: Database, ticks: readonly TickInput[], now = new Date(), options: IngestOptions = {}): Promise<IngestResult> {
+  const lineOf = (i: number) => (options.lines ? options.lines[i] : i + 1);
+  if (ticks.length === 0) throw new ImportError(1, "no ticks");
+  if (ticks.length > MAX_TICKS_PER_REQUEST) throw new ImportError(lineOf(MAX_TICKS_PER_REQUEST), `more than ${MAX_TICKS_PER_REQUEST} ticks in one request`, "too_large");
+  // Fields first, outside the lock. A field error is held back until the ticks before it have
+  // been checked against the store too: the first bad line is what gets reported.
+  const valid: ValidTick[] = [];
+  const ids = new Set<string>();
+  let fieldError: ImportError | undefined;
+  for (let i = 0; i < ticks.length; i++) {
+    try {
+      const v = validateTick(ticks[i], lineOf(i), ids);
+      if (!ids.has(v.gameId)) {
+        if (ids.size >= MAX_GAMES_PER_REQUEST) throw new ImportError(v.line, `more than ${MAX_GAMES_PER_REQUEST} games in one request`, "too_large");
+        ids.add(v.gameId);
+      }
+      valid.push(v);
+    } catch (err) {
+      if (!(err instanceof ImportError)) throw err;
+      fieldError = err;
+      break;
+    }
+  }
+  const result = await withLiveLock(database, () => database.db.transaction(async (txn) => {
+    const tx = txn as unknown as Db;
+    const games = await loadGames(tx, [...ids]);
+    checkOrder(valid, games);
+    if (fieldError) throw fieldError;
+    return store(tx, valid, games, now);
+  }));
+  if (options.onSignals && result.signals.length > 0) {
+    try {
+      await options.onSignals(result.signals);
+    } catch (err) {
+      publishFailures.count++;
+      options.log?.error("publishing live signals failed; they are stored", { error: String(err), signals: result.signals.length });
+    }
+  }
+  return result;
+}
+
+interface GameRow {
+  /** Ticks stored before this request: the seq of its first new tick. */
+  stored: number;
+  lastT: number;
+  settled: boolean;
+  /** Filled while checking: this request's ticks of the game and its last one. */
+  added: number;
+  last?: ValidTick;
+  first?: ValidTick;
+}
+
+async function loadGames(tx: Db, ids: string[]): Promise<Map<string, GameRow>> {
+  const out = new Map<string, GameRow>();
+  for (let i = 0; i < ids.length; i += 5000) {
+    const rows = await tx.select({ id: liveGames.id, n: liveGames.tickCount, lastT: liveGames.lastT, settledAt: liveGames.settledAt })
+      .from(liveGames).where(inArray(liveGames.id, ids.slice(i, i + 5000)));
+    for (const r of rows) out.set(r.id, { stored: r.n, lastT: r.lastT, settled: r.settledAt !== null, added: 0 });
+  }
+  for (const id of ids) if (!out.has(id)) out.set(id, { stored: 0, lastT: -Infinity, settled: false, added: 0 });
+  return out;
+}
+
+/** t strictly after the game's last tick (stored or earlier in this request); no settled game. */
+function checkOrder(valid: ValidTick[], games: Map<string, GameRow>): void {
+  for (const v of valid) {
+    const g = games.get(v.gameId)!;
+    if (g.settled) throw new ImportError(v.line, `game ${JSON.stringify(v.gameId)} is settled; it takes no more ticks`);
+    const lastT = g.last ? g.last.t : g.lastT;
+    if (!(v.t > lastT)) throw new ImportError(v.line, `t ${v.t} is not after the game's last tick (t ${lastT})`);
+    g.first ??= v;
+    g.last = v;
+    g.added++;
+  }
+}
+
+async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, now: Date): Promise<IngestResult> {
+  // Games first (the ticks reference them): new ones start now, known ones move their last tick.
+  const gameRows = [...games].map(([id, g]) => ({
+    id, startedAt: now, tickCount: g.stored + g.added, lastT: g.last!.t, lastPrice: g.last!.price, lastFair: g.last!.fair,
+  }));
+  for (let i = 0; i < gameRows.length; i += 1000) {
+    await tx.insert(liveGames).values(gameRows.slice(i, i + 1000)).onConflictDoUpdate({
+      target: liveGames.id,
+      set: { tickCount: sql`excluded.tick_count`, lastT: sql`excluded.last_t`, lastPrice: sql`excluded.last_price`, lastFair: sql`excluded.last_fair` },
+    });
+  }
+  const seqs = new Map<string, number>();
+  const tickRows = valid.map((v) => {
+    const seq = seqs.get(v.gameId) ?? games.get(v.gameId)!.stored;
+    seqs.set(v.gameId, seq + 1);
+    return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
+  });
+  for (let i = 0; i < tickRows.length; i += 2000) await tx.insert(liveTicks).values(tickRows.slice(i, i + 2000));
+
+  const active = await activeStrategies(tx);
+  let signals: Signal[] = [];
+  if (active.length > 0) {
+    const states = await loadStates(tx, active.map((s) => s.id), [...games.keys()]);
+    const touched = new Set<string>();
+    const pending: PendingSignal[] = [];
+    const caughtUp = new Set<string>();
+    for (const r of tickRows) {
+      if (!caughtUp.has(r.gameId)) {
+        caughtUp.add(r.gameId);
+        // Ticks that arrived before a strategy met this game: evaluated once, now, in order.
+        await catchUp(tx, r.gameId, games.get(r.gameId)!.stored, active, states, touched, pending);
+      }
+      for (const s of active) {
+        const k = stateKey(s.id, r.gameId);
+        const state = states.get(k)!;
+        // A state ahead of this tick cannot happen under the lock; the guard keeps a signal unrepeated regardless.
+        if (state.lastSeq >= r.seq) continue;
+        const draft = step(state, s, r);
+        if (draft) pending.push({ ...draft, strategyId: s.id, gameId: r.gameId });
+        state.lastSeq = r.seq;
+        touched.add(k);
+      }
+    }
+    await saveStates(tx, states, touched);
+    signals = await insertSignals(tx, pending, now);
+  }
+  return { ticks: valid.length, games: games.size, signals };
+}
