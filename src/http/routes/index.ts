@@ -25,6 +25,7 @@ import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
+import { strategiesRoutes } from "./strategies";
 import { tokensRoutes } from "./tokens";
 
 /**
@@ -63,6 +64,11 @@ export const ROUTE_ACCESS = {
   "POST /jobs/:id/cancel": "operator",
   "POST /data/import": "operator",
   "POST /data/demo": "operator",
+  // Deployed strategies and replays (live.md): deploying, stopping, replaying and cancelling a replay.
+  "POST /api/strategies": "operator",
+  "POST /api/strategies/:id/stop": "operator",
+  "POST /api/live/replay": "operator",
+  "POST /api/live/replay/:id/cancel": "operator",
 
   // Viewer: every other read. The preview is a POST that changes nothing.
   "GET /api/games": "viewer",
@@ -73,6 +79,10 @@ export const ROUTE_ACCESS = {
   "GET /api/grid-search/results/:id": "viewer",
   "GET /api/simulation/results/:id": "viewer",
   "GET /api/jobs": "viewer",
+  "GET /api/strategies": "viewer",
+  "GET /api/strategies/:id": "viewer",
+  "GET /api/signals": "viewer",
+  "GET /api/live/replay/:id": "viewer",
   "GET /": "viewer",
   "GET /pages/dashboard": "viewer",
   "GET /grid-search/new": "viewer",
@@ -209,6 +219,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(gamesRoutes(imports));
   app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(strategiesRoutes({ database, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
