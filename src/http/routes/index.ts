@@ -25,6 +25,7 @@ import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
+import { liveRoutes } from "./live";
 import { strategiesRoutes } from "./strategies";
 import { tokensRoutes } from "./tokens";
 
@@ -65,6 +66,8 @@ export const ROUTE_ACCESS = {
   "POST /data/import": "operator",
   "POST /data/demo": "operator",
   // Deployed strategies and replays (live.md): deploying, stopping, replaying and cancelling a replay.
+  "POST /api/live/ticks": "operator",
+  "POST /api/live/games/:id/settle": "operator",
   "POST /api/strategies": "operator",
   "POST /api/strategies/:id/stop": "operator",
   "POST /api/live/replay": "operator",
@@ -79,6 +82,7 @@ export const ROUTE_ACCESS = {
   "GET /api/grid-search/results/:id": "viewer",
   "GET /api/simulation/results/:id": "viewer",
   "GET /api/jobs": "viewer",
+  "GET /api/live/games": "viewer",
   "GET /api/strategies": "viewer",
   "GET /api/strategies/:id": "viewer",
   "GET /api/signals": "viewer",
@@ -219,6 +223,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(gamesRoutes(imports));
   app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(liveRoutes({ database, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
   app.use(strategiesRoutes({ database, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
