@@ -4,6 +4,7 @@ import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/
 import { helpText } from "./cli/help";
 import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
 import { TOKEN_FLAGS, tokenCommand } from "./cli/token";
+import { FEED_FLAGS, feedCommand } from "./cli/feed";
 import { DataDirInUse } from "./db/lock";
 import { DatabaseUnavailable } from "./db/database";
 import { createLogger } from "./log/logger";
@@ -20,7 +21,7 @@ function fail(message: string): never {
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
-    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS]);
+    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS, ...FEED_FLAGS]);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -62,9 +63,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case "import":
     case "demo-data":
-    case "token": {
+    case "token":
+    case "feed": {
       try {
-        const run = command === "import" ? importCommand : command === "token" ? tokenCommand : demoCommand;
+        const run = command === "import" ? importCommand : command === "token" ? tokenCommand : command === "feed" ? feedCommand : demoCommand;
         process.stdout.write(`${await run(config, args.positionals, args.flags)}\n`);
       } catch (err) {
         if (err instanceof ConfigError || err instanceof DataDirInUse || err instanceof DatabaseUnavailable) fail(err.message);

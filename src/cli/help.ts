@@ -17,6 +17,9 @@ Usage:
   gridcast token revoke ID            revoke a token: its next request is refused, its sockets close
                                       token commands work on the store directly, or through a running
                                       daemon with --server URL --token T (or GRIDCAST_TOKEN, an admin token)
+  gridcast feed replay [--count N | --ids a,b] [--speed X] [--prefix P] --server URL [--token T]
+                                      replay stored games as live games on a running daemon (prefix default
+                                      replay-, speed default 1); needs --server: the replay runs in the daemon
   gridcast --help | --version
 
 Options (each also read from its environment variable; flags win):

@@ -8,7 +8,9 @@ import { listSignals, signalJson, SIGNALS_PAGE } from "../../live/signals";
 import { createStrategy, getStrategy, listStrategies, stopStrategy, strategyIdOf, strategyJson, strategyTotals } from "../../live/strategies";
 import { ingestTicks } from "../../live/ingest";
 import { Replays, type ReplayDeps } from "../../live/replay";
+import type { Signal } from "../../live/repository";
 import { settleGame } from "../../live/settle";
+import type { Logger } from "../../log/logger";
 import { readText } from "../body";
 import { gameIdParam, intParam } from "../params";
 import { identityOf } from "../request-identity";
@@ -19,8 +21,10 @@ export interface StrategiesDeps {
   bodyTimeoutMs: number;
   /** The replays of this server; default: built here over `replay`'s ingest and settle. */
   replays?: Replays;
-  /** What a replay feeds (default: ingestTicks and settleGame with no publisher): pass the HTTP
-   *  ingest's own, publisher included, so a replay is seen live like any other feed. */
+  /** The HTTP ingest's publisher (LiveDeps.onSignals): a replay's signals are published like any other feed's. */
+  onSignals?: (signals: Signal[]) => unknown;
+  log?: Logger;
+  /** Replaces parts of what a replay uses (tests; a publishing ingest wrapper). */
   replay?: Partial<Omit<ReplayDeps, "database">>;
   /** --starter-delay-ms: a starter identity reads only signals at least this old (live.md "Tiers"). */
   starterDelayMs?: number;
@@ -56,8 +60,9 @@ export function strategiesRoutes(deps: StrategiesDeps) {
   const { database } = deps;
   const replays = deps.replays ?? new Replays({
     database,
-    ingest: (db, ticks, at) => ingestTicks(db, ticks, at),
-    settle: (db, id, outcome, at) => settleGame(db, id, outcome, at),
+    ingest: (db, ticks, at) => ingestTicks(db, ticks, at, { onSignals: deps.onSignals, log: deps.log }),
+    settle: (db, id, outcome, at) => settleGame(db, id, outcome, at, { onSignals: deps.onSignals, log: deps.log }),
+    logger: deps.log,
     ...deps.replay,
   });
   const now = deps.now ?? Date.now;
