@@ -6,7 +6,8 @@ import { asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../src/db/database";
 import { games as gamesTable, liveGames, liveTicks, signals, strategies } from "../../src/db/schema";
 import { loadGames } from "../../src/games/repository";
-import { ingestTicks, type TickInput } from "../../src/live/ingest";
+import { ingestTicks, publishFailures } from "../../src/live/ingest";
+import { memoryLogger } from "../support/server";
 import { listLiveGames, type Signal } from "../../src/live/repository";
 import { settleGame } from "../../src/live/settle";
 import { forEachDatabase } from "../support/db";
@@ -88,5 +89,20 @@ forEachDatabase("live ingest", (db) => {
     const [live] = await db().db.select().from(liveGames).where(eq(liveGames.id, g.id));
     expect(live.settledAt).not.toBeNull();
     expect(await db().db.select().from(liveTicks)).toEqual([]);
+  });
+
+  test("a publisher that throws is logged and counted; the ingest and its signals stand", async () => {
+    await addStrategy(db(), "p", 0.1, 0, 0);
+    const log = memoryLogger();
+    const failures = publishFailures.count;
+    let seen = 0;
+    const r = await ingestTicks(db(), [{ game_id: "p1", t: 1, price: 0.4, fair: 0.6 }], new Date(), {
+      log, onSignals: (s) => { seen = s.length; throw new Error("hub down"); },
+    });
+    expect(seen).toBe(1);
+    expect(r.signals.map((s) => s.action)).toEqual(["open_long"]);
+    expect(publishFailures.count).toBe(failures + 1);
+    expect(log.lines.join("\n")).toContain("hub down");
+    expect((await db().db.select().from(signals)).length).toBe(1);
   });
 });
