@@ -5,20 +5,11 @@ import type { Config } from "../config/resolve";
 import { ConfigError } from "../config/resolve";
 import { REPLAY_LIMITS } from "../live/replay";
 import { CommandFailed } from "./import";
+import { authHeader, serverUrl } from "./server";
 
 export const FEED_FLAGS = ["--count", "--ids", "--speed", "--prefix", "--server", "--token"];
 
 const USAGE = "usage: gridcast feed replay [--count N | --ids a,b] [--speed X] [--prefix P] --server URL [--token T]";
-
-function serverUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    throw new ConfigError(`invalid --server ${JSON.stringify(raw)}: must be an http(s) URL such as http://127.0.0.1:3000`);
-  }
-}
 
 const DECIMAL = /^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -56,12 +47,11 @@ export async function feedCommand(_config: Config, positionals: string[], flags:
   const server = flags.get("--server");
   if (server === undefined) throw new ConfigError("feed replay needs --server URL: a replay runs inside a running daemon (start one with gridcast serve)");
   const url = `${serverUrl(server)}/api/live/replay`;
-  const token = flags.get("--token") ?? (process.env.GRIDCAST_TOKEN || undefined);
   let res: Response;
   try {
     res = await fetch(url, {
       method: "POST", redirect: "manual", body: JSON.stringify(body),
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { "content-type": "application/json", ...authHeader(flags) },
     });
   } catch (err) {
     throw new ConfigError(`--server ${server} does not answer: ${(err as Error).message}`);

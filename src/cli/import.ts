@@ -7,26 +7,11 @@ import { openDatabase } from "../db/open";
 import { demoCsv, DEMO_LIMITS } from "../games/demo";
 import { importGames, type ImportResult } from "../games/import";
 import { detectFormat, type GameFormat } from "../games/parse";
+import { authHeader, serverUrl } from "./server";
 
 export const IMPORT_FLAGS = ["--server", "--games", "--seed", "--token"];
 
-/** The Authorization a command sends to `--server`: `--token` or GRIDCAST_TOKEN (a daemon with auth on needs an operator's). */
-function authHeader(flags: Map<string, string>): Record<string, string> {
-  const token = flags.get("--token") ?? (process.env.GRIDCAST_TOKEN || undefined);
-  return token ? { authorization: `Bearer ${token}` } : {};
-}
-
 const CONTENT_TYPE: Record<GameFormat, string> = { csv: "text/csv", ndjson: "application/x-ndjson" };
-
-function serverUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    throw new ConfigError(`invalid --server ${JSON.stringify(raw)}: must be an http(s) URL such as http://127.0.0.1:3000`);
-  }
-}
 
 async function viaServer(url: string, init: RequestInit): Promise<ImportResult> {
   let res: Response;

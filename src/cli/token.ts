@@ -8,6 +8,7 @@ import { duration, SettingValueError } from "../config/settings";
 import { openDatabase } from "../db/open";
 import { DomainError } from "../errors";
 import { CommandFailed } from "./import";
+import { presentedToken, serverUrl } from "./server";
 
 export const TOKEN_FLAGS = ["--name", "--role", "--tier", "--expires", "--token"];
 
@@ -29,15 +30,8 @@ function remoteOf(flags: Map<string, string>, env: Record<string, string | undef
     if (flags.has("--token")) throw new ConfigError("--token is for --server: without it the command works on the store directly");
     return undefined;
   }
-  let url: string;
-  try {
-    const u = new URL(server);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    url = u.toString().replace(/\/$/, "");
-  } catch {
-    throw new ConfigError(`invalid --server ${JSON.stringify(server)}: must be an http(s) URL such as http://127.0.0.1:3000`);
-  }
-  const token = flags.get("--token") ?? (env.GRIDCAST_TOKEN || undefined);
+  const url = serverUrl(server);
+  const token = presentedToken(flags, env);
   if (!token) throw new ConfigError("--server needs an admin token: --token T or GRIDCAST_TOKEN");
   return { url, token };
 }

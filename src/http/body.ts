@@ -1,7 +1,7 @@
 // A request body read under two bounds: its size, and the time the client may keep the server
 // waiting for it. Both end in a DomainError (413, 408) through the one error path, and drop()
 // lets go of whatever is unread, in any state of the read, without an error left unhandled.
-import { DomainError, malformed, tooLarge } from "../errors";
+import { DomainError, invalid, malformed, tooLarge } from "../errors";
 
 export interface BodyLimits {
   /** Most bytes read; one more is a 413. */
@@ -128,3 +128,23 @@ async function readOnce(request: Request, limits: BodyLimits): Promise<string> {
   for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * A small JSON body that must be one object (a token, a strategy, a replay request): the content
+ * type JSON or unsaid, read under the bounds, 400 when it is no JSON, 422 when it is no object.
+ * `what` says what the object holds, for the 422.
+ */
+export async function readJsonObject(request: Request, limits: BodyLimits, what: string): Promise<Record<string, unknown>> {
+  const type = request.headers.get("content-type") ?? "";
+  if (type !== "" && !type.toLowerCase().includes("json")) throw invalid(`unsupported content type ${JSON.stringify(type)}: send JSON`);
+  const text = await readText(request, limits);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw malformed("malformed request body (expected valid JSON)");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid(`body: must be a JSON object with ${what}`);
+  return body as Record<string, unknown>;
+}
+

@@ -3,7 +3,7 @@
 // replay. The role each route needs is declared in ROUTE_ACCESS (index.ts).
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
-import { invalid, malformed, notFound } from "../../errors";
+import { notFound } from "../../errors";
 import { listSignals, signalJson, SIGNALS_PAGE } from "../../live/signals";
 import { createStrategy, getStrategy, listStrategies, stopStrategy, strategyIdOf, strategyJson, strategyTotals } from "../../live/strategies";
 import { ingestTicks } from "../../live/ingest";
@@ -11,7 +11,7 @@ import { Replays, type ReplayDeps } from "../../live/replay";
 import type { Signal } from "../../live/repository";
 import { settleGame } from "../../live/settle";
 import type { Logger } from "../../log/logger";
-import { readText } from "../body";
+import { readJsonObject } from "../body";
 import { gameIdParam, intParam } from "../params";
 import { identityOf } from "../request-identity";
 
@@ -36,19 +36,6 @@ export interface StrategiesDeps {
 const MAX_BODY_BYTES = 512 * 1024;
 const MAX_SIGNAL_ID = Number.MAX_SAFE_INTEGER;
 
-async function readObject(request: Request, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
-  const type = request.headers.get("content-type") ?? "";
-  if (type !== "" && !type.toLowerCase().includes("json")) throw invalid(`unsupported content type ${JSON.stringify(type)}: send JSON`);
-  const text = await readText(request, { maxBytes: MAX_BODY_BYTES, timeoutMs });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw malformed("malformed request body (expected valid JSON)");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid(`body: must be a JSON object with ${what}`);
-  return body as Record<string, unknown>;
-}
 
 function strategyIdParam(raw: string): number {
   const id = strategyIdOf(raw);
@@ -68,7 +55,7 @@ export function strategiesRoutes(deps: StrategiesDeps) {
   const now = deps.now ?? Date.now;
   return new Elysia({ name: "strategies" })
     .post("/api/strategies", async ({ request, set }) => {
-      const body = await readObject(request, deps.bodyTimeoutMs, "name and entry, exit, fee (or from_job)");
+      const body = await readJsonObject(request, { maxBytes: MAX_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs }, "name and entry, exit, fee (or from_job)");
       const row = await createStrategy(database(), body, identityOf(request), new Date(now()));
       set.status = 201;
       return strategyJson(row);
@@ -98,7 +85,7 @@ export function strategiesRoutes(deps: StrategiesDeps) {
       return { signals: rows.map(signalJson) };
     })
     .post("/api/live/replay", async ({ request, set }) => {
-      const body = await readObject(request, deps.bodyTimeoutMs, "games or count, and speed and prefix");
+      const body = await readJsonObject(request, { maxBytes: MAX_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs }, "games or count, and speed and prefix");
       const s = await replays.start(body, identityOf(request));
       set.status = 202;
       return s;

@@ -4,8 +4,8 @@ import { Elysia } from "elysia";
 import type { Access } from "../../access";
 import type { TokenInfo } from "../../access/tokens";
 import { duration, SettingValueError } from "../../config/settings";
-import { invalid, malformed, notFound } from "../../errors";
-import { readText } from "../body";
+import { invalid, notFound } from "../../errors";
+import { readJsonObject } from "../body";
 
 export interface TokensDeps {
   access: Access;
@@ -47,26 +47,13 @@ export function expiresInMs(raw: unknown): number | undefined {
   throw invalid("expires_in: must be whole seconds or a duration such as 30d");
 }
 
-async function readObject(request: Request, timeoutMs: number): Promise<Record<string, unknown>> {
-  const type = request.headers.get("content-type") ?? "";
-  if (type !== "" && !type.toLowerCase().includes("json")) throw invalid(`unsupported content type ${JSON.stringify(type)}: send JSON`);
-  const text = await readText(request, { maxBytes: MAX_BODY_BYTES, timeoutMs });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw malformed("malformed request body (expected valid JSON)");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("body: must be a JSON object with name and role");
-  return body as Record<string, unknown>;
-}
 
 export function tokensRoutes(deps: TokensDeps) {
   const { access } = deps;
   const timeoutMs = deps.bodyTimeoutMs ?? 30_000;
   return new Elysia({ name: "tokens" })
     .post("/api/tokens", async ({ request, set }) => {
-      const body = await readObject(request, timeoutMs);
+      const body = await readJsonObject(request, { maxBytes: MAX_BODY_BYTES, timeoutMs }, "name and role");
       const ms = expiresInMs(body.expires_in);
       const created = await access.tokens.create({ name: body.name, role: body.role, tier: body.tier, expiresInMs: ms });
       set.status = 201;
