@@ -7,16 +7,10 @@ import { liveGames, liveTicks, signals, strategies, strategyGames } from "../db/
 import { freshState, step, type SignalAction, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"). */
-export interface Signal {
+export interface Signal extends SignalDraft {
   id: number;
   strategy_id: number;
   game_id: string;
-  action: SignalAction;
-  t: number;
-  price: number;
-  fair: number;
-  edge: number;
-  pnl: number | null;
   /** ISO time it was emitted (the ingest's `now`). */
   at: string;
 }

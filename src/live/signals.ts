@@ -3,21 +3,12 @@
 import { and, asc, eq, gt, lte, type SQL } from "drizzle-orm";
 import type { Database } from "../db/database";
 import { signals } from "../db/schema";
+import type { Signal } from "./repository";
 
 export type SignalRow = typeof signals.$inferSelect;
 
-export interface SignalJson {
-  id: number;
-  strategy_id: number;
-  game_id: string;
-  action: "open_long" | "open_short" | "close" | "settle";
-  t: number;
-  price: number;
-  fair: number;
-  edge: number;
-  pnl: number | null;
-  at: string;
-}
+/** A signal as the API and the topics carry it (live.md "Signals"). */
+export type SignalJson = Signal;
 
 export const signalJson = (r: SignalRow): SignalJson => ({
   id: r.id, strategy_id: r.strategyId, game_id: r.gameId, action: r.action, t: r.t, price: r.price, fair: r.fair,
