@@ -4,7 +4,7 @@
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { liveGames, liveTicks, signals, strategies, strategyGames } from "../db/schema";
-import { freshState, step, type SignalAction, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
+import { freshState, step, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"). */
 export interface Signal extends SignalDraft {
