@@ -44,6 +44,21 @@ export const MAX_TICKS_PER_REQUEST = 1_000_000;
 /** Broadcast callbacks that threw since start: a publisher's failure never fails an ingest. */
 export const publishFailures = { count: 0 };
 
+/**
+ * Hands committed signals to the publisher: after the commit (a signal is stored before it is
+ * published), and a throw is logged and counted, never passed on (live.md "Signals"). The one
+ * publish step of the ingest and of settlement.
+ */
+export async function publishCommitted(signals: Signal[], options: { onSignals?: (signals: Signal[]) => unknown; log?: Logger }, what: string): Promise<void> {
+  if (!options.onSignals || signals.length === 0) return;
+  try {
+    await options.onSignals(signals);
+  } catch (err) {
+    publishFailures.count++;
+    options.log?.error(`publishing ${what} signals failed; they are stored`, { error: String(err), signals: signals.length });
+  }
+}
+
 interface ValidTick {
   gameId: string;
   t: number;
@@ -99,14 +114,7 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
     if (fieldError) throw fieldError;
     return store(tx, valid, games, now);
   }));
-  if (options.onSignals && result.signals.length > 0) {
-    try {
-      await options.onSignals(result.signals);
-    } catch (err) {
-      publishFailures.count++;
-      options.log?.error("publishing live signals failed; they are stored", { error: String(err), signals: result.signals.length });
-    }
-  }
+  await publishCommitted(result.signals, options, "live");
   return result;
 }
 

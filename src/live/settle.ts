@@ -11,7 +11,7 @@ import { packFloat64 } from "../games/packed";
 import { bumpDataVersion } from "../games/repository";
 import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
-import { publishFailures } from "./ingest";
+import { publishCommitted } from "./ingest";
 import {
   activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
   type PendingSignal, type Signal,
@@ -60,14 +60,7 @@ export async function settleGame(database: Database, gameId: string, outcome: un
     await tx.delete(liveTicks).where(eq(liveTicks.gameId, gameId));
     return { game_id: gameId, ticks: game.tickCount, signals };
   }));
-  if (options.onSignals && result.signals.length > 0) {
-    try {
-      await options.onSignals(result.signals);
-    } catch (err) {
-      publishFailures.count++;
-      options.log?.error("publishing settlement signals failed; they are stored", { error: String(err), signals: result.signals.length });
-    }
-  }
+  await publishCommitted(result.signals, options, "settlement");
   return result;
 }
 

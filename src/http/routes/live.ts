@@ -3,13 +3,13 @@
 // under their bounds and hands the ticks to the one ingest path. Roles: ROUTE_ACCESS (index.ts).
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
-import { invalid, malformed, tooLarge, unsupportedType } from "../../errors";
+import { invalid, tooLarge, unsupportedType } from "../../errors";
 import { ImportError } from "../../games/parse";
 import { ingestTicks, MAX_TICKS_PER_REQUEST } from "../../live/ingest";
 import { listLiveGames, type Signal } from "../../live/repository";
 import { settleGame } from "../../live/settle";
 import type { Logger } from "../../log/logger";
-import { readText, RequestBody } from "../body";
+import { readJsonObject, RequestBody } from "../body";
 import { gameIdParam } from "../params";
 
 export interface LiveDeps {
@@ -142,15 +142,8 @@ async function readTicks(request: Request, deps: LiveDeps): Promise<ReadTicks> {
 }
 
 async function readOutcome(request: Request, timeoutMs: number): Promise<unknown> {
-  const text = await readText(request, { maxBytes: SETTLE_BYTES, timeoutMs });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw malformed("malformed request body (expected JSON such as {\"outcome\": 1})");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("body: must be a JSON object with outcome");
-  const outcome = (body as Record<string, unknown>).outcome;
+  const body = await readJsonObject(request, { maxBytes: SETTLE_BYTES, timeoutMs }, "outcome");
+  const outcome = body.outcome;
   if (outcome === undefined) throw invalid("outcome: missing (0 or 1)");
   return outcome;
 }
