@@ -8,7 +8,7 @@ import { csrfField, mayOperate, shownName, type Viewer } from "./controls";
 export interface LayoutOptions {
   title: string;
   version: string;
-  active?: "dashboard" | "new" | "data" | "ops" | "login";
+  active?: "dashboard" | "new" | "live" | "data" | "ops" | "login";
   /** Extra head elements (e.g. a <noscript> refresh for pages that change). */
   head?: Html;
   /**
@@ -47,7 +47,7 @@ export function layout(options: LayoutOptions, body: Html): Html {
   // Before sign-in there is nothing to navigate to; with an identity, a viewer is not offered a form it may not use.
   const links = options.identity === null
     ? html``
-    : html`<nav aria-label="Main">${nav("/", "Dashboard", "dashboard")}${options.identity === undefined || mayOperate(options.identity) ? nav("/grid-search/new", "New grid search", "new") : ""}${nav("/data", "Data", "data")}${nav("/ops", "Ops", "ops")}</nav>`;
+    : html`<nav aria-label="Main">${nav("/", "Dashboard", "dashboard")}${options.identity === undefined || mayOperate(options.identity) ? nav("/grid-search/new", "New grid search", "new") : ""}${nav("/live", "Live", "live")}${nav("/data", "Data", "data")}${nav("/ops", "Ops", "ops")}</nav>`;
   return html`<!doctype html>
 <html lang="en">
 <head>

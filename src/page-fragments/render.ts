@@ -15,6 +15,8 @@ export interface PageRendererDeps {
   now: () => number;
   /** Renderers for the other page topics (update, metrics), added as those pages land. */
   more?: Record<string, (state: Record<string, unknown>) => string>;
+  /** Renderers of whole families of topics (the live pages'): undefined when a topic is not theirs. */
+  families?: ((topic: string, state: Record<string, unknown>) => string | undefined)[];
 }
 
 /** The dashboard's view: its state plus each job's rate and ETA at `now`. */
@@ -36,6 +38,11 @@ export function createPageRenderer(deps: PageRendererDeps): Render {
     }
     if (topic === DASHBOARD_TOPIC) return dashboardFragment(dashboardView(state as DashboardState, deps.clock, deps.now()));
     const more = deps.more?.[topic];
-    return more ? more(state) : null;
+    if (more) return more(state);
+    for (const family of deps.families ?? []) {
+      const out = family(topic, state);
+      if (out !== undefined) return out;
+    }
+    return null;
   };
 }

@@ -56,13 +56,21 @@ export function topPairs(pairs: PairResult[], n = TOP): PairResult[] {
   return top;
 }
 
+/** "Deploy this pair": the final selection and fee of this grid search as a live strategy (live.md "Pages"). */
+function deployPair(v: GridResultsView): Html {
+  return html`<form method="post" action="/live/strategies" class="deploy-pair">${csrfField(v.viewer)}<input type="hidden" name="from_job" value="${v.id}">
+<label for="deploy-pair-name">Strategy name</label> <input id="deploy-pair-name" name="name" type="text" maxlength="100" required value="grid ${v.id.slice(0, 8)}">
+<button type="submit" class="primary">Deploy this pair</button></form>`;
+}
+
 export function gridResults(v: GridResultsView): Html {
   const sel = v.finalSelection;
   const same = (p: PairResult) => sel !== null && p.entry === sel.entry && p.exit === sel.exit;
   return html`<h2>Results</h2>
 ${sel
     ? html`<p class="selection">Final selection: <strong>entry ${threshold(sel.entry)}, exit ${threshold(sel.exit)}</strong> · train ${pnl(sel.train.pnl)} · valid ${pnl(sel.valid.pnl)} · <strong>test ${pnl(sel.test.pnl)}</strong> (${int(sel.test.trades)} trades)</p>
-${mayOperate(v.viewer) ? html`<form method="post" action="/simulation" class="inline">${csrfField(v.viewer)}<input type="hidden" name="entry" value="${sel.entry}"><input type="hidden" name="exit" value="${sel.exit}"><input type="hidden" name="fee" value="${v.fee}"><button type="submit">Simulate this pair on all games</button></form>` : ""}`
+${mayOperate(v.viewer) ? html`<form method="post" action="/simulation" class="inline">${csrfField(v.viewer)}<input type="hidden" name="entry" value="${sel.entry}"><input type="hidden" name="exit" value="${sel.exit}"><input type="hidden" name="fee" value="${v.fee}"><button type="submit">Simulate this pair on all games</button></form>
+${deployPair(v)}` : ""}`
     : html`<p class="muted">No pair was selected.</p>`}
 ${heatmapSvg(v.pairs.map((p) => ({ entry: p.entry, exit: p.exit, pnl: p.train.pnl })), sel)}
 <h3>Top ${Math.min(TOP, v.pairs.length)} pairs by train P&amp;L <span class="muted">(of ${int(v.pairs.length)}, over ${int(v.games)} games)</span></h3>
