@@ -149,13 +149,15 @@ export const liveGames = pgTable("live_games", {
 }, (t) => [index("live_games_settled_idx").on(t.settledAt, t.startedAt)]);
 
 /** A live game's ticks as received, seq 0, 1, ... in arrival (and so t) order: what a strategy
- * deployed mid-game is replayed over, once. Deleted at settlement, when game_ticks holds them. */
+ * deployed mid-game is replayed over, once. Deleted at settlement, when game_ticks holds them.
+ * received_at: when the ingest stored it, so a starter identity's view holds only what is old enough. */
 export const liveTicks = pgTable("live_ticks", {
   gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
   seq: integer("seq").notNull(),
   t: doublePrecision("t").notNull(),
   price: doublePrecision("price").notNull(),
   fair: doublePrecision("fair").notNull(),
+  receivedAt: at("received_at").notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.gameId, t.seq] })]);
 
 export const strategyStatus = pgEnum("strategy_status", ["active", "stopped"]);

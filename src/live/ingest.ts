@@ -9,6 +9,7 @@ import { liveGames, liveTicks } from "../db/schema";
 import { ImportError, checkGameId, gameIdText, toNumber, toProbability } from "../games/parse";
 import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
+import type { CommittedTick } from "./feed";
 import {
   activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
   type PendingSignal, type Signal,
@@ -28,9 +29,17 @@ export interface IngestResult {
   signals: Signal[];
 }
 
-export interface IngestOptions {
-  /** Called after the commit with the stored signals (the publisher); a throw is logged and counted. */
+/** What is told of a commit: the ticks as stored (in request order) and the signals they caused. */
+export interface CommitHooks {
+  /** Called after the commit with the stored ticks (the publisher), before their signals. */
+  onTicks?: (ticks: CommittedTick[], at: Date) => unknown;
+  /** Called after the commit with the stored signals (the publisher). */
   onSignals?: (signals: Signal[]) => unknown;
+  /** Called after a settlement's commit and its signals: the game has left the live set. */
+  onSettled?: (gameId: string, outcome: 0 | 1) => unknown;
+}
+
+export interface IngestOptions extends CommitHooks {
   log?: Logger;
   /** The line (1-based) each tick came from, for the error; default: its index + 1. */
   lines?: ArrayLike<number>;
@@ -45,17 +54,26 @@ export const MAX_TICKS_PER_REQUEST = 1_000_000;
 export const publishFailures = { count: 0 };
 
 /**
- * Hands committed signals to the publisher: after the commit (a signal is stored before it is
- * published), and a throw is logged and counted, never passed on (live.md "Signals"). The one
- * publish step of the ingest and of settlement.
+ * Hands a commit to the publisher: after the commit (a signal is stored before it is published),
+ * still under the live lock (so commits are published in commit order), and a throw is logged and
+ * counted, never passed on (live.md "Signals"). The one publish step of ingest and settlement.
  */
-export async function publishCommitted(signals: Signal[], options: { onSignals?: (signals: Signal[]) => unknown; log?: Logger }, what: string): Promise<void> {
-  if (!options.onSignals || signals.length === 0) return;
-  try {
-    await options.onSignals(signals);
-  } catch (err) {
-    publishFailures.count++;
-    options.log?.error(`publishing ${what} signals failed; they are stored`, { error: String(err), signals: signals.length });
+export async function publishCommitted(
+  committed: { ticks?: CommittedTick[]; signals: Signal[]; settled?: { gameId: string; outcome: 0 | 1 }; at: Date },
+  options: CommitHooks & { log?: Logger }, what: string,
+): Promise<void> {
+  const { ticks, signals, settled } = committed;
+  const steps: [string, () => unknown][] = [];
+  if (options.onTicks && ticks && ticks.length > 0) steps.push(["ticks", () => options.onTicks!(ticks, committed.at)]);
+  if (options.onSignals && signals.length > 0) steps.push(["signals", () => options.onSignals!(signals)]);
+  if (options.onSettled && settled) steps.push(["settlement", () => options.onSettled!(settled.gameId, settled.outcome)]);
+  for (const [kind, run] of steps) {
+    try {
+      await run();
+    } catch (err) {
+      publishFailures.count++;
+      options.log?.error(`publishing ${what} ${kind} failed; they are stored`, { error: String(err), ticks: committed.ticks?.length ?? 0, signals: committed.signals.length });
+    }
   }
 }
 
@@ -107,15 +125,18 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       break;
     }
   }
-  const result = await withLiveLock(database, () => database.db.transaction(async (txn) => {
-    const tx = txn as unknown as Db;
-    const games = await loadGames(tx, [...ids]);
-    checkOrder(valid, games);
-    if (fieldError) throw fieldError;
-    return store(tx, valid, games, now);
-  }));
-  await publishCommitted(result.signals, options, "live");
-  return result;
+  return withLiveLock(database, async () => {
+    const result = await database.db.transaction(async (txn) => {
+      const tx = txn as unknown as Db;
+      const games = await loadGames(tx, [...ids]);
+      checkOrder(valid, games);
+      if (fieldError) throw fieldError;
+      return store(tx, valid, games, now);
+    });
+    const ticks = options.onTicks ? valid.map((v) => ({ game_id: v.gameId, t: v.t, price: v.price, fair: v.fair })) : undefined;
+    await publishCommitted({ ticks, signals: result.signals, at: now }, options, "live");
+    return result;
+  });
 }
 
 interface GameRow {
@@ -168,7 +189,7 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
   const tickRows = valid.map((v) => {
     const seq = seqs.get(v.gameId) ?? games.get(v.gameId)!.stored;
     seqs.set(v.gameId, seq + 1);
-    return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
+    return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair, receivedAt: now };
   });
   for (let i = 0; i < tickRows.length; i += 2000) await tx.insert(liveTicks).values(tickRows.slice(i, i + 2000));
 

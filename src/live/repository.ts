@@ -1,7 +1,7 @@
 // The live store's reads and the pieces ingest and settlement share: the signal as the API shows
 // it, the one lock every live write holds, active strategies, per-(strategy, game) state and
 // the catch-up of a strategy that first meets a game after some of its ticks arrived.
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { liveGames, liveTicks, signals, strategies, strategyGames } from "../db/schema";
 import { freshState, step, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
@@ -47,12 +47,25 @@ export function withLiveLock<T>(database: Database, work: () => Promise<T>): Pro
   return run;
 }
 
-export async function listLiveGames(database: Database): Promise<LiveGameSummary[]> {
-  const rows = await database.db.select().from(liveGames).where(isNull(liveGames.settledAt))
-    .orderBy(asc(liveGames.startedAt), asc(sql`${liveGames.id} collate "C"`));
-  return rows.map((g) => ({
-    game_id: g.id, ticks: g.tickCount, started_at: g.startedAt.toISOString(), t: g.lastT, price: g.lastPrice, fair: g.lastFair,
-  }));
+/**
+ * The live games, oldest first. With `notAfter` (a starter identity's view, live.md "Tiers"):
+ * only games started by then, each as of its last tick received by then.
+ */
+export async function listLiveGames(database: Database, notAfter?: Date): Promise<LiveGameSummary[]> {
+  if (notAfter === undefined) {
+    const rows = await database.db.select().from(liveGames).where(isNull(liveGames.settledAt))
+      .orderBy(asc(liveGames.startedAt), asc(sql`${liveGames.id} collate "C"`));
+    return rows.map((g) => ({
+      game_id: g.id, ticks: g.tickCount, started_at: g.startedAt.toISOString(), t: g.lastT, price: g.lastPrice, fair: g.lastFair,
+    }));
+  }
+  // Ticks arrive in seq order, so those received by the cut-off are seq 0..n-1 and the last is seq n-1.
+  const rows = await database.db.selectDistinctOn([liveGames.startedAt, liveGames.id], {
+    id: liveGames.id, startedAt: liveGames.startedAt, seq: liveTicks.seq, t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair,
+  }).from(liveGames).innerJoin(liveTicks, eq(liveTicks.gameId, liveGames.id))
+    .where(and(isNull(liveGames.settledAt), lte(liveGames.startedAt, notAfter), lte(liveTicks.receivedAt, notAfter)))
+    .orderBy(asc(liveGames.startedAt), asc(liveGames.id), desc(liveTicks.seq));
+  return rows.map((r) => ({ game_id: r.id, ticks: r.seq + 1, started_at: r.startedAt.toISOString(), t: r.t, price: r.price, fair: r.fair }));
 }
 
 export async function activeStrategies(tx: Db): Promise<ActiveStrategy[]> {

@@ -11,7 +11,7 @@ import { packFloat64 } from "../games/packed";
 import { bumpDataVersion } from "../games/repository";
 import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
-import { publishCommitted } from "./ingest";
+import { publishCommitted, type CommitHooks } from "./ingest";
 import {
   activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
   type PendingSignal, type Signal,
@@ -23,8 +23,7 @@ export interface SettleResult {
   signals: Signal[];
 }
 
-export interface SettleOptions {
-  onSignals?: (signals: Signal[]) => unknown;
+export interface SettleOptions extends CommitHooks {
   log?: Logger;
 }
 
@@ -32,36 +31,38 @@ export async function settleGame(database: Database, gameId: string, outcome: un
   const problem = lookupIdProblem(gameId);
   if (problem) throw invalid(`id: game id ${JSON.stringify(gameId).slice(0, 60)} ${problem}`);
   if (outcome !== 0 && outcome !== 1) throw invalid(`outcome: must be 0 or 1, got ${JSON.stringify(outcome) ?? String(outcome)}`);
-  const result = await withLiveLock(database, () => database.db.transaction(async (txn) => {
-    const tx = txn as unknown as Db;
-    const [game] = await tx.select().from(liveGames).where(eq(liveGames.id, gameId));
-    if (!game) throw notFound("Live game not found");
-    if (game.settledAt) throw wrongState(`game ${JSON.stringify(gameId)} is already settled`, { outcome: game.outcome });
-    const active = await activeStrategies(tx);
-    const pending: PendingSignal[] = [];
-    if (active.length > 0) {
-      const states = await loadStates(tx, active.map((s) => s.id), [gameId]);
-      const touched = new Set<string>();
-      // A strategy deployed after the last tick still trades the whole game before it settles.
-      await catchUp(tx, gameId, game.tickCount, active, states, touched, pending);
-      const last = { t: game.lastT, price: game.lastPrice, fair: game.lastFair };
-      for (const s of active) {
-        const k = stateKey(s.id, gameId);
-        const draft = settle(states.get(k)!, s, outcome, last);
-        touched.add(k);
-        if (draft) pending.push({ ...draft, strategyId: s.id, gameId });
+  return withLiveLock(database, async () => {
+    const result = await database.db.transaction(async (txn) => {
+      const tx = txn as unknown as Db;
+      const [game] = await tx.select().from(liveGames).where(eq(liveGames.id, gameId));
+      if (!game) throw notFound("Live game not found");
+      if (game.settledAt) throw wrongState(`game ${JSON.stringify(gameId)} is already settled`, { outcome: game.outcome });
+      const active = await activeStrategies(tx);
+      const pending: PendingSignal[] = [];
+      if (active.length > 0) {
+        const states = await loadStates(tx, active.map((s) => s.id), [gameId]);
+        const touched = new Set<string>();
+        // A strategy deployed after the last tick still trades the whole game before it settles.
+        await catchUp(tx, gameId, game.tickCount, active, states, touched, pending);
+        const last = { t: game.lastT, price: game.lastPrice, fair: game.lastFair };
+        for (const s of active) {
+          const k = stateKey(s.id, gameId);
+          const draft = settle(states.get(k)!, s, outcome, last);
+          touched.add(k);
+          if (draft) pending.push({ ...draft, strategyId: s.id, gameId });
+        }
+        await saveStates(tx, states, touched);
       }
-      await saveStates(tx, states, touched);
-    }
-    const signals = await insertSignals(tx, pending, now);
-    await storeAsGame(tx, gameId, outcome, now);
-    await tx.update(liveGames).set({ settledAt: now, outcome }).where(eq(liveGames.id, gameId));
-    // game_ticks holds them now; the live_games row stays to refuse late ticks and a second settle.
-    await tx.delete(liveTicks).where(eq(liveTicks.gameId, gameId));
-    return { game_id: gameId, ticks: game.tickCount, signals };
-  }));
-  await publishCommitted(result.signals, options, "settlement");
-  return result;
+      const signals = await insertSignals(tx, pending, now);
+      await storeAsGame(tx, gameId, outcome, now);
+      await tx.update(liveGames).set({ settledAt: now, outcome }).where(eq(liveGames.id, gameId));
+      // game_ticks holds them now; the live_games row stays to refuse late ticks and a second settle.
+      await tx.delete(liveTicks).where(eq(liveTicks.gameId, gameId));
+      return { game_id: gameId, ticks: game.tickCount, signals };
+    });
+    await publishCommitted({ signals: result.signals, settled: { gameId, outcome }, at: now }, options, "settlement");
+    return result;
+  });
 }
 
 /** The import's storage of one game (import.ts storeGames): a stored game of the same id is replaced. */

@@ -4,7 +4,8 @@
 // src/http/routes/index.ts; `attach` runs once the realtime binding exists, before listen.
 import type { Database } from "../db/database";
 import type { JobScheduler } from "../jobs/scheduler";
-import { jobIdOf, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime } from "../realtime";
+import type { LiveService } from "../live/service";
+import { jobIdOf, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime, type Resolution } from "../realtime";
 import type { HealthSources } from "../server/health";
 import { updateStatusFragment, type UpdateStatusView } from "../../views/pages/data";
 import { opsFragment } from "../../views/pages/ops";
@@ -12,15 +13,19 @@ import { opsView } from "../http/routes/ops-pages";
 import { DashboardFeed } from "./dashboard-feed";
 import { JobClock } from "./job-clock";
 import { createPageRenderer, PAGE_FORMAT } from "./render";
+import { LivePagesFeed, renderLivePage } from "./live-pages";
 
 export { PAGE_FORMAT } from "./render";
 export { DASHBOARD_TOPIC } from "./dashboard-feed";
+export { isLivePageTopic, LIVE_PAGE_TOPIC, liveGamePageTopic } from "./live-pages";
 
 export interface PageFragmentsDeps {
   hub: Hub;
   database: () => Database;
   scheduler: JobScheduler;
   health: HealthSources;
+  /** The live feed the live pages follow (live.md "Pages"). */
+  live: LiveService;
   now?: () => number;
 }
 
@@ -28,11 +33,16 @@ export function createPageFragments(deps: PageFragmentsDeps) {
   const now = deps.now ?? (() => Date.now());
   const clock = new JobClock();
   const feed = new DashboardFeed({ hub: deps.hub, database: deps.database, scheduler: deps.scheduler, health: deps.health });
+  const live = new LivePagesFeed({ hub: deps.hub, feed: deps.live.feed, database: deps.database });
   let metricsNow: () => Record<string, unknown> | undefined = () => undefined;
   return {
     clock,
     feed,
+    /** The live pages' topics. */
+    live,
     now,
+    /** The page topics this module serves beyond the hub's own (undefined: not a page topic). */
+    resolve: (topic: string): Resolution | undefined => live.resolve(topic),
     /** The last metrics_update if one went out, else a fresh reading (undefined before attach). */
     metricsNow: () => metricsNow(),
     /** Registers the page format with the hub and starts the dashboard feed. */
@@ -47,6 +57,7 @@ export function createPageFragments(deps: PageFragmentsDeps) {
       });
       // Known before any dashboard opens, so its socket is accepted (and gets this first state).
       feed.publish();
+      live.attach();
       // Rendering a page must not publish (that would send every metrics subscriber an extra update).
       metricsNow = () => {
         const last = hub.snapshot(METRICS_TOPIC);
@@ -58,6 +69,7 @@ export function createPageFragments(deps: PageFragmentsDeps) {
           [UPDATE_TOPIC]: (state) => updateStatusFragment(state as unknown as UpdateStatusView),
           [METRICS_TOPIC]: (state) => opsFragment(opsView(state)),
         },
+        families: [renderLivePage],
       }));
     },
   };

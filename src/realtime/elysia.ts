@@ -12,7 +12,6 @@ import { isPing, parseClientMessage, serverMessages, type MessageId } from "./pr
 import type { Registry, SocketIdentity, WebSocketStatus, WsStats } from "./registry";
 import type { RealtimeSettings } from "./settings";
 import { CLOSE, createSocketTable, type RawSocket, type SocketTable } from "./sockets";
-import { wireTopic } from "./topics";
 import { quietLogger, systemClock, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";
 
 export interface MountOptions {
@@ -236,7 +235,7 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     if (m.type === "ping") return sockets.send(id, serverMessages.pong(clock.now(), m.id));
     const conn = registry.get(id);
     if (!conn) return;
-    const subscribed = registry.isSubscribed(id, wireTopic(MUX_FORMAT, m.topic));
+    const subscribed = registry.isSubscribed(id, sockets.wireOf(id, MUX_FORMAT, m.topic));
     if (m.type === "unsubscribe") {
       if (subscribed) sockets.unsubscribe(id, MUX_FORMAT, m.topic);
       return sockets.send(id, serverMessages.unsubscriptionConfirmed(m.topic, m.id));

@@ -17,6 +17,14 @@ export const renderMux: Render = (topic, state, seq) => {
       return JSON.stringify({ type: "status", topic, ...state, seq });
     case "metrics":
       return JSON.stringify({ type: "metrics_update", topic, metrics: state, seq });
+    case "live":
+      return JSON.stringify({ type: "live", topic, games: state.games, seq });
+    case "live_game":
+      return state.type === "settled"
+        ? JSON.stringify({ type: "settled", topic, game_id: state.game_id, outcome: state.outcome, seq })
+        : JSON.stringify({ type: "ticks", topic, game_id: state.game_id, ticks: state.ticks, seq });
+    case "signals":
+      return JSON.stringify({ type: "signal", topic, signal: state.signal, seq });
     default:
       return JSON.stringify({ type: "update", topic, data: state, seq });
   }

@@ -1,8 +1,31 @@
 // The realtime hub: the latest state of every topic, its sequence number, and coalesced fan-out of
 // that state in every registered wire format. Knows nothing of Elysia; Bun's server is the transport.
+//
+// Two kinds of topic. A state topic (set) carries snapshots: each message replaces the ones before,
+// so they are coalesced to one per tick and a new subscriber gets the latest. An event topic (emit)
+// carries messages that each matter: one message per emit, or with `merge` the events of one tick
+// folded into one message; a new subscriber gets what `eventSnapshot` says the topic holds so far.
+// A delayed tier (live.md "Tiers": starter) gets its own copy of the topics `delay.applies` to:
+// the same bytes and seq, `delay.ms` later, published once per topic per format on its own wire
+// topic (wireTopic with the tier), never per connection.
 import { renderLegacy, renderMux, LEGACY_FORMAT, MUX_FORMAT, type Render } from "./formats";
 import { FANOUT_BOUNDS, Histogram, LatencyHistogram, SIZE_BOUNDS_BYTES, type BucketCounts, type HistogramSnapshot } from "./histogram";
 import { defaultResolveTopic, isTerminalState, wireTopic, type Resolution, type State } from "./topics";
+
+/** A tier that gets some topics late (live.md: starter identities, --starter-delay-ms). */
+export interface TierDelay {
+  tier: string;
+  ms: number;
+  applies: (topic: string) => boolean;
+}
+
+export interface EmitOptions {
+  /** Fold the events of one tick into one message (e.g. every tick of a live game since the last message). */
+  merge?: (pending: State, next: State) => State;
+  /** The topic's last message: published at once, and the topic is retained like a finished job's. */
+  terminal?: boolean;
+  sourceAt?: number;
+}
 import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
 
 export type { Render } from "./formats";
@@ -20,6 +43,13 @@ export interface HubDeps {
   isTerminal?: (topic: string, state: State) => boolean;
   /** How many finished topics keep their final state (oldest forgotten first). Default 1000. */
   retainTerminalTopics?: number;
+  /** The tier that gets some topics late; none by default. */
+  delay?: TierDelay;
+  /**
+   * What a new subscriber of an event topic gets first, as of message `seq` of its copy (0: before
+   * any): e.g. a live game's ticks so far in one message. Undefined: nothing.
+   */
+  eventSnapshot?: (topic: string, seq: number) => State | undefined;
 }
 
 export type Snapshot = { ok: true; state: State | undefined; seq: number } | { ok: false; reason: string };
@@ -53,6 +83,8 @@ export interface HubStats {
   dataAge: HistogramSnapshot;
   /** Raw bucket counts for GET /metrics: set-to-publish wait, data age, subscribers and bytes per publish. */
   histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts };
+  /** The delayed tier's copies: messages waiting, and how late after their due time they went out. */
+  delayed: { tier: string | null; ms: number; waiting: number; sent: number; lateness: HistogramSnapshot };
 }
 
 export interface Hub {
@@ -62,10 +94,19 @@ export interface Hub {
    * when the producer knows; publishes then record the data's age (stats().dataAge).
    */
   set(topic: string, state: State, sourceAt?: number): void;
+  /**
+   * Publishes one event on an event topic: at once, or with `merge` folded with the other events
+   * of this tick into one message. Events keep their order; a terminal one goes out at once.
+   */
+  emit(topic: string, event: State, options?: EmitOptions): void;
   /** Current state and the seq of the last message published on the topic (0: none yet). */
   snapshot(topic: string): Snapshot;
-  /** The current state in one format (cached per seq), for a new subscriber or a drained one. */
-  render(format: string, topic: string): string | null;
+  /** The current state in one format (cached per seq), for a drained subscriber; null for an event topic. */
+  render(format: string, topic: string, tier?: string): string | null;
+  /** What a new subscriber gets before the live messages, in order: a state topic's state, an event topic's snapshot. */
+  initial(format: string, topic: string, tier?: string): string[];
+  /** The Bun topic a subscriber of this tier listens on: the delayed copy's, or the common one. */
+  wireFor(format: string, topic: string, tier?: string): string;
   /** Registers a wire format; its wire topics are `wireTopic(name, topic)`. */
   addFormat(name: string, render: Render): void;
   formats(): string[];
@@ -87,6 +128,7 @@ export interface Hub {
 }
 
 interface Entry {
+  kind: "state" | "event";
   state: State;
   sourceAt: number | undefined;
   seq: number;
@@ -100,6 +142,26 @@ interface Entry {
 
 const NONE: WireCount = Object.freeze({ count: 0, lastAt: 0 });
 
+/** A message on its way to the delayed tier: what went out, and when its copy is due. */
+interface Delayed {
+  topic: string;
+  kind: Entry["kind"];
+  state: State;
+  seq: number;
+  terminal: boolean;
+  dueAt: number;
+  /** Bytes already rendered for the common copy, per format: the tier gets the very same. */
+  data: Map<string, string | null>;
+}
+
+/** What the delayed tier has been sent of a topic: its last message (and state), for new subscribers. */
+interface Copy {
+  seq: number;
+  state: State | undefined;
+  kind: Entry["kind"];
+  terminal: boolean;
+}
+
 export function createHub(deps: HubDeps): Hub {
   const { transport } = deps;
   const tickMs = deps.tickMs ?? 50;
@@ -108,6 +170,8 @@ export function createHub(deps: HubDeps): Hub {
   const resolveTopic = deps.resolveTopic ?? defaultResolveTopic;
   const isTerminal = deps.isTerminal ?? isTerminalState;
   const retain = deps.retainTerminalTopics ?? 1000;
+  const delay = deps.delay && deps.delay.ms > 0 ? deps.delay : undefined;
+  const eventSnapshot = deps.eventSnapshot ?? (() => undefined);
 
   const formats = new Map<string, Render>([[MUX_FORMAT, renderMux], [LEGACY_FORMAT, renderLegacy]]);
   const entries = new Map<string, Entry>();
@@ -121,6 +185,13 @@ export function createHub(deps: HubDeps): Hub {
   const fanout = new Histogram(FANOUT_BOUNDS);
   const sizes = new Histogram(SIZE_BOUNDS_BYTES);
   const c = { messages: 0, bytes: 0, deliveries: 0, drops: 0, backpressured: 0, renders: 0, errors: 0 };
+  // The delayed tier: due times only grow (one delay for all), so a FIFO and one timer suffice.
+  const queue: Delayed[] = [];
+  let queueHead = 0;
+  const copies = new Map<string, Copy>();
+  const lateness = new LatencyHistogram();
+  let delayedSent = 0;
+  let delayTimer: unknown = null;
 
   // The one flush timer: armed only while some topic waits for its tick.
   let timer: unknown = null;
@@ -158,12 +229,35 @@ export function createHub(deps: HubDeps): Hub {
     if (next !== Infinity && !closed) arm(next - now);
   }
 
+  /** One message to one wire topic's subscribers, counted. */
+  function send(wire: string, data: string, subscribers: number, now: number, e: Entry | undefined): void {
+    const result = transport.publish(wire, data);
+    c.messages++;
+    if (e) e.messages++;
+    const bytes = Buffer.byteLength(data);
+    c.bytes += bytes;
+    c.deliveries += subscribers;
+    fanout.record(subscribers);
+    sizes.record(bytes);
+    let w = wireCounts.get(wire);
+    if (!w) wireCounts.set(wire, (w = { count: 0, lastAt: 0 }));
+    w.count++;
+    w.lastAt = now;
+    if (result === -1) c.backpressured++;
+    if (result === 0) {
+      c.drops++;
+      for (const l of dropListeners) l(wire);
+    }
+  }
+
   function publish(topic: string, e: Entry, now: number): void {
     const seq = ++e.seq;
     e.lastSentAt = now;
     if (e.pending) latency.record(now - e.pendingSince);
     if (e.sourceAt !== undefined) dataAge.record(now - e.sourceAt);
     e.pending = false;
+    const delayed = delay?.applies(topic);
+    const rendered = new Map<string, string | null>();
     for (const [format, render] of formats) {
       const wire = wireTopic(format, topic);
       try {
@@ -171,30 +265,19 @@ export function createHub(deps: HubDeps): Hub {
         if (subscribers === 0) continue; // nobody listens: not even rendered
         const data = render(topic, e.state, seq);
         c.renders++;
-        e.cache.set(format, { seq, state: e.state, data });
+        if (e.kind === "state") e.cache.set(format, { seq, state: e.state, data });
+        if (delayed) rendered.set(format, data);
         if (data === null) continue;
-        const result = transport.publish(wire, data);
-        c.messages++;
-        e.messages++;
-        const bytes = Buffer.byteLength(data);
-        c.bytes += bytes;
-        c.deliveries += subscribers;
-        fanout.record(subscribers);
-        sizes.record(bytes);
-        let w = wireCounts.get(wire);
-        if (!w) wireCounts.set(wire, (w = { count: 0, lastAt: 0 }));
-        w.count++;
-        w.lastAt = now;
-        if (result === -1) c.backpressured++;
-        if (result === 0) {
-          c.drops++;
-          for (const l of dropListeners) l(wire);
-        }
+        send(wire, data, subscribers, now, e);
       } catch (error) {
         // One bad renderer or transport hiccup must not stop the other formats or topics.
         c.errors++;
         logger.error("realtime publish failed", { topic, format, error });
       }
+    }
+    if (delayed) {
+      queue.push({ topic, kind: e.kind, state: e.state, seq, terminal: e.terminal, dueAt: now + delay!.ms, data: rendered });
+      armDelay();
     }
     const event: PublishEvent = { topic, state: e.state, seq, terminal: e.terminal, sourceAt: e.sourceAt, at: now };
     for (const l of publishListeners) {
@@ -213,21 +296,121 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
+  function armDelay(): void {
+    if (delayTimer !== null || closed || queueHead >= queue.length) return;
+    delayTimer = clock.setTimeout(onDelayDue, Math.max(0, queue[queueHead].dueAt - clock.now()));
+  }
+
+  /** The delayed tier's copies that are due: the same bytes and seq, on the tier's wire topics. */
+  function onDelayDue(): void {
+    delayTimer = null;
+    const now = clock.now();
+    while (queueHead < queue.length && queue[queueHead].dueAt <= now + 0.5) {
+      const d = queue[queueHead];
+      queue[queueHead++] = undefined as never;
+      deliverDelayed(d, now);
+    }
+    if (queueHead > 1024 && queueHead * 2 > queue.length) {
+      queue.splice(0, queueHead);
+      queueHead = 0;
+    }
+    armDelay();
+  }
+
+  function deliverDelayed(d: Delayed, now: number): void {
+    copies.set(d.topic, { seq: d.seq, state: d.state, kind: d.kind, terminal: d.terminal });
+    const e = entries.get(d.topic);
+    for (const [format, render] of formats) {
+      const wire = wireTopic(format, d.topic, delay!.tier);
+      try {
+        const subscribers = transport.subscriberCount(wire);
+        if (subscribers === 0) continue;
+        let data = d.data.get(format);
+        if (data === undefined) {
+          data = render(d.topic, d.state, d.seq);
+          c.renders++;
+        }
+        if (data === null) continue;
+        send(wire, data, subscribers, now, e);
+        lateness.record(now - d.dueAt);
+        delayedSent++;
+      } catch (error) {
+        c.errors++;
+        logger.error("realtime delayed publish failed", { topic: d.topic, format, error });
+      }
+    }
+  }
+
   function forget(topic: string): void {
     entries.delete(topic);
     pending.delete(topic);
     finished.delete(topic);
-    for (const format of formats.keys()) wireCounts.delete(wireTopic(format, topic));
+    copies.delete(topic);
+    for (const format of formats.keys()) {
+      wireCounts.delete(wireTopic(format, topic));
+      if (delay) wireCounts.delete(wireTopic(format, topic, delay.tier));
+    }
     disarmIfIdle();
+  }
+
+  function isDelayedTier(topic: string, tier: string | undefined): boolean {
+    return delay !== undefined && tier === delay.tier && delay.applies(topic);
+  }
+
+  function newEntry(kind: Entry["kind"], state: State, sourceAt: number | undefined, now: number): Entry {
+    return { kind, state, sourceAt, seq: 0, lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map() };
+  }
+
+  function emit(topic: string, event: State, options: EmitOptions = {}): void {
+    const now = clock.now();
+    let e = entries.get(topic);
+    if (!e) entries.set(topic, (e = newEntry("event", event, options.sourceAt, now)));
+    e.kind = "event";
+    if (options.merge && !options.terminal) {
+      e.state = e.pending ? options.merge(e.state, event) : event;
+      e.sourceAt = options.sourceAt;
+      e.terminal = false;
+      finished.delete(topic);
+      if (!e.pending) { e.pending = true; e.pendingSince = now; }
+      if (closed) return;
+      if (now - e.lastSentAt >= tickMs) {
+        pending.delete(topic);
+        publish(topic, e, now);
+        disarmIfIdle();
+      } else {
+        pending.add(topic);
+        arm(e.lastSentAt + tickMs - now);
+      }
+      return;
+    }
+    // One message per event, in order: a batch still waiting for its tick goes first.
+    if (e.pending && !closed) {
+      pending.delete(topic);
+      publish(topic, e, now);
+    }
+    e.state = event;
+    e.sourceAt = options.sourceAt;
+    e.terminal = options.terminal === true;
+    if (!e.terminal) finished.delete(topic);
+    e.pending = true;
+    e.pendingSince = now;
+    if (closed) return;
+    publish(topic, e, now);
+    disarmIfIdle();
+  }
+
+  /** What kind a topic is: as published, else as resolved (an event topic may have no message yet). */
+  function kindOf(topic: string): Entry["kind"] {
+    const e = entries.get(topic);
+    if (e) return e.kind;
+    const r = resolveTopic(topic);
+    return r.ok && r.events ? "event" : "state";
   }
 
   function set(topic: string, state: State, sourceAt?: number): void {
     const now = clock.now();
     let e = entries.get(topic);
-    if (!e) {
-      e = { state, sourceAt, seq: 0, lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map() };
-      entries.set(topic, e);
-    }
+    if (!e) entries.set(topic, (e = newEntry("state", state, sourceAt, now)));
     e.state = state;
     e.sourceAt = sourceAt;
     e.terminal = isTerminal(topic, state);
@@ -247,14 +430,22 @@ export function createHub(deps: HubDeps): Hub {
 
   function snapshot(topic: string): Snapshot {
     const e = entries.get(topic);
-    if (e) return { ok: true, state: e.state, seq: e.seq };
+    if (e) return { ok: true, state: e.kind === "state" ? e.state : undefined, seq: e.seq };
     const r = resolveTopic(topic);
     return r.ok ? { ok: true, state: r.initial, seq: 0 } : r;
   }
 
-  function render(format: string, topic: string): string | null {
+  function render(format: string, topic: string, tier?: string): string | null {
     const renderer = formats.get(format);
     if (!renderer) throw new Error(`unknown realtime format "${format}"`);
+    if (kindOf(topic) === "event") return null;
+    if (isDelayedTier(topic, tier)) {
+      // Only what the tier has been delivered: nothing before its first copy is due.
+      const copy = copies.get(topic);
+      if (!copy?.state) return null;
+      c.renders++;
+      return renderer(topic, copy.state, copy.seq);
+    }
     const e = entries.get(topic);
     if (e) {
       const cached = e.cache.get(format);
@@ -270,6 +461,34 @@ export function createHub(deps: HubDeps): Hub {
     return renderer(topic, r.initial, 0);
   }
 
+  function initial(format: string, topic: string, tier?: string): string[] {
+    const renderer = formats.get(format);
+    if (!renderer) throw new Error(`unknown realtime format "${format}"`);
+    if (kindOf(topic) === "state") {
+      const data = render(format, topic, tier);
+      return data === null ? [] : [data];
+    }
+    const e = entries.get(topic);
+    // An event topic: its content so far as of the tier's last message, then a final message, if any.
+    const delayedTier = isDelayedTier(topic, tier);
+    const copy = delayedTier ? copies.get(topic) : undefined;
+    const seq = delayedTier ? copy?.seq ?? 0 : e?.seq ?? 0;
+    const out: string[] = [];
+    const snap = eventSnapshot(topic, seq);
+    if (snap) {
+      c.renders++;
+      const data = renderer(topic, snap, seq);
+      if (data !== null) out.push(data);
+    }
+    const last = delayedTier ? (copy?.terminal ? copy.state : undefined) : e?.terminal ? e.state : undefined;
+    if (last) {
+      c.renders++;
+      const data = renderer(topic, last, seq);
+      if (data !== null) out.push(data);
+    }
+    return out;
+  }
+
   function flushNow(): void {
     const now = clock.now();
     for (const topic of pending) {
@@ -282,8 +501,11 @@ export function createHub(deps: HubDeps): Hub {
 
   return {
     set,
+    emit,
     snapshot,
     render,
+    initial,
+    wireFor: (format, topic, tier) => (isDelayedTier(topic, tier) ? wireTopic(format, topic, delay!.tier) : wireTopic(format, topic)),
     addFormat(name, renderer) {
       if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`format name "${name}" must be letters, digits, _ . : -`);
       if (formats.has(name)) throw new Error(`realtime format "${name}" is already registered`);
@@ -291,7 +513,10 @@ export function createHub(deps: HubDeps): Hub {
     },
     formats: () => [...formats.keys()],
     hasSubscribers(topic) {
-      for (const format of formats.keys()) if (transport.subscriberCount(wireTopic(format, topic)) > 0) return true;
+      for (const format of formats.keys()) {
+        if (transport.subscriberCount(wireTopic(format, topic)) > 0) return true;
+        if (delay?.applies(topic) && transport.subscriberCount(wireTopic(format, topic, delay.tier)) > 0) return true;
+      }
       return false;
     },
     isTerminal,
@@ -315,12 +540,16 @@ export function createHub(deps: HubDeps): Hub {
     stats: () => ({
       ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(), dataAge: dataAge.snapshot(),
       histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw() },
+      delayed: { tier: delay?.tier ?? null, ms: delay?.ms ?? 0, waiting: queue.length - queueHead, sent: delayedSent, lateness: lateness.snapshot() },
     }),
     forget,
     flushNow,
     close() {
       flushNow();
       closed = true;
+      // Copies not yet due are dropped: their sockets are closing with the server.
+      if (delayTimer !== null) clock.clearTimeout(delayTimer);
+      delayTimer = null;
     },
   };
 }

@@ -10,7 +10,7 @@
 //   const realtime = mountRealtime(app, { hub, registry, settings, transport, logger, collect });
 //   hub.set(jobTopic(id), snapshot);  hub.set(UPDATE_TOPIC, { is_running, message });
 //   await realtime.shutdown();  // then app.stop()
-export { createHub, type Hub, type HubDeps, type HubStats, type PublishEvent, type Snapshot } from "./hub";
+export { createHub, type EmitOptions, type Hub, type HubDeps, type HubStats, type PublishEvent, type Snapshot, type TierDelay } from "./hub";
 export { createRegistry, type Registry, type Connection, type ConnectionInfo, type WebSocketStatus, type WsStats } from "./registry";
 export { mountRealtime, type MountOptions, type Realtime, type TopicSocketOptions } from "./elysia";
 export { createMetricsPublisher, metricsUpdate, type CollectMetrics, type MetricsPublisher, type RealtimeFigures } from "./metrics";
@@ -20,6 +20,7 @@ export { resolveRealtimeSettings, websocketOptions, REALTIME_DEFAULTS, RealtimeS
 export { CLOSE } from "./sockets";
 export { LEGACY_FORMAT, type Render } from "./formats";
 export {
-  defaultResolveTopic, jobIdOf, jobTopic, wireTopic, METRICS_TOPIC, UPDATE_TOPIC, type Resolution, type State,
+  defaultResolveTopic, jobIdOf, jobTopic, liveGameTopic, strategySignalsTopic, wireTopic, LIVE_TOPIC, METRICS_TOPIC, SIGNALS_TOPIC,
+  UPDATE_TOPIC, type Resolution, type State,
 } from "./topics";
 export { createLateTransport, type Clock, type LateTransport, type RealtimeLogger, type Transport } from "./transport";

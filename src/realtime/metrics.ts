@@ -27,11 +27,7 @@ export type TopicLabel = (typeof TOPIC_LABELS)[number];
 
 export function topicLabel(topic: string): TopicLabel {
   const kind = topicKind(topic);
-  if (kind !== "other") return kind;
-  // Reserved by protocol.md for live games and signals, not served yet.
-  if (topic === "live" || topic.startsWith("live:")) return "live";
-  if (topic === "signals" || topic.startsWith("signals:")) return "signals";
-  return "other";
+  return kind === "live_game" ? "live" : kind;
 }
 
 /** One plain reading of everything the metrics topic and GET /metrics show. */

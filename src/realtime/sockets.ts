@@ -154,13 +154,20 @@ export function createSocketTable(deps: SocketTableDeps) {
       return admission.conn.id;
     },
     send,
-    /** Sends the topic's current state in the format, then subscribes: no gap and no duplicate, as JS runs this in one go. */
+    /** The Bun topic this connection follows a topic on: its tier's copy (live.md "Tiers") or the common one. */
+    wireOf(id: string, format: string, topic: string): string {
+      return hub.wireFor(format, topic, registry.get(id)?.identity.tier);
+    },
+    /**
+     * Sends what the topic holds so far (a state topic's state, an event topic's snapshot) as the
+     * connection's tier sees it, then subscribes: no gap and no duplicate, as JS runs this in one go.
+     */
     subscribe(id: string, format: string, topic: string, opts: { endWithJob?: boolean } = {}): void {
       const raw = live.get(id);
       if (!raw) return;
-      const wire = wireTopic(format, topic);
-      const data = hub.render(format, topic);
-      if (data !== null) send(id, data);
+      const tier = registry.get(id)?.identity.tier;
+      const wire = hub.wireFor(format, topic, tier);
+      for (const data of hub.initial(format, topic, tier)) send(id, data);
       raw.subscribe(wire);
       registry.subscribe(id, wire, topic);
       if (opts.endWithJob) {
@@ -170,18 +177,21 @@ export function createSocketTable(deps: SocketTableDeps) {
       }
     },
     unsubscribe(id: string, format: string, topic: string): void {
-      const wire = wireTopic(format, topic);
+      const wire = hub.wireFor(format, topic, registry.get(id)?.identity.tier);
       live.get(id)?.unsubscribe(wire);
       registry.unsubscribe(id, wire);
       endWatch.get(wire)?.delete(id);
     },
-    /** After backpressure: the latest state of each subscribed topic, so the client skips what it missed. */
+    /**
+     * After backpressure: the latest state of each subscribed state topic, so the client skips what
+     * it missed (an event topic's gap shows in its seq).
+     */
     drained(id: string): void {
       const conn = registry.get(id);
       if (!conn) return;
       for (const sub of conn.subs) {
-        const { format, topic } = splitWireTopic(sub.wire);
-        const data = hub.render(format, topic);
+        const { format, topic, tier } = splitWireTopic(sub.wire);
+        const data = hub.render(format, topic, tier);
         if (data !== null) send(id, data);
       }
     },

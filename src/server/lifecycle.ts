@@ -13,7 +13,7 @@ import { UpdateService } from "../games/update";
 import { createApp, type App } from "../http/app";
 import { serverBodyCap } from "../http/body";
 import { mountRoutes } from "../http/routes";
-import { createPageFragments } from "../page-fragments";
+import { createPageFragments, isLivePageTopic } from "../page-fragments";
 import { createPool, type Pool } from "../compute/pool";
 import { JobScheduler } from "../jobs/scheduler";
 import { GameStoreCache } from "../jobs/stores";
@@ -21,12 +21,14 @@ import { workerUrl } from "../workers";
 import type { Logger } from "../log/logger";
 import {
   createHub, createLateTransport, createRegistry, defaultResolveTopic, mountRealtime, resolveRealtimeSettings,
-  jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime,
+  jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime, type Resolution,
 } from "../realtime";
 import type { SocketIdentity } from "../realtime/registry";
 import { DomainError } from "../errors";
 import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
+import { isLiveTopic, LiveFeed } from "../live/feed";
+import { LiveService } from "../live/service";
 import type { HealthSources } from "./health";
 
 export interface RunningServer {
@@ -41,6 +43,7 @@ export interface RunningServer {
   scheduler: JobScheduler;
   pool: Pool;
   access: Access;
+  live: LiveService;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -97,13 +100,24 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     maxRunning: config.maxRunningJobs,
     maxQueued: config.maxQueuedJobs,
   });
-  // A job topic resolves to the job's real state when this process knows it, else not_found.
-  const resolveTopic = (topic: string) => {
+  // A job topic resolves to the job's real state when this process knows it, else not_found; the
+  // live topics to what the live feed knows (it is made just after the hub it publishes on).
+  const resolveTopic = (topic: string): Resolution => {
     const id = jobIdOf(topic);
     const known = id === undefined ? undefined : scheduler.snapshot(id);
-    return known ? { ok: true as const, initial: { ...known } } : defaultResolveTopic(topic);
+    if (known) return { ok: true, initial: { ...known } };
+    return liveFeed.resolve(topic) ?? pages.resolve(topic) ?? defaultResolveTopic(topic);
   };
-  const hub = createHub({ transport, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic });
+  const hub = createHub({
+    transport, clock, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic,
+    // live.md "Tiers": starter identities get the live topics and the pages built on them late.
+    delay: { tier: "starter", ms: config.starterDelayMs, applies: (topic) => isLiveTopic(topic) || isLivePageTopic(topic) },
+    eventSnapshot: (topic, seq) => liveFeed.eventSnapshot(topic, seq),
+  });
+  const liveFeed = new LiveFeed({ hub, logger: realtimeLog });
+  const live = new LiveService({
+    database: () => slot.get(), feed: liveFeed, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
+  });
   const registry = createRegistry({ maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog });
 
   const updates = new UpdateService({
@@ -127,16 +141,16 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   };
   const app = createApp({ version: deps.version, logger, websocket: websocketOptions(settings) });
   const realtime = mountRealtime(app, {
-    hub, registry, settings, transport, logger: realtimeLog,
+    hub, registry, settings, transport, clock, logger: realtimeLog,
     collect: () => ({ jobs: scheduler.countsByState(), workers: workers() }),
     identityOf: (request) => socketIdentityOf(identityOf(request)),
   });
   // A revoked or expired token's sockets close with 4001 (access.md), whichever process revoked it.
   access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
-  const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health });
+  const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health, live });
   pages.attach(realtime);
   mountRoutes(app, {
-    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, sessionTtlMs: config.sessionTtlMs,
+    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, live, sessionTtlMs: config.sessionTtlMs,
     security: {
       metricsPublic: config.metricsPublic,
       listenHost: config.host,
@@ -161,6 +175,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       const line = await ensureAdmin(access, `${url}/login`);
       if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
       access.start();
+      await liveFeed.load(database);
       await scheduler.resume();
     },
     (err: Error) => {
@@ -182,6 +197,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         access.stop();
         await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
+        await live.close(); // replays stop after the batch in flight
         // Running jobs keep their state and saved units; closing the pool flushes the last batch.
         await scheduler.stop();
         await pool.close();
@@ -197,5 +213,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, ready, stop };
+  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, ready, stop };
 }

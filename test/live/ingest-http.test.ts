@@ -116,7 +116,8 @@ forEachDatabase("live ingest access", (db) => {
   test("a viewer cannot ingest or settle; an operator can", async () => {
     const server = await startAuthServer({ database: db() });
     try {
-      const viewer = await makeToken(server, "viewer");
+      // Pro: a starter viewer would see the game only --starter-delay-ms later (tiers.test.ts).
+      const viewer = await makeToken(server, "viewer", { tier: "pro" });
       const operator = await makeToken(server, "operator");
       const body = nd([{ game_id: "g1", t: 1, price: 0.5, fair: 0.5 }]);
       const v = await fetch(`${server.url}/api/live/ticks`, { method: "POST", headers: { ...NDJSON, authorization: viewer.bearer }, body });

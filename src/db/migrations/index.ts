@@ -4,10 +4,12 @@ import m0 from "./0000_steady_blink.sql" with { type: "text" };
 import m1 from "./0001_game_ticks_storage.sql" with { type: "text" };
 import m2 from "./0002_access_tokens_sessions.sql" with { type: "text" };
 import m3 from "./0003_live_strategies_signals.sql" with { type: "text" };
+import m4 from "./0004_live_ticks_received_at.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
   { tag: "0001_game_ticks_storage", when: 1795323745704, breakpoints: true, sql: m1 },
   { tag: "0002_access_tokens_sessions", when: 1796172006734, breakpoints: true, sql: m2 },
   { tag: "0003_live_strategies_signals", when: 1796174876788, breakpoints: true, sql: m3 },
+  { tag: "0004_live_ticks_received_at", when: 1796178682530, breakpoints: true, sql: m4 },
 ];

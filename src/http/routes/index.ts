@@ -11,7 +11,7 @@ import type { Database } from "../../db/database";
 import { DomainError } from "../../errors";
 import type { UpdateService } from "../../games/update";
 import type { JobScheduler } from "../../jobs/scheduler";
-import { DASHBOARD_TOPIC, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
+import { DASHBOARD_TOPIC, LIVE_PAGE_TOPIC, liveGamePageTopic, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
 import { METRICS_TOPIC, UPDATE_TOPIC, type Realtime } from "../../realtime";
 import type { HealthSources } from "../../server/health";
 import { isApiPath, isHtmx, isSocketPath } from "../respond";
@@ -25,7 +25,9 @@ import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
+import type { LiveService } from "../../live/service";
 import { liveRoutes } from "./live";
+import { livePagesRoutes } from "./live-pages";
 import { strategiesRoutes } from "./strategies";
 import { tokensRoutes } from "./tokens";
 
@@ -65,6 +67,8 @@ export const ROUTE_ACCESS = {
   "POST /jobs/:id/cancel": "operator",
   "POST /data/import": "operator",
   "POST /data/demo": "operator",
+  "POST /live/replay": "operator",
+  "POST /live/strategies": "operator",
   // Deployed strategies and replays (live.md): deploying, stopping, replaying and cancelling a replay.
   "POST /api/live/ticks": "operator",
   "POST /api/live/games/:id/settle": "operator",
@@ -101,10 +105,15 @@ export const ROUTE_ACCESS = {
   "GET /data/status": "viewer",
   "GET /ops": "viewer",
   "GET /ops/metrics": "viewer",
+  "GET /live": "viewer",
+  "GET /pages/live": "viewer",
+  "GET /live/:id": "viewer",
+  "GET /pages/live/:id": "viewer",
 
   // Viewer: every socket (the protocol's and the pages'), upgrade and plain GET alike.
   ...socketEntries("/ws", "/ws/grid-search/:id", "/ws/simulation/:id", "/ws/update/status",
-    "/pages/ws/jobs/:id", "/pages/ws/dashboard", "/pages/ws/update", "/pages/ws/metrics"),
+    "/pages/ws/jobs/:id", "/pages/ws/dashboard", "/pages/ws/update", "/pages/ws/metrics",
+    "/pages/ws/live", "/pages/ws/live/:id"),
 } as const satisfies Record<string, Requirement>;
 
 function socketEntries<P extends string>(...paths: P[]): Record<`WS ${P}` | `GET ${P}`, "viewer"> {
@@ -157,6 +166,8 @@ export interface RouteDeps {
   realtime: Realtime;
   pages: PageFragments;
   access: Access & Identifier;
+  /** Live games, strategies, signals and replays (live.md): every door goes through it. */
+  live: LiveService;
   security: AccessOptions;
   /** --session-ttl: the login cookie's Max-Age. */
   sessionTtlMs: number;
@@ -223,8 +234,8 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(gamesRoutes(imports));
   app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
-  app.use(liveRoutes({ database, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
-  app.use(strategiesRoutes({ database, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(liveRoutes({ live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
+  app.use(strategiesRoutes({ database, live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
@@ -234,10 +245,13 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
   app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow }));
+  app.use(livePagesRoutes({ version, live: deps.live, pages: pages.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
   realtime.topicSocket("/pages/ws/jobs/:id", { format: PAGE_FORMAT, topic: jobOfParams, endWithJob: true });
   realtime.topicSocket("/pages/ws/dashboard", { format: PAGE_FORMAT, topic: () => DASHBOARD_TOPIC });
   realtime.topicSocket("/pages/ws/update", { format: PAGE_FORMAT, topic: () => UPDATE_TOPIC });
   realtime.topicSocket("/pages/ws/metrics", { format: PAGE_FORMAT, topic: () => METRICS_TOPIC });
+  realtime.topicSocket("/pages/ws/live", { format: PAGE_FORMAT, topic: () => LIVE_PAGE_TOPIC });
+  realtime.topicSocket("/pages/ws/live/:id", { format: PAGE_FORMAT, topic: (p) => liveGamePageTopic(p.id ?? "") });
 
   assertEveryRouteDeclared(app);
 }

@@ -2,25 +2,20 @@
 // settlement, and the list of live games. The work is src/live's; this file only reads bodies
 // under their bounds and hands the ticks to the one ingest path. Roles: ROUTE_ACCESS (index.ts).
 import { Elysia } from "elysia";
-import type { Database } from "../../db/database";
 import { invalid, tooLarge, unsupportedType } from "../../errors";
 import { ImportError } from "../../games/parse";
-import { ingestTicks, MAX_TICKS_PER_REQUEST } from "../../live/ingest";
-import { listLiveGames, type Signal } from "../../live/repository";
-import { settleGame } from "../../live/settle";
-import type { Logger } from "../../log/logger";
+import { MAX_TICKS_PER_REQUEST } from "../../live/ingest";
+import type { LiveService } from "../../live/service";
 import { readJsonObject, RequestBody } from "../body";
 import { gameIdParam } from "../params";
+import { identityOf } from "../request-identity";
 
 export interface LiveDeps {
-  database: () => Database;
+  live: LiveService;
   /** Most time a request body may keep the server waiting (--body-timeout-ms). */
   bodyTimeoutMs: number;
   /** Largest ingest body (--max-import-bytes). */
   maxBytes: number;
-  /** The publisher, called with the stored signals after each commit. */
-  onSignals?: (signals: Signal[]) => unknown;
-  log?: Logger;
 }
 
 /** A tick is ~80 bytes; a line of 1 MiB is no tick (the import's line bound). */
@@ -152,13 +147,13 @@ export const liveRoutes = (deps: LiveDeps) =>
   new Elysia({ name: "live" })
     .post("/api/live/ticks", async ({ request }) => {
       const { ticks, lines } = await readTicks(request, deps);
-      const r = await ingestTicks(deps.database(), ticks as never, new Date(), { lines, onSignals: deps.onSignals, log: deps.log });
+      const r = await deps.live.ingest(ticks as never, lines);
       return { ticks: r.ticks, games: r.games, signals: r.signals.length };
     }, { parse: "none" })
     .post("/api/live/games/:id/settle", async ({ request, params }) => {
       const id = gameIdParam(params.id, "id");
       const outcome = await readOutcome(request, deps.bodyTimeoutMs);
-      const r = await settleGame(deps.database(), id, outcome, new Date(), { onSignals: deps.onSignals, log: deps.log });
+      const r = await deps.live.settle(id, outcome);
       return { game_id: r.game_id, ticks: r.ticks, signals: r.signals.length };
     }, { parse: "none" })
-    .get("/api/live/games", async () => ({ games: await listLiveGames(deps.database()) }));
+    .get("/api/live/games", async ({ request }) => ({ games: await deps.live.liveGames(identityOf(request)) }));

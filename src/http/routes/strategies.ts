@@ -4,32 +4,18 @@
 import { Elysia } from "elysia";
 import type { Database } from "../../db/database";
 import { notFound } from "../../errors";
-import { listSignals, signalJson, SIGNALS_PAGE } from "../../live/signals";
-import { createStrategy, getStrategy, listStrategies, stopStrategy, strategyIdOf, strategyJson, strategyTotals } from "../../live/strategies";
-import { ingestTicks } from "../../live/ingest";
-import { Replays, type ReplayDeps } from "../../live/replay";
-import type { Signal } from "../../live/repository";
-import { settleGame } from "../../live/settle";
-import type { Logger } from "../../log/logger";
+import type { LiveService } from "../../live/service";
+import { SIGNALS_PAGE } from "../../live/signals";
+import { getStrategy, listStrategies, strategyIdOf, strategyJson, strategyTotals } from "../../live/strategies";
 import { readJsonObject } from "../body";
 import { gameIdParam, intParam } from "../params";
 import { identityOf } from "../request-identity";
 
 export interface StrategiesDeps {
   database: () => Database;
+  live: LiveService;
   /** Most time a request body may keep the server waiting (--body-timeout-ms). */
   bodyTimeoutMs: number;
-  /** The replays of this server; default: built here over `replay`'s ingest and settle. */
-  replays?: Replays;
-  /** The HTTP ingest's publisher (LiveDeps.onSignals): a replay's signals are published like any other feed's. */
-  onSignals?: (signals: Signal[]) => unknown;
-  log?: Logger;
-  /** Replaces parts of what a replay uses (tests; a publishing ingest wrapper). */
-  replay?: Partial<Omit<ReplayDeps, "database">>;
-  /** --starter-delay-ms: a starter identity reads only signals at least this old (live.md "Tiers"). */
-  starterDelayMs?: number;
-  /** Wall-clock milliseconds, for the starter cut-off (default Date.now). */
-  now?: () => number;
 }
 
 /** A name and three numbers, or a name and a job id; a replay's list of up to 1000 game ids. */
@@ -44,21 +30,14 @@ function strategyIdParam(raw: string): number {
 }
 
 export function strategiesRoutes(deps: StrategiesDeps) {
-  const { database } = deps;
-  const replays = deps.replays ?? new Replays({
-    database,
-    ingest: (db, ticks, at) => ingestTicks(db, ticks, at, { onSignals: deps.onSignals, log: deps.log }),
-    settle: (db, id, outcome, at) => settleGame(db, id, outcome, at, { onSignals: deps.onSignals, log: deps.log }),
-    logger: deps.log,
-    ...deps.replay,
-  });
-  const now = deps.now ?? Date.now;
+  const { database, live } = deps;
+  const { replays } = live;
   return new Elysia({ name: "strategies" })
     .post("/api/strategies", async ({ request, set }) => {
       const body = await readJsonObject(request, { maxBytes: MAX_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs }, "name and entry, exit, fee (or from_job)");
-      const row = await createStrategy(database(), body, identityOf(request), new Date(now()));
+      const strategy = await live.deploy(body, identityOf(request));
       set.status = 201;
-      return strategyJson(row);
+      return strategy;
     }, { parse: "none" })
     .get("/api/strategies", async () => {
       return { strategies: (await listStrategies(database())).map(strategyJson) };
@@ -70,19 +49,14 @@ export function strategiesRoutes(deps: StrategiesDeps) {
       return { ...strategyJson(row), ...(await strategyTotals(database(), id)) };
     })
     .post("/api/strategies/:id/stop", async ({ params, request }) => {
-      const row = await stopStrategy(database(), strategyIdParam(params.id), identityOf(request), new Date(now()));
-      return strategyJson(row);
+      return live.stop(strategyIdParam(params.id), identityOf(request));
     })
     .get("/api/signals", async ({ query, request }) => {
       const strategy = query.strategy === undefined ? undefined : intParam(query.strategy, "strategy", { def: 0, min: 1, max: 2 ** 31 - 1 });
       const game = query.game === undefined ? undefined : gameIdParam(query.game, "game");
       const after = query.after === undefined ? undefined : intParam(query.after, "after", { def: 0, min: 0, max: MAX_SIGNAL_ID });
       const limit = intParam(query.limit, "limit", SIGNALS_PAGE);
-      const identity = identityOf(request);
-      const delay = deps.starterDelayMs ?? 0;
-      const notAfter = identity?.tier === "starter" && delay > 0 ? new Date(now() - delay) : undefined;
-      const rows = await listSignals(database(), { strategy, game, after, limit, notAfter });
-      return { signals: rows.map(signalJson) };
+      return { signals: await live.signals({ strategy, game, after, limit }, identityOf(request)) };
     })
     .post("/api/live/replay", async ({ request, set }) => {
       const body = await readJsonObject(request, { maxBytes: MAX_BODY_BYTES, timeoutMs: deps.bodyTimeoutMs }, "games or count, and speed and prefix");

@@ -1,0 +1,1 @@
+ALTER TABLE "live_ticks" ADD COLUMN "received_at" timestamp with time zone DEFAULT now() NOT NULL;
