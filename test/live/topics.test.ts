@@ -123,6 +123,28 @@ forEachDatabase("live topics", (db) => {
     expect(stored.some((s) => s.strategy_id === a)).toBe(true);
   });
 
+  test("hostile and malformed live topics are unknown topics: an error each, the socket stays open, nothing leaks", async () => {
+    const server = await startTestServer({ database: db() });
+    servers.push(server);
+    expect((await fetch(`${server.url}/api/live/ticks`, { method: "POST", headers: NDJSON, body: nd([{ game_id: "ok", t: 1, price: 0.5, fair: 0.5 }]) })).status).toBe(200);
+    const c = await subscribe(server, "live:ok");
+    await c.next(ofType("subscription_confirmed"));
+    const topics = [
+      "live:", "live:<script>alert(1)</script>", "live:ok\u0000", "live:\ud800", "live:OK", "live: ok", "live:ok:extra",
+      "signals:", "signals:0", "signals:-1", "signals:1e3", "signals:01", "signals:abc", "signals:99999999999", "signals:1.5",
+      "live:" + "x".repeat(195), "Live", "signals ",
+    ];
+    for (const topic of topics) {
+      c.send({ type: "subscribe", topic });
+      const reply = await c.next((m) => m.type === "error" || m.type === "subscription_confirmed");
+      expect([topic, reply.type]).toEqual([topic, "error"]);
+      expect(reply.message).toMatch(/unknown topic|topic/);
+    }
+    await c.sync();
+    expect(c.isClosed).toBe(false);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  });
+
   test("after a restart a subscriber gets the game's ticks so far, then the new ones", async () => {
     const clock = new FakeClock();
     const first = await startTestServer({ database: db(), clock });
