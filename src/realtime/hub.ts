@@ -82,7 +82,7 @@ export interface HubStats {
   /** Age of the newest data a publish carried (publish time - the source time given to set()). */
   dataAge: HistogramSnapshot;
   /** Raw bucket counts for GET /metrics: set-to-publish wait, data age, subscribers and bytes per publish. */
-  histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts };
+  histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts; delayedLatenessMs: BucketCounts };
   /** The delayed tier's copies: messages waiting, and how late after their due time they went out. */
   delayed: { tier: string | null; ms: number; waiting: number; sent: number; lateness: HistogramSnapshot };
 }
@@ -539,7 +539,7 @@ export function createHub(deps: HubDeps): Hub {
     },
     stats: () => ({
       ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(), dataAge: dataAge.snapshot(),
-      histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw() },
+      histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw(), delayedLatenessMs: lateness.raw() },
       delayed: { tier: delay?.tier ?? null, ms: delay?.ms ?? 0, waiting: queue.length - queueHead, sent: delayedSent, lateness: lateness.snapshot() },
     }),
     forget,

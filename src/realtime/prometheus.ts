@@ -118,6 +118,8 @@ export function formatPrometheus(f: RealtimeFigures): string {
       s.histograms.dataAgeMs, 1 / 1000)
     .histogram("gridcast_ws_publish_fanout", "Subscribers reached by one publish.", s.histograms.fanout)
     .histogram("gridcast_ws_message_size_bytes", "Bytes of one published message.", s.histograms.messageBytes)
+    .one("gridcast_ws_delayed_waiting", "gauge", "Messages waiting for the delayed tier (starter, live.md Tiers).", s.delayed.waiting)
+    .histogram("gridcast_ws_delayed_lateness_seconds", "How long after its due time a delayed tier's copy went out.", s.histograms.delayedLatenessMs, 1 / 1000)
     .each("gridcast_jobs", "gauge", "Jobs this process knows, by state.", "state", f.jobs);
 
   const unknown: Record<string, number> = {};

@@ -196,6 +196,9 @@ describe("Prometheus exposition", () => {
     const sizes = checkHistogram(p, "gridcast_ws_message_size_bytes");
     expect(value(p, "gridcast_ws_message_size_bytes_sum")).toBe(figures.hub.bytes);
     expect(sizes.at(-1)!.count).toBe(figures.hub.messages);
+    // No delayed tier here: an empty histogram, nothing waiting.
+    expect(checkHistogram(p, "gridcast_ws_delayed_lateness_seconds").at(-1)!.count).toBe(0);
+    expect(value(p, "gridcast_ws_delayed_waiting")).toBe(0);
   });
 
   it("escapes backslash, double quote and line feed in label values", () => {
