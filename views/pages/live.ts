@@ -186,7 +186,7 @@ export function deployForm(viewer: Viewer): Html {
 <p class="muted">Enter when fair − price is at least the entry (long) or at most −entry (short); leave when the edge shrinks to the exit. It runs on every live game from its first tick.</p>
 ${csrfField(viewer)}
 <div class="fields">
-${field("deploy-name", "name", "Name", "1 to 100 characters, no &lt; or &gt;.", html` required maxlength="100"`)}
+${field("deploy-name", "name", "Name", "1 to 100 characters, no < or >.", html` required maxlength="100"`)}
 ${field("deploy-entry", "entry", "Entry", "In (0, 1].", html` inputmode="decimal" required`)}
 ${field("deploy-exit", "exit", "Exit", "In [0, entry).", html` inputmode="decimal" required`)}
 ${field("deploy-fee", "fee", "Fee", "Per trade, in [0, 1].", html` inputmode="decimal"`, "0")}
@@ -217,7 +217,7 @@ ${liveSignalsList(view)}
 }
 
 /** Signal rows in the game page's table, newest first. */
-const GAME_SIGNAL_ROWS = 50;
+const GAME_SIGNAL_ROWS = 25;
 
 export function liveGameChart(v: LiveGameView | (Pending & { game_id: string }), oob: boolean | string = false): Html {
   if (isPending(v)) return html`<div id="live-game"${oobAttr(oob)}>${waiting("the game")}</div>`;

@@ -30,8 +30,10 @@ export interface Marker {
 }
 
 /** The x extent a sparkline starts with: a game's line grows to the right until it has this many ticks, then squeezes. */
-export const SPARK_MIN_TICKS = 240;
+export const SPARK_MIN_TICKS = 120;
 export const SPARK_POINTS = 48;
+/** The least price range a sparkline spans, so a quiet game does not look wild. */
+const SPARK_MIN_SPAN = 0.1;
 
 /** A short, evenly sampled copy of a series (the last tick always in), for a sparkline. */
 export function sparkOf(s: Series, points = SPARK_POINTS): Spark {
@@ -48,27 +50,37 @@ export function sparkOf(s: Series, points = SPARK_POINTS): Spark {
 
 const SW = 120, SH = 30, SP = 2;
 
-/** The sparkline: price solid, fair dashed, y from 0 to 1 (prices are probabilities). */
+/** The sparkline: price solid, fair dashed, y fitted to the values (at least 0.1 tall, within 0 to 1). */
 export function sparklineSvg(spark: Spark, label: string): Html {
   const m = spark.price.length;
   const span = Math.max(spark.n, SPARK_MIN_TICKS) - 1 || 1;
+  let lo = 1, hi = 0;
+  for (let k = 0; k < m; k++) {
+    lo = Math.min(lo, spark.price[k], spark.fair[k]);
+    hi = Math.max(hi, spark.price[k], spark.fair[k]);
+  }
+  if (hi - lo < SPARK_MIN_SPAN) {
+    const mid = m > 0 ? (hi + lo) / 2 : 0.5;
+    lo = Math.max(0, Math.min(1 - SPARK_MIN_SPAN, mid - SPARK_MIN_SPAN / 2));
+    hi = lo + SPARK_MIN_SPAN;
+  }
   const x = (k: number) => SP + ((m === 1 ? spark.n - 1 : (k * (spark.n - 1)) / (m - 1)) / span) * (SW - 2 * SP);
-  const y = (v: number) => SP + (1 - v) * (SH - 2 * SP);
+  const y = (v: number) => SP + ((hi - v) / (hi - lo)) * (SH - 2 * SP);
   const line = (values: number[]) => values.map((v, k) => `${k === 0 ? "M" : "L"}${n2(x(k))} ${n2(y(v))}`).join("");
   return html`<svg class="spark" viewBox="0 0 ${SW} ${SH}" width="${SW}" height="${SH}" role="img" aria-label="${label}">
-<line x1="0" x2="${SW}" y1="${n2(y(0.5))}" y2="${n2(y(0.5))}" class="grid"/>
 ${m > 0 ? html`<path d="${line(spark.fair)}" class="line-fair"/><path d="${line(spark.price)}" class="line-price"/>` : ""}
 </svg>`;
 }
 
 const W = 720, H = 320, L = 44, R = 14, T = 12, B = 40;
+/** Markers past which their letters are left out. */
+const CROWDED = 40;
 
 const MARKER_LETTER: Record<MarkerAction, string> = { open_long: "L", open_short: "S", close: "C", settle: "X" };
 export const MARKER_NAME: Record<MarkerAction, string> = { open_long: "open long", open_short: "open short", close: "close", settle: "settle" };
 
 /** A marker's shape at (cx, cy): triangle up (long), triangle down (short), circle (close), square (settle). */
-function shape(action: MarkerAction, cx: number, cy: number): string {
-  const r = 6;
+function shape(action: MarkerAction, cx: number, cy: number, r = 6): string {
   switch (action) {
     case "open_long": return `<path d="M${n2(cx)} ${n2(cy - r)}L${n2(cx + r)} ${n2(cy + r * 0.8)}L${n2(cx - r)} ${n2(cy + r * 0.8)}Z"/>`;
     case "open_short": return `<path d="M${n2(cx)} ${n2(cy + r)}L${n2(cx + r)} ${n2(cy - r * 0.8)}L${n2(cx - r)} ${n2(cy - r * 0.8)}Z"/>`;
@@ -112,9 +124,12 @@ export function gameChartSvg(s: Series, markers: readonly Marker[], opts: { id: 
   for (let v = 0; v <= span + 1e-9; v += step) {
     xTicks.push(html`<line x1="${n2(x(t0 + v))}" x2="${n2(x(t0 + v))}" y1="${T + ph}" y2="${T + ph + 4}"/><text x="${n2(x(t0 + v))}" y="${T + ph + 16}" text-anchor="middle">+${v}</text>`);
   }
+  // Letters while they can be read; past that the shapes alone (the legend and the table say the rest).
+  const crowded = markers.length > CROWDED;
   const marks = markers.map((m) => {
     const cx = x(m.t), cy = y(Math.min(1, Math.max(0, m.price)));
-    return html`<g class="mark mark-${m.action}"><title>${m.label}</title>${rawShape(m.action, cx, cy)}<text x="${n2(cx)}" y="${n2(m.action === "open_short" ? cy - 10 : cy + 17)}" text-anchor="middle" class="mark-letter">${MARKER_LETTER[m.action]}</text></g>`;
+    const letter = crowded ? "" : html`<text x="${n2(cx)}" y="${n2(m.action === "open_short" ? cy - 10 : cy + 17)}" text-anchor="middle" class="mark-letter">${MARKER_LETTER[m.action]}</text>`;
+    return html`<g class="mark mark-${m.action}"><title>${m.label}</title>${rawShape(m.action, cx, cy, crowded ? 4 : 6)}${letter}</g>`;
   });
   const last = n > 0 ? `last tick t=${s.t[n - 1]}: price ${s.price[n - 1]}, fair ${s.fair[n - 1]}` : "no ticks yet";
   return html`<figure class="chart live-chart">
@@ -129,7 +144,7 @@ ${marks}
 }
 
 // Numbers only: nothing in a shape needs escaping.
-const rawShape = (action: MarkerAction, cx: number, cy: number) => raw(shape(action, cx, cy));
+const rawShape = (action: MarkerAction, cx: number, cy: number, r?: number) => raw(shape(action, cx, cy, r));
 
 /** The key to the chart: each line and marker with its shape and letter. */
 export function chartLegend(): Html {
