@@ -1,7 +1,7 @@
 // The one drizzle pg-core schema, shared by PGlite and PostgreSQL: games, jobs and their results,
 // the tokens and sessions of access.md, and live games, deployed strategies and signals (live.md).
 import {
-  bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgEnum, pgTable, primaryKey,
+  bigint, boolean, customType, doublePrecision, index, uniqueIndex, integer, jsonb, pgEnum, pgTable, primaryKey,
   smallint, text, timestamp,
 } from "drizzle-orm/pg-core";
 
@@ -192,9 +192,13 @@ export const strategyGames = pgTable("strategy_games", {
 
 export const signalAction = pgEnum("signal_action", ["open_long", "open_short", "close", "settle"]);
 
-/** What a strategy did on a tick, stored in the transaction of the tick that caused it. */
+/** What a strategy did on a tick, stored in the transaction of the tick that caused it. `seq` and
+ * `strategy_seq` number the messages of the `signals` and `signals:{id}` topics (1, 2, ... without
+ * gaps, which the id's sequence does not promise), so their history survives restarts (protocol.md). */
 export const signals = pgTable("signals", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  seq: bigint("seq", { mode: "number" }).notNull(),
+  strategySeq: integer("strategy_seq").notNull(),
   strategyId: integer("strategy_id").notNull().references(() => strategies.id, { onDelete: "cascade" }),
   gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
   action: signalAction("action").notNull(),
@@ -205,7 +209,10 @@ export const signals = pgTable("signals", {
   /** Null on opens; the trade's P&L on close and settle. */
   pnl: doublePrecision("pnl"),
   at: at("at").notNull().defaultNow(),
-}, (t) => [index("signals_strategy_idx").on(t.strategyId, t.id), index("signals_game_idx").on(t.gameId, t.id)]);
+}, (t) => [
+  index("signals_strategy_idx").on(t.strategyId, t.id), index("signals_game_idx").on(t.gameId, t.id),
+  uniqueIndex("signals_seq_idx").on(t.seq), uniqueIndex("signals_strategy_seq_idx").on(t.strategyId, t.strategySeq),
+]);
 
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,

@@ -4,9 +4,9 @@
 // `live` (state), `live:{game_id}` (tick batches, one message per broadcast tick), `signals` and
 // `signals:{strategy_id}` (one message per signal). Listeners (the pages) hear the same changes.
 // Knows nothing of HTTP; the hub knows nothing of games.
-import { asc, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, max, sql } from "drizzle-orm";
 import type { Database } from "../db/database";
-import { liveGames, liveTicks } from "../db/schema";
+import { liveGames, liveTicks, meta, signals as signalRows } from "../db/schema";
 import {
   liveGameTopic, strategySignalsTopic, LIVE_TOPIC, SIGNALS_TOPIC, type Hub, type Resolution, type State,
 } from "../realtime";
@@ -14,7 +14,8 @@ import { LIVE_GAME_PREFIX, STRATEGY_SIGNALS_PREFIX } from "../realtime/topics";
 
 export { LIVE_TOPIC, SIGNALS_TOPIC, liveGameTopic, strategySignalsTopic };
 import type { RealtimeLogger } from "../realtime/transport";
-import type { LiveGameSummary, Signal } from "./repository";
+import type { LiveGameSummary, Signal, TopicSeq } from "./repository";
+import { signalJson } from "./signals";
 import { listStrategies, strategyJson, type StrategyJson } from "./strategies";
 
 const GAME_PREFIX = LIVE_GAME_PREFIX;
@@ -98,6 +99,11 @@ interface GameEntry {
 
 export interface LiveFeedDeps {
   hub: Hub;
+  /** The store the signals' history is read back from (recovery, protocol.md). */
+  database?: () => Database;
+  /** --starter-delay-ms and the clock: what a starter recovers from the store is at least that old. */
+  starterDelayMs?: number;
+  now?: () => number;
   logger?: RealtimeLogger;
   /** Settled games whose ticks stay in memory for late subscribers and their page. */
   retainSettled?: number;
@@ -113,6 +119,10 @@ export class LiveFeed {
   private readonly strategies = new Map<number, StrategyJson>();
   private readonly listeners = new Set<(change: LiveChange) => void>();
   private readonly retainSettled: number;
+  /** The signals topics' history lives in the store: its name, and the last seq of each topic. */
+  private signalsEpoch: string | undefined;
+  private lastSeq = 0;
+  private readonly lastStrategySeq = new Map<number, number>();
 
   constructor(private readonly deps: LiveFeedDeps) {
     this.retainSettled = deps.retainSettled ?? 100;
@@ -140,7 +150,54 @@ export class LiveFeed {
     }
     for (const g of this.games.values()) g.uptoBySeq[0] = g.ticks.count;
     for (const s of await listStrategies(database)) this.strategies.set(s.id, strategyJson(s));
+    await this.loadSignalPositions(database);
+    // A signals topic made before the store opened (a socket that came early) goes on from the store's epoch and seq.
+    this.deps.hub.forget(SIGNALS_TOPIC);
+    for (const id of this.strategies.keys()) this.deps.hub.forget(strategySignalsTopic(id));
     this.deps.hub.set(LIVE_TOPIC, this.liveState());
+  }
+
+  /** The signals' epoch (made once per store) and where each signals topic stands. */
+  private async loadSignalPositions(database: Database): Promise<void> {
+    await database.db.insert(meta).values({ key: "signals_epoch", value: `s${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}` }).onConflictDoNothing();
+    const [row] = await database.db.select().from(meta).where(eq(meta.key, "signals_epoch"));
+    this.signalsEpoch = row.value;
+    const [top] = await database.db.select({ seq: max(signalRows.seq) }).from(signalRows);
+    this.lastSeq = Number(top?.seq ?? 0);
+    const per = await database.db.select({ id: signalRows.strategyId, seq: max(signalRows.strategySeq) }).from(signalRows).groupBy(signalRows.strategyId);
+    for (const r of per) this.lastStrategySeq.set(r.id, Number(r.seq ?? 0));
+  }
+
+  /**
+   * The stored messages of `signals` or `signals:{id}` after `afterSeq` (recovery after a restart, or
+   * further back than memory holds); for a starter, only those at least the delay old.
+   */
+  storedHistory(topic: string, afterSeq: number, limit: number, tier?: string): Promise<{ seq: number; state: State }[]> | undefined {
+    if (this.signalsEpoch === undefined) return undefined; // the store is not open yet
+    let database: Database | undefined;
+    try {
+      database = this.deps.database?.();
+    } catch {
+      return undefined;
+    }
+    if (!database) return undefined;
+    const strategy = topic === SIGNALS_TOPIC ? undefined : this.strategyOfTopic(topic);
+    if (topic !== SIGNALS_TOPIC && strategy === undefined) return undefined;
+    const delay = this.deps.starterDelayMs ?? 0;
+    const notAfter = tier === "starter" && delay > 0 ? new Date((this.deps.now ?? Date.now)() - delay) : undefined;
+    const seqCol = strategy === undefined ? signalRows.seq : signalRows.strategySeq;
+    const where = [gt(seqCol, afterSeq)];
+    if (strategy !== undefined) where.push(eq(signalRows.strategyId, strategy));
+    if (notAfter) where.push(lte(signalRows.at, notAfter));
+    return database.db.select().from(signalRows).where(and(...where)).orderBy(asc(seqCol)).limit(limit)
+      .then((rows) => rows.map((r) => ({ seq: Number(strategy === undefined ? r.seq : r.strategySeq), state: { type: "signal", signal: signalJson(r) } })));
+  }
+
+  private strategyOfTopic(topic: string): number | undefined {
+    if (!topic.startsWith(STRATEGY_PREFIX)) return undefined;
+    const raw = topic.slice(STRATEGY_PREFIX.length);
+    const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
+    return this.strategies.has(id) ? id : undefined;
   }
 
   onChange(listener: (change: LiveChange) => void): () => void {
@@ -194,14 +251,17 @@ export class LiveFeed {
     hub.set(LIVE_TOPIC, this.liveState());
   }
 
-  /** After a commit: each stored signal, in id order, on `signals` and its strategy's topic. */
-  signalsCommitted(signals: readonly Signal[]): void {
+  /** After a commit: each stored signal, in id order, on `signals` and its strategy's topic, numbered as stored. */
+  signalsCommitted(signals: readonly Signal[], seqs: readonly TopicSeq[]): void {
     const { hub } = this.deps;
-    for (const s of signals) {
+    signals.forEach((s, i) => {
       const event = { type: "signal", signal: s };
-      hub.emit(SIGNALS_TOPIC, event);
-      hub.emit(strategySignalsTopic(s.strategy_id), event);
-    }
+      const n = seqs[i];
+      this.lastSeq = Math.max(this.lastSeq, n.seq);
+      this.lastStrategySeq.set(s.strategy_id, Math.max(this.lastStrategySeq.get(s.strategy_id) ?? 0, n.strategySeq));
+      hub.emit(SIGNALS_TOPIC, event, { seq: n.seq });
+      hub.emit(strategySignalsTopic(s.strategy_id), event, { seq: n.strategySeq });
+    });
     if (signals.length > 0) this.tell({ kind: "signals", signals: [...signals] });
   }
 
@@ -230,14 +290,15 @@ export class LiveFeed {
   /** Which live topics exist: `live`, `signals`, a known game's and a known strategy's. */
   resolve(topic: string): Resolution | undefined {
     if (topic === LIVE_TOPIC) return { ok: true, initial: this.liveState() };
-    if (topic === SIGNALS_TOPIC) return { ok: true, events: true };
+    if (topic === SIGNALS_TOPIC) return { ok: true, events: true, epoch: this.signalsEpoch, seq: this.lastSeq };
     if (topic.startsWith(GAME_PREFIX)) {
       return this.games.has(topic.slice(GAME_PREFIX.length)) ? { ok: true, events: true } : { ok: false, reason: "unknown live game" };
     }
     if (topic.startsWith(STRATEGY_PREFIX)) {
-      const raw = topic.slice(STRATEGY_PREFIX.length);
-      const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
-      return this.strategies.has(id) ? { ok: true, events: true } : { ok: false, reason: "unknown strategy" };
+      const id = this.strategyOfTopic(topic);
+      return id !== undefined
+        ? { ok: true, events: true, epoch: this.signalsEpoch, seq: this.lastStrategySeq.get(id) ?? 0 }
+        : { ok: false, reason: "unknown strategy" };
     }
     return undefined;
   }

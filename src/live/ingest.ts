@@ -12,7 +12,7 @@ import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
   activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
-  type PendingSignal, type Signal,
+  type PendingSignal, type Signal, type TopicSeq,
 } from "./repository";
 
 /** A tick as it arrives: checked here, whatever door it came by. */
@@ -27,14 +27,16 @@ export interface IngestResult {
   ticks: number;
   games: number;
   signals: Signal[];
+  /** Each signal's numbers on its topics, in the same order. */
+  seqs: TopicSeq[];
 }
 
 /** What is told of a commit: the ticks as stored (in request order) and the signals they caused. */
 export interface CommitHooks {
   /** Called after the commit with the stored ticks (the publisher), before their signals. */
   onTicks?: (ticks: CommittedTick[], at: Date) => unknown;
-  /** Called after the commit with the stored signals (the publisher). */
-  onSignals?: (signals: Signal[]) => unknown;
+  /** Called after the commit with the stored signals and their topic numbers (the publisher). */
+  onSignals?: (signals: Signal[], seqs: TopicSeq[]) => unknown;
   /** Called after a settlement's commit and its signals: the game has left the live set. */
   onSettled?: (gameId: string, outcome: 0 | 1) => unknown;
 }
@@ -59,13 +61,13 @@ export const publishFailures = { count: 0 };
  * counted, never passed on (live.md "Signals"). The one publish step of ingest and settlement.
  */
 export async function publishCommitted(
-  committed: { ticks?: CommittedTick[]; signals: Signal[]; settled?: { gameId: string; outcome: 0 | 1 }; at: Date },
+  committed: { ticks?: CommittedTick[]; signals: Signal[]; seqs: TopicSeq[]; settled?: { gameId: string; outcome: 0 | 1 }; at: Date },
   options: CommitHooks & { log?: Logger }, what: string,
 ): Promise<void> {
   const { ticks, signals, settled } = committed;
   const steps: [string, () => unknown][] = [];
   if (options.onTicks && ticks && ticks.length > 0) steps.push(["ticks", () => options.onTicks!(ticks, committed.at)]);
-  if (options.onSignals && signals.length > 0) steps.push(["signals", () => options.onSignals!(signals)]);
+  if (options.onSignals && signals.length > 0) steps.push(["signals", () => options.onSignals!(signals, committed.seqs)]);
   if (options.onSettled && settled) steps.push(["settlement", () => options.onSettled!(settled.gameId, settled.outcome)]);
   for (const [kind, run] of steps) {
     try {
@@ -134,7 +136,7 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       return store(tx, valid, games, now);
     });
     const ticks = options.onTicks ? valid.map((v) => ({ game_id: v.gameId, t: v.t, price: v.price, fair: v.fair })) : undefined;
-    await publishCommitted({ ticks, signals: result.signals, at: now }, options, "live");
+    await publishCommitted({ ticks, signals: result.signals, seqs: result.seqs, at: now }, options, "live");
     return result;
   });
 }
@@ -194,7 +196,7 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
   for (let i = 0; i < tickRows.length; i += 2000) await tx.insert(liveTicks).values(tickRows.slice(i, i + 2000));
 
   const active = await activeStrategies(tx);
-  let signals: Signal[] = [];
+  let inserted: { signals: Signal[]; seqs: TopicSeq[] } = { signals: [], seqs: [] };
   if (active.length > 0) {
     const states = await loadStates(tx, active.map((s) => s.id), [...games.keys()]);
     const touched = new Set<string>();
@@ -218,7 +220,7 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
       }
     }
     await saveStates(tx, states, touched);
-    signals = await insertSignals(tx, pending, now);
+    inserted = await insertSignals(tx, pending, now);
   }
-  return { ticks: valid.length, games: games.size, signals };
+  return { ticks: valid.length, games: games.size, ...inserted };
 }

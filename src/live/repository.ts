@@ -146,20 +146,52 @@ export async function catchUp(
   }
 }
 
-/** Stores the signals in order (ids increase in that order) and returns them as the API shows them. */
-export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date): Promise<Signal[]> {
-  const out: Signal[] = [];
+/** A signal's numbers on its topics: `seq` on `signals`, `strategySeq` on `signals:{strategy_id}`. */
+export interface TopicSeq {
+  seq: number;
+  strategySeq: number;
+}
+
+export interface InsertedSignals {
+  signals: Signal[];
+  /** Per signal, in the same order. */
+  seqs: TopicSeq[];
+}
+
+/**
+ * Stores the signals in order (ids increase in that order) and returns them as the API shows them,
+ * with their topic numbers: each one more than the last stored (the live lock makes that safe).
+ */
+export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date): Promise<InsertedSignals> {
+  const out: InsertedSignals = { signals: [], seqs: [] };
+  if (pending.length === 0) return out;
   const at = now.toISOString();
+  const [top] = await tx.select({ seq: sql<number>`coalesce(max(${signals.seq}), 0)`.mapWith(Number) }).from(signals);
+  let seq = top.seq;
+  const ids = [...new Set(pending.map((p) => p.strategyId))];
+  const perStrategy = new Map<number, number>(ids.map((id) => [id, 0]));
+  const tops = await tx.select({ id: signals.strategyId, seq: sql<number>`max(${signals.strategySeq})`.mapWith(Number) })
+    .from(signals).where(inArray(signals.strategyId, ids)).groupBy(signals.strategyId);
+  for (const r of tops) perStrategy.set(r.id, r.seq);
   for (let i = 0; i < pending.length; i += 1000) {
     const part = pending.slice(i, i + 1000);
-    const ids = await tx.insert(signals).values(part.map((p) => ({
+    const seqs = part.map((p) => {
+      const strategySeq = perStrategy.get(p.strategyId)! + 1;
+      perStrategy.set(p.strategyId, strategySeq);
+      return { seq: ++seq, strategySeq };
+    });
+    const rows = await tx.insert(signals).values(part.map((p, j) => ({
       strategyId: p.strategyId, gameId: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at: now,
-    }))).returning({ id: signals.id });
-    // RETURNING follows the VALUES order for a plain multi-row insert; sorting makes that explicit.
-    const sorted = ids.map((r) => Number(r.id)).sort((a, b) => a - b);
-    part.forEach((p, j) => out.push({
-      id: sorted[j], strategy_id: p.strategyId, game_id: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at,
-    }));
+      seq: seqs[j].seq, strategySeq: seqs[j].strategySeq,
+    }))).returning({ id: signals.id, seq: signals.seq });
+    // RETURNING follows the VALUES order for a plain multi-row insert; matching on seq makes that explicit.
+    const idOf = new Map(rows.map((r) => [Number(r.seq), Number(r.id)]));
+    part.forEach((p, j) => {
+      out.signals.push({
+        id: idOf.get(seqs[j].seq)!, strategy_id: p.strategyId, game_id: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at,
+      });
+      out.seqs.push(seqs[j]);
+    });
   }
   return out;
 }

@@ -36,7 +36,7 @@ export class LiveService {
     const feed = deps.feed;
     this.hooks = {
       onTicks: (ticks, at) => feed.ticksCommitted(ticks, at),
-      onSignals: (signals) => feed.signalsCommitted(signals),
+      onSignals: (signals, seqs) => feed.signalsCommitted(signals, seqs),
       onSettled: (gameId, outcome) => feed.settled(gameId, outcome),
       log: deps.log,
     };

@@ -14,13 +14,14 @@ import { settle } from "./evaluator";
 import { publishCommitted, type CommitHooks } from "./ingest";
 import {
   activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
-  type PendingSignal, type Signal,
+  type PendingSignal, type Signal, type TopicSeq,
 } from "./repository";
 
 export interface SettleResult {
   game_id: string;
   ticks: number;
   signals: Signal[];
+  seqs: TopicSeq[];
 }
 
 export interface SettleOptions extends CommitHooks {
@@ -53,14 +54,14 @@ export async function settleGame(database: Database, gameId: string, outcome: un
         }
         await saveStates(tx, states, touched);
       }
-      const signals = await insertSignals(tx, pending, now);
+      const inserted = await insertSignals(tx, pending, now);
       await storeAsGame(tx, gameId, outcome, now);
       await tx.update(liveGames).set({ settledAt: now, outcome }).where(eq(liveGames.id, gameId));
       // game_ticks holds them now; the live_games row stays to refuse late ticks and a second settle.
       await tx.delete(liveTicks).where(eq(liveTicks.gameId, gameId));
-      return { game_id: gameId, ticks: game.tickCount, signals };
+      return { game_id: gameId, ticks: game.tickCount, ...inserted };
     });
-    await publishCommitted({ signals: result.signals, settled: { gameId, outcome }, at: now }, options, "settlement");
+    await publishCommitted({ signals: result.signals, seqs: result.seqs, settled: { gameId, outcome }, at: now }, options, "settlement");
     return result;
   });
 }

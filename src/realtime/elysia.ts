@@ -5,7 +5,7 @@
 import type { AnyElysia } from "elysia";
 import { DomainError } from "../errors";
 import { MUX_FORMAT } from "./formats";
-import type { Hub } from "./hub";
+import type { Hub, Resumption } from "./hub";
 import { createMetricsPublisher, type CollectMetrics, type MetricsPublisher } from "./metrics";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 import { isPing, parseClientMessage, serverMessages, type MessageId } from "./protocol";
@@ -235,19 +235,36 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
     if (m.type === "ping") return sockets.send(id, serverMessages.pong(clock.now(), m.id));
     const conn = registry.get(id);
     if (!conn) return;
-    const subscribed = registry.isSubscribed(id, sockets.wireOf(id, MUX_FORMAT, m.topic));
+    const wire = sockets.wireOf(id, MUX_FORMAT, m.topic);
+    const subscribed = registry.isSubscribed(id, wire);
+    // No reply (protocol.md): an ack of a topic not followed is dropped.
+    if (m.type === "ack") return void registry.noteAck(id, wire, m.seq);
     if (m.type === "unsubscribe") {
       if (subscribed) sockets.unsubscribe(id, MUX_FORMAT, m.topic);
       return sockets.send(id, serverMessages.unsubscriptionConfirmed(m.topic, m.id));
     }
-    if (subscribed) return sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, m.id));
-    if (conn.subs.length >= settings.maxTopicsPerConnection) {
+    const tier = conn.identity.tier;
+    if (subscribed) return sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, hub.position(m.topic, tier), m.id));
+    if (conn.subs.length + sockets.resuming(id) >= settings.maxTopicsPerConnection) {
       return fail(`subscription limit reached: at most ${settings.maxTopicsPerConnection} topics per connection`, m.id);
     }
     const snap = hub.snapshot(m.topic);
     if (!snap.ok) return fail(`unknown topic "${m.topic}"`, m.id);
-    sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, m.id));
-    sockets.subscribe(id, MUX_FORMAT, m.topic);
+    if (!m.since) {
+      sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, hub.position(m.topic, tier), m.id));
+      return sockets.subscribe(id, MUX_FORMAT, m.topic);
+    }
+    const start = (r: Resumption) => {
+      // Sent, then subscribed, in one go: what is published from here on follows the replay.
+      sockets.send(id, serverMessages.subscriptionConfirmed(m.topic, { ...hub.position(m.topic, tier), recovered: r.recovered }, m.id));
+      sockets.subscribe(id, MUX_FORMAT, m.topic, { replay: r.messages });
+    };
+    const plan = hub.resume(m.topic, tier, m.since);
+    if (!(plan instanceof Promise)) return start(plan);
+    // From the store: the socket may close, or subscribe again, while it is read.
+    sockets.whileResuming(id, m.topic, plan.then((r) => {
+      if (registry.get(id) && !registry.isSubscribed(id, wire)) start(r);
+    }));
   }
 
   function muxSocket(path: string): void {

@@ -9,6 +9,7 @@
 // the same bytes and seq, `delay.ms` later, published once per topic per format on its own wire
 // topic (wireTopic with the tier), never per connection.
 import { renderLegacy, renderMux, LEGACY_FORMAT, MUX_FORMAT, type Render } from "./formats";
+import { History, HISTORY_DEFAULTS, type HistoryLimits, type HistoryStats } from "./history";
 import { FANOUT_BOUNDS, Histogram, LatencyHistogram, SIZE_BOUNDS_BYTES, type BucketCounts, type HistogramSnapshot } from "./histogram";
 import { defaultResolveTopic, isTerminalState, wireTopic, type Resolution, type State } from "./topics";
 
@@ -25,7 +26,27 @@ export interface EmitOptions {
   /** The topic's last message: published at once, and the topic is retained like a finished job's. */
   terminal?: boolean;
   sourceAt?: number;
+  /**
+   * The message's seq when its producer numbers them (a topic whose history is in the store):
+   * one more than the topic's last; a merged batch takes the seq of its last event.
+   */
+  seq?: number;
 }
+
+/** A subscriber's place in a topic: protocol.md's `since`. */
+export interface Since {
+  epoch: string;
+  seq: number;
+}
+
+/** What a subscriber with `since` is sent before the live messages, and whether that is all it missed. */
+export interface Resumption {
+  recovered: boolean;
+  messages: string[];
+}
+
+/** Stored messages of a topic after a seq (the store's history), or undefined: the topic has none. */
+export type StoredHistory = (topic: string, afterSeq: number, limit: number, tier?: string) => Promise<{ seq: number; state: State }[]> | undefined;
 import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
 
 export type { Render } from "./formats";
@@ -50,6 +71,12 @@ export interface HubDeps {
    * any): e.g. a live game's ticks so far in one message. Undefined: nothing.
    */
   eventSnapshot?: (topic: string, seq: number) => State | undefined;
+  /** History kept per in-memory event topic for `since` (protocol.md); size 0 keeps none. */
+  history?: HistoryLimits;
+  /** Most messages replayed to one recovering subscriber (more: `recovered: false`). Default 1000. */
+  recoveryLimit?: number;
+  /** Where topics whose history outlives the process (signals) keep it. */
+  storedHistory?: StoredHistory;
 }
 
 export type Snapshot = { ok: true; state: State | undefined; seq: number } | { ok: false; reason: string };
@@ -85,6 +112,8 @@ export interface HubStats {
   histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts; delayedLatenessMs: BucketCounts };
   /** The delayed tier's copies: messages waiting, and how late after their due time they went out. */
   delayed: { tier: string | null; ms: number; waiting: number; sent: number; lateness: HistogramSnapshot };
+  /** The event topics' recent messages held for recovery, and what recoveries did. */
+  history: HistoryStats & { recoveries: number; recovered: number; replayed: number };
 }
 
 export interface Hub {
@@ -107,6 +136,14 @@ export interface Hub {
   initial(format: string, topic: string, tier?: string): string[];
   /** The Bun topic a subscriber of this tier listens on: the delayed copy's, or the common one. */
   wireFor(format: string, topic: string, tier?: string): string;
+  /** A topic's epoch and the seq of the last message this tier has been sent (protocol.md's subscription_confirmed). */
+  position(topic: string, tier?: string): Since;
+  /**
+   * What a `/ws` subscriber resuming from `since` is sent first (protocol.md "History and
+   * recovery"): the messages after it, byte for byte, when all are held (in memory, or in the
+   * store: then a promise); else `recovered: false` with a state topic's current state.
+   */
+  resume(topic: string, tier: string | undefined, since: Since): Resumption | Promise<Resumption>;
   /** Registers a wire format; its wire topics are `wireTopic(name, topic)`. */
   addFormat(name: string, render: Render): void;
   formats(): string[];
@@ -129,6 +166,10 @@ export interface Hub {
 
 interface Entry {
   kind: "state" | "event";
+  /** Names this topic's history: a new one whenever the history before it is lost (protocol.md). */
+  epoch: string;
+  /** The seq it started from (the store's, for a topic whose history lives there). */
+  baseSeq: number;
   state: State;
   sourceAt: number | undefined;
   seq: number;
@@ -172,6 +213,13 @@ export function createHub(deps: HubDeps): Hub {
   const retain = deps.retainTerminalTopics ?? 1000;
   const delay = deps.delay && deps.delay.ms > 0 ? deps.delay : undefined;
   const eventSnapshot = deps.eventSnapshot ?? (() => undefined);
+  const history = new History(deps.history ?? HISTORY_DEFAULTS);
+  const recoveryLimit = deps.recoveryLimit ?? 1000;
+  // An in-memory topic's epoch: this hub's boot, and the topic's place among the topics it made.
+  const boot = crypto.randomUUID().replace(/-/g, "").slice(0, 10);
+  let epochs = 0;
+  const recoveries = { recoveries: 0, recovered: 0, replayed: 0 };
+  let sweepTimer: unknown = null;
 
   const formats = new Map<string, Render>([[MUX_FORMAT, renderMux], [LEGACY_FORMAT, renderLegacy]]);
   const entries = new Map<string, Entry>();
@@ -258,13 +306,23 @@ export function createHub(deps: HubDeps): Hub {
     e.pending = false;
     const delayed = delay?.applies(topic);
     const rendered = new Map<string, string | null>();
+    const keep = e.kind === "event" && history.limits.size > 0;
     for (const [format, render] of formats) {
       const wire = wireTopic(format, topic);
       try {
         const subscribers = transport.subscriberCount(wire);
-        if (subscribers === 0) continue; // nobody listens: not even rendered
-        const data = render(topic, e.state, seq);
+        // Nobody listens: not even rendered, unless the message goes in the topic's history.
+        if (subscribers === 0 && !(keep && format === MUX_FORMAT)) continue;
+        const data = render(topic, e.state, seq, e.epoch);
         c.renders++;
+        if (keep && format === MUX_FORMAT && data !== null) {
+          history.append(topic, seq, data, now);
+          armSweep();
+        }
+        if (subscribers === 0) {
+          if (delayed) rendered.set(format, data);
+          continue;
+        }
         if (e.kind === "state") e.cache.set(format, { seq, state: e.state, data });
         if (delayed) rendered.set(format, data);
         if (data === null) continue;
@@ -327,7 +385,7 @@ export function createHub(deps: HubDeps): Hub {
         if (subscribers === 0) continue;
         let data = d.data.get(format);
         if (data === undefined) {
-          data = render(d.topic, d.state, d.seq);
+          data = render(d.topic, d.state, d.seq, e?.epoch ?? "");
           c.renders++;
         }
         if (data === null) continue;
@@ -341,7 +399,17 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
+  function armSweep(): void {
+    if (sweepTimer !== null || closed) return;
+    sweepTimer = clock.setTimeout(() => {
+      sweepTimer = null;
+      history.sweep(clock.now());
+      if (history.stats().messages > 0) armSweep();
+    }, Math.max(1000, history.limits.ttlMs / 4));
+  }
+
   function forget(topic: string): void {
+    history.forget(topic);
     entries.delete(topic);
     pending.delete(topic);
     finished.delete(topic);
@@ -357,14 +425,28 @@ export function createHub(deps: HubDeps): Hub {
     return delay !== undefined && tier === delay.tier && delay.applies(topic);
   }
 
-  function newEntry(kind: Entry["kind"], state: State, sourceAt: number | undefined, now: number): Entry {
-    return { kind, state, sourceAt, seq: 0, lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map() };
+  /** A topic's record: its seq and epoch go on from the store's when its history lives there. */
+  function newEntry(kind: Entry["kind"], topic: string, state: State, sourceAt: number | undefined, now: number): Entry {
+    // Only event topics keep a history, so only theirs can live in the store.
+    const r = kind === "event" ? resolveTopic(topic) : undefined;
+    const stored = r?.ok && r.epoch !== undefined ? r : undefined;
+    return {
+      // A state topic needs no history (each message replaces the last): the process's epoch will do.
+      // An event topic's history is lost when its record is: a new epoch each time it is made.
+      kind, epoch: stored?.epoch ?? (kind === "state" ? boot : `${boot}.${(++epochs).toString(36)}`), state, sourceAt, seq: stored?.seq ?? 0, baseSeq: stored?.seq ?? 0,
+      lastSentAt: -Infinity, pending: false, pendingSince: now, terminal: false, messages: 0, cache: new Map(),
+    };
+  }
+
+  /** A producer-numbered message: the seq before it, so publish() gives it its own. */
+  function placeSeq(e: Entry, seq: number | undefined): void {
+    if (seq !== undefined && seq - 1 > e.seq) e.seq = seq - 1;
   }
 
   function emit(topic: string, event: State, options: EmitOptions = {}): void {
     const now = clock.now();
     let e = entries.get(topic);
-    if (!e) entries.set(topic, (e = newEntry("event", event, options.sourceAt, now)));
+    if (!e) entries.set(topic, (e = newEntry("event", topic, event, options.sourceAt, now)));
     e.kind = "event";
     if (options.merge && !options.terminal) {
       e.state = e.pending ? options.merge(e.state, event) : event;
@@ -375,6 +457,7 @@ export function createHub(deps: HubDeps): Hub {
       if (closed) return;
       if (now - e.lastSentAt >= tickMs) {
         pending.delete(topic);
+        placeSeq(e, options.seq);
         publish(topic, e, now);
         disarmIfIdle();
       } else {
@@ -395,6 +478,7 @@ export function createHub(deps: HubDeps): Hub {
     e.pending = true;
     e.pendingSince = now;
     if (closed) return;
+    placeSeq(e, options.seq);
     publish(topic, e, now);
     disarmIfIdle();
   }
@@ -410,7 +494,7 @@ export function createHub(deps: HubDeps): Hub {
   function set(topic: string, state: State, sourceAt?: number): void {
     const now = clock.now();
     let e = entries.get(topic);
-    if (!e) entries.set(topic, (e = newEntry("state", state, sourceAt, now)));
+    if (!e) entries.set(topic, (e = newEntry("state", topic, state, sourceAt, now)));
     e.state = state;
     e.sourceAt = sourceAt;
     e.terminal = isTerminal(topic, state);
@@ -444,13 +528,13 @@ export function createHub(deps: HubDeps): Hub {
       const copy = copies.get(topic);
       if (!copy?.state) return null;
       c.renders++;
-      return renderer(topic, copy.state, copy.seq);
+      return renderer(topic, copy.state, copy.seq, entries.get(topic)?.epoch ?? position(topic).epoch);
     }
     const e = entries.get(topic);
     if (e) {
       const cached = e.cache.get(format);
       if (cached && cached.seq === e.seq && cached.state === e.state) return cached.data;
-      const data = renderer(topic, e.state, e.seq);
+      const data = renderer(topic, e.state, e.seq, e.epoch);
       c.renders++;
       e.cache.set(format, { seq: e.seq, state: e.state, data });
       return data;
@@ -458,7 +542,7 @@ export function createHub(deps: HubDeps): Hub {
     const r = resolveTopic(topic);
     if (!r.ok || !r.initial) return null;
     c.renders++;
-    return renderer(topic, r.initial, 0);
+    return renderer(topic, r.initial, 0, position(topic).epoch);
   }
 
   function initial(format: string, topic: string, tier?: string): string[] {
@@ -477,16 +561,74 @@ export function createHub(deps: HubDeps): Hub {
     const snap = eventSnapshot(topic, seq);
     if (snap) {
       c.renders++;
-      const data = renderer(topic, snap, seq);
+      const data = renderer(topic, snap, seq, position(topic, tier).epoch);
       if (data !== null) out.push(data);
     }
     const last = delayedTier ? (copy?.terminal ? copy.state : undefined) : e?.terminal ? e.state : undefined;
     if (last) {
       c.renders++;
-      const data = renderer(topic, last, seq);
+      const data = renderer(topic, last, seq, position(topic, tier).epoch);
       if (data !== null) out.push(data);
     }
     return out;
+  }
+
+  /** Epoch and latest seq as this tier sees them. An event topic gets its record now, so the epoch it is told holds. */
+  function position(topic: string, tier?: string): Since {
+    let e = entries.get(topic);
+    if (!e) {
+      const r = resolveTopic(topic);
+      if (!r.ok) return { epoch: boot, seq: 0 };
+      if (!r.events) return { epoch: r.epoch ?? boot, seq: r.seq ?? 0 };
+      entries.set(topic, (e = newEntry("event", topic, {}, undefined, clock.now())));
+    }
+    if (isDelayedTier(topic, tier)) return { epoch: e.epoch, seq: copies.get(topic)?.seq ?? e.baseSeq };
+    return { epoch: e.epoch, seq: e.seq };
+  }
+
+  function resume(topic: string, tier: string | undefined, since: Since): Resumption | Promise<Resumption> {
+    recoveries.recoveries++;
+    const kind = kindOf(topic);
+    const pos = position(topic, tier);
+    const lost = (): Resumption => ({ recovered: false, messages: kind === "state" ? initial(MUX_FORMAT, topic, tier) : [] });
+    const done = (r: Resumption): Resumption => {
+      recoveries.recovered++;
+      recoveries.replayed += r.messages.length;
+      return r;
+    };
+    if (since.epoch !== pos.epoch || since.seq > pos.seq) return lost();
+    // A state topic: its latest state replaces whatever was missed.
+    if (kind === "state") return done({ recovered: true, messages: since.seq < pos.seq ? initial(MUX_FORMAT, topic, tier) : [] });
+    if (pos.seq - since.seq > recoveryLimit) return lost();
+    const held = history.range(topic, since.seq, pos.seq, clock.now());
+    if (held) return done({ recovered: true, messages: held });
+    const stored = deps.storedHistory?.(topic, since.seq, recoveryLimit + 1, tier);
+    if (!stored) return lost();
+    const renderer = formats.get(MUX_FORMAT)!;
+    return stored.then((rows) => {
+      // Read while messages went on: those the store had not shown yet are in memory.
+      const now = position(topic, tier);
+      if (now.epoch !== since.epoch) return lost();
+      const messages: string[] = [];
+      let next = since.seq + 1;
+      for (const r of rows) {
+        if (r.seq !== next || r.seq > now.seq) break;
+        const data = renderer(topic, r.state, r.seq, now.epoch);
+        c.renders++;
+        if (data !== null) messages.push(data);
+        next++;
+      }
+      if (next <= now.seq) {
+        const more = history.range(topic, next - 1, now.seq, clock.now());
+        if (!more) return lost();
+        messages.push(...more);
+      }
+      return messages.length > recoveryLimit ? lost() : done({ recovered: true, messages });
+    }, (error) => {
+      c.errors++;
+      logger.error("reading a topic's stored history failed", { topic, error });
+      return lost();
+    });
   }
 
   function flushNow(): void {
@@ -505,6 +647,8 @@ export function createHub(deps: HubDeps): Hub {
     snapshot,
     render,
     initial,
+    position,
+    resume,
     wireFor: (format, topic, tier) => (isDelayedTier(topic, tier) ? wireTopic(format, topic, delay!.tier) : wireTopic(format, topic)),
     addFormat(name, renderer) {
       if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`format name "${name}" must be letters, digits, _ . : -`);
@@ -541,6 +685,7 @@ export function createHub(deps: HubDeps): Hub {
       ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(), dataAge: dataAge.snapshot(),
       histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw(), delayedLatenessMs: lateness.raw() },
       delayed: { tier: delay?.tier ?? null, ms: delay?.ms ?? 0, waiting: queue.length - queueHead, sent: delayedSent, lateness: lateness.snapshot() },
+      history: { ...history.stats(), ...recoveries },
     }),
     forget,
     flushNow,
@@ -550,6 +695,8 @@ export function createHub(deps: HubDeps): Hub {
       // Copies not yet due are dropped: their sockets are closing with the server.
       if (delayTimer !== null) clock.clearTimeout(delayTimer);
       delayTimer = null;
+      if (sweepTimer !== null) clock.clearTimeout(sweepTimer);
+      sweepTimer = null;
     },
   };
 }

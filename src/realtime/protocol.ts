@@ -3,15 +3,26 @@
 
 export type MessageId = string | number;
 
+/** Where a resubscribing client left off (protocol.md "History and recovery"). */
+export interface SinceField {
+  epoch: string;
+  seq: number;
+}
+
 export type ClientMessage =
-  | { type: "subscribe"; topic: string; id?: MessageId }
+  | { type: "subscribe"; topic: string; since?: SinceField; id?: MessageId }
   | { type: "unsubscribe"; topic: string; id?: MessageId }
+  | { type: "ack"; topic: string; seq: number; id?: MessageId }
   | { type: "ping"; id?: MessageId };
 
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: string; id?: MessageId };
 
 export const MAX_TOPIC_LENGTH = 200;
 const MAX_ID_LENGTH = 128;
+const MAX_EPOCH_LENGTH = 64;
+
+/** A seq as a client may send it: an integer from 0 to 2^53 - 1. */
+const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 function validId(id: unknown): id is MessageId {
   return (typeof id === "string" && id.length <= MAX_ID_LENGTH) || (typeof id === "number" && Number.isFinite(id));
@@ -47,15 +58,31 @@ export function parseClientMessage(raw: unknown): Parsed {
     case "ping":
       return { ok: true, message: withId({ type: "ping" as const }) };
     case "subscribe":
-    case "unsubscribe": {
+    case "unsubscribe":
+    case "ack": {
       const topic = msg.topic;
       if (typeof topic !== "string" || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
         return fail(`"${msg.type}" needs a "topic": a string of 1 to ${MAX_TOPIC_LENGTH} characters`);
       }
+      if (msg.type === "ack") {
+        if (!isSeq(msg.seq)) return fail('"ack" needs a "seq": an integer from 0 to 2^53 - 1');
+        return { ok: true, message: withId({ type: "ack" as const, topic, seq: msg.seq }) };
+      }
+      if (msg.type === "subscribe" && msg.since !== undefined) {
+        const since = msg.since as Record<string, unknown> | null;
+        if (typeof since !== "object" || since === null || Array.isArray(since)) {
+          return fail('"since" must be an object {"epoch": string, "seq": integer}');
+        }
+        if (typeof since.epoch !== "string" || since.epoch.length === 0 || since.epoch.length > MAX_EPOCH_LENGTH) {
+          return fail(`"since.epoch" must be a string of 1 to ${MAX_EPOCH_LENGTH} characters`);
+        }
+        if (!isSeq(since.seq)) return fail('"since.seq" must be an integer from 0 to 2^53 - 1');
+        return { ok: true, message: withId({ type: "subscribe" as const, topic, since: { epoch: since.epoch, seq: since.seq } }) };
+      }
       return { ok: true, message: withId({ type: msg.type, topic }) };
     }
     default:
-      return fail(`unknown message type "${msg.type.slice(0, 64)}" (expected subscribe, unsubscribe or ping)`);
+      return fail(`unknown message type "${msg.type.slice(0, 64)}" (expected subscribe, unsubscribe, ack or ping)`);
   }
 }
 
@@ -65,7 +92,9 @@ function withOptionalId(body: Record<string, unknown>, id: MessageId | undefined
 
 export const serverMessages = {
   welcome: (connectionId: string) => JSON.stringify({ type: "welcome", connection_id: connectionId }),
-  subscriptionConfirmed: (topic: string, id?: MessageId) => withOptionalId({ type: "subscription_confirmed", topic }, id),
+  /** With the topic's epoch and latest seq (protocol.md), and `recovered` when the subscribe had `since`. */
+  subscriptionConfirmed: (topic: string, position?: { epoch: string; seq: number; recovered?: boolean }, id?: MessageId) =>
+    withOptionalId({ type: "subscription_confirmed", topic, ...position }, id),
   unsubscriptionConfirmed: (topic: string, id?: MessageId) => withOptionalId({ type: "unsubscription_confirmed", topic }, id),
   /** `timestamp`: unix seconds as a float, as the source system sent it. */
   pong: (nowMs: number, id?: MessageId) => withOptionalId({ type: "pong", timestamp: nowMs / 1000 }, id),

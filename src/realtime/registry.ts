@@ -36,6 +36,8 @@ export interface Subscription {
   readonly topic: string;
   /** The wire topic's publish count when subscribed. */
   readonly baseline: number;
+  /** The last seq the client acknowledged (protocol.md `ack`); null before its first. */
+  acked: number | null;
 }
 
 export interface Connection {
@@ -67,6 +69,8 @@ export interface RegistryDeps {
   maxConnectionsPerIp: number;
   /** The hub's per wire topic publish count (hub.published). */
   published: (wire: string) => { count: number; lastAt: number };
+  /** The latest seq a wire topic's subscribers have been sent (for the lag behind acks). */
+  latestSeq?: (wire: string) => number;
   clock?: Clock;
   logger?: RealtimeLogger;
 }
@@ -87,6 +91,8 @@ export interface ConnectionStatus {
   tier: string;
   /** The token's name; null when auth is off. */
   token: string | null;
+  /** Per topic acknowledged with `ack`: the latest seq, the acknowledged one, and the lag between. */
+  acks: { topic: string; seq: number; acked: number; lag: number }[];
 }
 
 export interface WebSocketStatus {
@@ -233,7 +239,7 @@ export function createRegistry(deps: RegistryDeps) {
     subscribe(id: string, wire: string, topic: string): boolean {
       const conn = conns.get(id);
       if (!conn || conn.subs.some((s) => s.wire === wire)) return false;
-      conn.subs.push({ wire, topic, baseline: deps.published(wire).count });
+      conn.subs.push({ wire, topic, baseline: deps.published(wire).count, acked: null });
       let set = subscribersOf.get(wire);
       if (!set) subscribersOf.set(wire, (set = new Set()));
       set.add(id);
@@ -249,6 +255,11 @@ export function createRegistry(deps: RegistryDeps) {
     onTopicActivity(listener: (topic: string, subscribers: number) => void): () => void {
       activity.add(listener);
       return () => activity.delete(listener);
+    },
+    /** A client's `ack`: it has processed the topic up to `seq`; ignored for a topic it does not follow. */
+    noteAck(id: string, wire: string, seq: number): void {
+      const sub = conns.get(id)?.subs.find((s) => s.wire === wire);
+      if (sub && (sub.acked === null || seq > sub.acked)) sub.acked = seq;
     },
     noteSent(id: string, n = 1): void {
       const conn = conns.get(id);
@@ -281,6 +292,10 @@ export function createRegistry(deps: RegistryDeps) {
           clientInfo: { userAgent: conn.userAgent, ip: conn.ip }, endpoint: conn.endpoint,
           topics: [...new Set(conn.subs.map((s) => s.topic))],
           role: conn.identity.role, tier: conn.identity.tier, token: conn.identity.token,
+          acks: conn.subs.filter((sub) => sub.acked !== null).map((sub) => {
+            const seq = deps.latestSeq?.(sub.wire) ?? sub.acked!;
+            return { topic: sub.topic, seq, acked: sub.acked!, lag: Math.max(0, seq - sub.acked!) };
+          }),
         });
       }
       const out: WebSocketStatus = {

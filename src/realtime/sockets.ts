@@ -61,6 +61,7 @@ export function createSocketTable(deps: SocketTableDeps) {
   let allClosed: (() => void) | null = null;
   let stopped: Promise<void> | null = null;
   const revoked = new Set<string>();
+  const resumingCount = new Map<string, number>();
 
   function send(id: string, data: string): void {
     const raw = live.get(id);
@@ -162,12 +163,13 @@ export function createSocketTable(deps: SocketTableDeps) {
      * Sends what the topic holds so far (a state topic's state, an event topic's snapshot) as the
      * connection's tier sees it, then subscribes: no gap and no duplicate, as JS runs this in one go.
      */
-    subscribe(id: string, format: string, topic: string, opts: { endWithJob?: boolean } = {}): void {
+    subscribe(id: string, format: string, topic: string, opts: { endWithJob?: boolean; replay?: string[] } = {}): void {
       const raw = live.get(id);
       if (!raw) return;
       const tier = registry.get(id)?.identity.tier;
       const wire = hub.wireFor(format, topic, tier);
-      for (const data of hub.initial(format, topic, tier)) send(id, data);
+      // A resuming subscriber gets what it missed (hub.resume) instead of the snapshot.
+      for (const data of opts.replay ?? hub.initial(format, topic, tier)) send(id, data);
       raw.subscribe(wire);
       registry.subscribe(id, wire, topic);
       if (opts.endWithJob) {
@@ -175,6 +177,16 @@ export function createSocketTable(deps: SocketTableDeps) {
         if (!ids) endWatch.set(wire, (ids = new Set()));
         ids.add(id);
       }
+    },
+    /** Recoveries read from the store for this connection, not yet subscribed (they count against its topic limit). */
+    resuming: (id: string): number => resumingCount.get(id) ?? 0,
+    whileResuming(id: string, topic: string, work: Promise<void>): void {
+      resumingCount.set(id, (resumingCount.get(id) ?? 0) + 1);
+      work.catch((error) => logger.error("websocket recovery failed", { id, topic, error })).finally(() => {
+        const n = (resumingCount.get(id) ?? 1) - 1;
+        if (n <= 0) resumingCount.delete(id);
+        else resumingCount.set(id, n);
+      });
     },
     unsubscribe(id: string, format: string, topic: string): void {
       const wire = hub.wireFor(format, topic, registry.get(id)?.identity.tier);

@@ -68,8 +68,11 @@ export function idleUpdateStatus(): State {
   return { is_running: false, message: "No update running" };
 }
 
-/** `events`: the topic carries events (hub.emit), not states; a new subscriber gets the hub's eventSnapshot. */
-export type Resolution = { ok: true; initial?: State; events?: boolean } | { ok: false; reason: string };
+/**
+ * `events`: the topic carries events (hub.emit), not states; a new subscriber gets the hub's
+ * eventSnapshot. `epoch` and `seq`: a topic whose history lives in the store goes on from there.
+ */
+export type Resolution = { ok: true; initial?: State; events?: boolean; epoch?: string; seq?: number } | { ok: false; reason: string };
 
 /**
  * Topics known without asking anyone: job topics of any well-formed id (not_found until the job

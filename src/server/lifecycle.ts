@@ -24,6 +24,7 @@ import {
   jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime, type Resolution,
 } from "../realtime";
 import type { SocketIdentity } from "../realtime/registry";
+import { splitWireTopic } from "../realtime/topics";
 import { DomainError } from "../errors";
 import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
@@ -113,12 +114,24 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     // live.md "Tiers": starter identities get the live topics and the pages built on them late.
     delay: { tier: "starter", ms: config.starterDelayMs, applies: (topic) => isLiveTopic(topic) || isLivePageTopic(topic) },
     eventSnapshot: (topic, seq) => liveFeed.eventSnapshot(topic, seq),
+    // protocol.md "History and recovery": in memory per event topic; signals also from the store.
+    history: { size: config.historySize, ttlMs: config.historyTtlMs, maxBytes: config.historyMaxBytes },
+    recoveryLimit: config.recoveryMaxMessages,
+    storedHistory: (topic, afterSeq, limit, tier) => liveFeed.storedHistory(topic, afterSeq, limit, tier),
   });
-  const liveFeed = new LiveFeed({ hub, logger: realtimeLog });
+  const liveFeed = new LiveFeed({
+    hub, database: () => slot.get(), starterDelayMs: config.starterDelayMs, now: () => clock.now(), logger: realtimeLog,
+  });
   const live = new LiveService({
     database: () => slot.get(), feed: liveFeed, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
   });
-  const registry = createRegistry({ maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog });
+  const registry = createRegistry({
+    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog,
+    latestSeq: (wire) => {
+      const { topic, tier } = splitWireTopic(wire);
+      return hub.position(topic, tier).seq;
+    },
+  });
 
   const updates = new UpdateService({
     database: () => slot.get(),

@@ -182,11 +182,11 @@ describe("job clock and the page renderer", () => {
     const clock = new JobClock();
     let now = 1000;
     const render = createPageRenderer({ clock, now: () => now });
-    render("job:x", { status: "running", current: 0, total: 100, current_combo: "" }, 1);
+    render("job:x", { status: "running", current: 0, total: 100, current_combo: "" }, 1, "e");
     now = 2000;
-    const s = render("job:x", { status: "running", current: 50, total: 100, current_combo: "entry=0.1" }, 2)!;
+    const s = render("job:x", { status: "running", current: 50, total: 100, current_combo: "entry=0.1" }, 2, "e")!;
     expect(s).toContain("50.0%");
     expect(s).toContain("<dd>50/s</dd>");
-    expect(render("something-else", {}, 1)).toBeNull();
+    expect(render("something-else", {}, 1, "e")).toBeNull();
   });
 });

@@ -61,8 +61,8 @@ describe("live page feed (a fake hub)", () => {
     const firstJson = JSON.stringify(first.ok && first.state);
     const sig = (id: number, action: "open_long" | "close", pnl: number | null) => ({ id, strategy_id: 7, game_id: "a", action, t: id, price: 0.5, fair: 0.6, edge: 0.1, pnl, at: "2024-01-01T00:00:00.000Z" });
     feed.ticksCommitted([{ game_id: "a", t: 2, price: 0.4, fair: 0.6 }], new Date(0));
-    feed.signalsCommitted([sig(1, "open_long", null)]);
-    feed.signalsCommitted([sig(2, "close", 0.25), sig(3, "open_long", null)]);
+    feed.signalsCommitted([sig(1, "open_long", null)], [{ seq: 1, strategySeq: 1 }]);
+    feed.signalsCommitted([sig(2, "close", 0.25), sig(3, "open_long", null)], [{ seq: 2, strategySeq: 2 }, { seq: 3, strategySeq: 3 }]);
     expect(JSON.stringify(first.ok && first.state)).toBe(firstJson); // the first state is as it was
     const now = pages.pageState();
     expect(now.games).toEqual([expect.objectContaining({ game_id: "a", ticks: 2, price: 0.4, fair: 0.6 })]);

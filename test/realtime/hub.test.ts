@@ -20,7 +20,7 @@ describe("hub coalescing", () => {
     const { hub, transport } = setup();
     transport.listen(MUX);
     hub.set("job:a", progress(1));
-    expect(transport.on(MUX)).toEqual([{ type: "progress", topic: "job:a", progress: progress(1), seq: 1 }]);
+    expect(transport.on(MUX)).toEqual([{ type: "progress", topic: "job:a", progress: progress(1), seq: 1, epoch: expect.any(String) }]);
   });
 
   it("sends at most one message per tick for 100 rapid changes, and the last one carries the final state", () => {
@@ -118,7 +118,7 @@ describe("hub formats", () => {
     expect(transport.on(LEGACY)).toEqual([{ type: "progress", progress: progress(7), seq: 1 }]);
     expect(transport.on("legacy|update")).toEqual([{ type: "status", is_running: true, message: "Update in progress", seq: 1 }]);
     expect(transport.on("ws|update")).toEqual([
-      { type: "status", topic: "update", is_running: true, message: "Update in progress", seq: 1 },
+      { type: "status", topic: "update", is_running: true, message: "Update in progress", seq: 1, epoch: expect.any(String) },
     ]);
   });
 
@@ -228,7 +228,7 @@ describe("hub counters", () => {
     const fake = new FakeTransport().listen(MUX);
     late.bind(fake);
     hub.set("job:a", progress(100, "complete"));
-    expect(fake.on(MUX)).toEqual([{ type: "progress", topic: "job:a", progress: progress(100, "complete"), seq: 2 }]);
+    expect(fake.on(MUX)).toEqual([{ type: "progress", topic: "job:a", progress: progress(100, "complete"), seq: 2, epoch: expect.any(String) }]);
   });
 
   it("flushes pending states on close and arms no timer afterwards", () => {

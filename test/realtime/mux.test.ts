@@ -18,12 +18,13 @@ describe("/ws", () => {
     const { c, welcome } = await muxClient(s.ws);
     expect(welcome).toEqual({ type: "welcome", connection_id: expect.stringMatching(/^ws_\d+_\d{13}$/) });
     c.send({ type: "subscribe", topic: "job:abc", id: "s1" });
-    expect(await c.next()).toEqual({ type: "subscription_confirmed", topic: "job:abc", id: "s1" });
+    const confirmed = await c.next();
+    expect(confirmed).toEqual({ type: "subscription_confirmed", topic: "job:abc", epoch: expect.any(String), seq: 0, id: "s1" });
     expect(await c.next()).toEqual({
-      type: "progress", topic: "job:abc", progress: { status: "not_found", current: 0, total: 0, current_combo: "" }, seq: 0,
+      type: "progress", topic: "job:abc", progress: { status: "not_found", current: 0, total: 0, current_combo: "" }, seq: 0, epoch: confirmed.epoch,
     });
     s.hub.set("job:abc", progress(5));
-    expect(await c.next()).toEqual({ type: "progress", topic: "job:abc", progress: progress(5), seq: 1 });
+    expect(await c.next()).toEqual({ type: "progress", topic: "job:abc", progress: progress(5), seq: 1, epoch: confirmed.epoch });
   });
 
   it("stops sending a topic after unsubscribe", async () => {
@@ -31,7 +32,7 @@ describe("/ws", () => {
     const { c } = await muxClient(s.ws);
     c.send({ type: "subscribe", topic: "update" });
     await c.next(ofType("subscription_confirmed"));
-    expect(await c.next()).toEqual({ type: "status", topic: "update", is_running: false, message: "No update running", seq: 0 });
+    expect(await c.next()).toEqual({ type: "status", topic: "update", is_running: false, message: "No update running", seq: 0, epoch: expect.any(String) });
     c.send({ type: "unsubscribe", topic: "update", id: 9 });
     expect(await c.next()).toEqual({ type: "unsubscription_confirmed", topic: "update", id: 9 });
     s.hub.set("update", { is_running: true, message: "Update in progress" });

@@ -22,7 +22,8 @@ describe("client messages of /ws", () => {
 
   it("renders the server's control messages", () => {
     expect(JSON.parse(serverMessages.welcome("ws_1_2"))).toEqual({ type: "welcome", connection_id: "ws_1_2" });
-    expect(JSON.parse(serverMessages.subscriptionConfirmed("job:a", "x"))).toEqual({ type: "subscription_confirmed", topic: "job:a", id: "x" });
+    expect(JSON.parse(serverMessages.subscriptionConfirmed("job:a", { epoch: "e1", seq: 3 }, "x"))).toEqual({ type: "subscription_confirmed", topic: "job:a", epoch: "e1", seq: 3, id: "x" });
+    expect(JSON.parse(serverMessages.subscriptionConfirmed("signals", { epoch: "e1", seq: 0, recovered: false }))).toEqual({ type: "subscription_confirmed", topic: "signals", epoch: "e1", seq: 0, recovered: false });
     expect(JSON.parse(serverMessages.pong(1_700_000_000_123))).toEqual({ type: "pong", timestamp: 1_700_000_000.123 });
     expect(JSON.parse(serverMessages.error("nope"))).toEqual({ type: "error", message: "nope" });
     expect(JSON.parse(serverMessages.serverShutdown("bye", 1000))).toEqual({ type: "server_shutdown", message: "bye", timestamp: 1 });

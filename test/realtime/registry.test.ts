@@ -87,7 +87,7 @@ describe("connection registry", () => {
         clientInfo: { userAgent: "test-agent", ip: "127.0.0.1" },
         endpoint: "/ws/grid-search/:id",
         topics: ["job:x"],
-        role: "admin", tier: "pro", token: null,
+        role: "admin", tier: "pro", token: null, acks: [],
       }],
     });
     expect(registry.health()).toEqual({ activeConnections: 1, totalConnectionsTracked: 1 });
