@@ -11,7 +11,7 @@
 import { renderLegacy, renderMux, LEGACY_FORMAT, MUX_FORMAT, type Render } from "./formats";
 import { History, HISTORY_DEFAULTS, type HistoryLimits, type HistoryStats } from "./history";
 import { FANOUT_BOUNDS, Histogram, LatencyHistogram, SIZE_BOUNDS_BYTES, type BucketCounts, type HistogramSnapshot } from "./histogram";
-import { defaultResolveTopic, isTerminalState, wireTopic, type Resolution, type State } from "./topics";
+import { defaultResolveTopic, isTerminalState, splitWireTopic, wireTopic, type Resolution, type State } from "./topics";
 
 /** A tier that gets some topics late (live.md: starter identities, --starter-delay-ms). */
 export interface TierDelay {
@@ -138,6 +138,8 @@ export interface Hub {
   wireFor(format: string, topic: string, tier?: string): string;
   /** A topic's epoch and the seq of the last message this tier has been sent (protocol.md's subscription_confirmed). */
   position(topic: string, tier?: string): Since;
+  /** The latest seq sent on a wire topic (the registry's lag behind a client's ack). */
+  seqOfWire(wire: string): number;
   /**
    * What a `/ws` subscriber resuming from `since` is sent first (protocol.md "History and
    * recovery"): the messages after it, byte for byte, when all are held (in memory, or in the
@@ -649,6 +651,10 @@ export function createHub(deps: HubDeps): Hub {
     initial,
     position,
     resume,
+    seqOfWire(wire) {
+      const { topic, tier } = splitWireTopic(wire);
+      return position(topic, tier).seq;
+    },
     wireFor: (format, topic, tier) => (isDelayedTier(topic, tier) ? wireTopic(format, topic, delay!.tier) : wireTopic(format, topic)),
     addFormat(name, renderer) {
       if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`format name "${name}" must be letters, digits, _ . : -`);

@@ -24,7 +24,6 @@ import {
   jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime, type Resolution,
 } from "../realtime";
 import type { SocketIdentity } from "../realtime/registry";
-import { splitWireTopic } from "../realtime/topics";
 import { DomainError } from "../errors";
 import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
@@ -127,10 +126,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   const registry = createRegistry({
     maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog,
-    latestSeq: (wire) => {
-      const { topic, tier } = splitWireTopic(wire);
-      return hub.position(topic, tier).seq;
-    },
+    latestSeq: hub.seqOfWire,
   });
 
   const updates = new UpdateService({

@@ -35,7 +35,7 @@ export async function startServer(options: HarnessOptions = {}) {
   const clock = new FakeClock();
   const hub = createHub({ transport: counted, tickMs: settings.tickMs, logger, clock, ...options.hub });
   const registry = createRegistry({
-    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger, clock,
+    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, latestSeq: hub.seqOfWire, logger, clock,
   });
   // The real app, for its one error path (the binding throws domain errors: 403, 426...).
   const app = createApp({ version: "test", logger: silentLogger, websocket: websocketOptions(settings) });
