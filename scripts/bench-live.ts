@@ -84,6 +84,8 @@ const shape: StreamShape = { gamesPerWave: num("games"), ticksPerGame: num("game
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en") : "-");
 const ms1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
 const load = () => loadavg().map((x) => x.toFixed(1)).join(" ");
+/** Small ratios keep a significant digit or two (0.004x, not 0.00x). */
+const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(v < 0.1 ? 3 : 2)}x` : "-");
 const ms2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 
 interface ThroughputResult { strategies: number; ticks: number; ms: number; signals: number; batchP50: number; batchP99: number; settled: number; settleMs: number }
@@ -372,7 +374,7 @@ function summary(all: Map<DatabaseKind, Results>): void {
     for (const n of opt.strategies.split(",").map(Number)) {
       const of = (r: Results) => r.ingest.find((x) => x.strategies === n);
       line(`ingest, ${n} strategies, ticks/s`, (r) => int(rate(of(r))));
-      line(`  vs import${n === 10 ? " (goal >= 0.3x on postgres)" : ""}`, (r) => (of(r) && r.import ? `${(rate(of(r)) / rate(r.import)).toFixed(2)}x` : "-"));
+      line(`  vs import${n === 10 ? " (goal >= 0.3x on postgres)" : ""}`, (r) => (of(r) && r.import ? ratio(rate(of(r)) / rate(r.import)) : "-"));
       line(`  request of ${shape.batchTicks} p50 / p99, ms`, (r) => (of(r) ? `${ms1(of(r)!.batchP50)} / ${ms1(of(r)!.batchP99)}` : "-"));
     }
   }
