@@ -30,6 +30,31 @@ export function topicLabel(topic: string): TopicLabel {
   return kind === "live_game" ? "live" : kind;
 }
 
+/** One subscription behind its topic: the last seq its client acknowledged and the latest sent. */
+export interface LaggingSubscription {
+  connection: string;
+  endpoint: string;
+  topic: string;
+  /** Role and tier, never the address, agent or token name: the metrics topic is open to viewers (access.md). */
+  role: string;
+  tier: string;
+  acked: number;
+  seq: number;
+  lag: number;
+}
+
+/** Acknowledging subscriptions (protocol.md `ack`): how many, how many behind, the furthest behind. */
+export interface LagFigures {
+  /** Subscriptions that acknowledged at least once. */
+  acking: number;
+  /** Of those, the ones whose lag is above 0. */
+  behind: number;
+  /** The largest lag, 0 when none is behind. */
+  maxLag: number;
+  /** The furthest behind first, at most `topLagging` of them (a bounded list whatever the number of sockets). */
+  top: LaggingSubscription[];
+}
+
 /** One plain reading of everything the metrics topic and GET /metrics show. */
 export interface RealtimeFigures {
   /** Unix milliseconds. */
@@ -46,6 +71,8 @@ export interface RealtimeFigures {
   /** What collect() said of the workers, with `utilisation` (busy / size) added when it can be. */
   workers: Record<string, unknown>;
   memory: MemoryFigures;
+  /** Who falls behind the topics they acknowledge (the lag of GET /api/websocket/status). */
+  lag: LagFigures;
   /** Anything else collect() returned. */
   extra: Record<string, unknown>;
 }
@@ -121,6 +148,12 @@ export function metricsUpdate(f: RealtimeFigures, intervalMs: number, previous: 
     jobs: f.jobs,
     workers: f.workers,
     memory: f.memory,
+    history: {
+      topics: s.history.topics, messages: s.history.messages, bytes: s.history.bytes,
+      limits: { size: s.history.limits.size, ttl_ms: s.history.limits.ttlMs, max_bytes: s.history.limits.maxBytes },
+      recoveries: s.history.recoveries, recovered: s.history.recovered, replayed: s.history.replayed,
+    },
+    lag: { acking: f.lag.acking, behind: f.lag.behind, max_lag: f.lag.maxLag, top: f.lag.top },
     ...f.extra,
   };
 }
@@ -136,6 +169,35 @@ export interface MetricsDeps {
   topTopics?: number;
   /** Process memory (default process.memoryUsage()); injected in tests. */
   memory?: () => MemoryFigures;
+  /** How many of the furthest-behind subscriptions to list (default 10). */
+  topLagging?: number;
+}
+
+/**
+ * Walks the connections once and keeps only the `limit` furthest behind, so a reading costs one
+ * pass and a short list however many sockets are open. The latest seq is the hub's for the
+ * subscription's wire topic (its tier's copy), as in the registry's status report.
+ */
+export function lagFigures(registry: Registry, latestSeq: (wire: string) => number, limit: number): LagFigures {
+  const out: LagFigures = { acking: 0, behind: 0, maxLag: 0, top: [] };
+  for (const conn of registry.all()) {
+    for (const sub of conn.subs) {
+      if (sub.acked === null) continue;
+      out.acking++;
+      const seq = latestSeq(sub.wire);
+      const lag = Math.max(0, seq - sub.acked);
+      if (lag === 0) continue;
+      out.behind++;
+      if (lag > out.maxLag) out.maxLag = lag;
+      if (limit <= 0 || (out.top.length >= limit && lag <= out.top[out.top.length - 1].lag)) continue;
+      const entry = { connection: conn.id, endpoint: conn.endpoint, topic: sub.topic, role: conn.identity.role, tier: conn.identity.tier, acked: sub.acked, seq, lag };
+      let i = out.top.length;
+      while (i > 0 && out.top[i - 1].lag < lag) i--;
+      out.top.splice(i, 0, entry);
+      if (out.top.length > limit) out.top.pop();
+    }
+  }
+  return out;
 }
 
 export interface MetricsPublisher {
@@ -179,6 +241,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
       jobs: jobs ?? {},
       workers: withUtilisation(workers ?? {}),
       memory: memory(),
+      lag: lagFigures(registry, (wire) => hub.seqOfWire(wire), deps.topLagging ?? 10),
       extra,
     };
   }

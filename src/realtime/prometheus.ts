@@ -120,6 +120,16 @@ export function formatPrometheus(f: RealtimeFigures): string {
     .histogram("gridcast_ws_message_size_bytes", "Bytes of one published message.", s.histograms.messageBytes)
     .one("gridcast_ws_delayed_waiting", "gauge", "Messages waiting for the delayed tier (starter, live.md Tiers).", s.delayed.waiting)
     .histogram("gridcast_ws_delayed_lateness_seconds", "How long after its due time a delayed tier's copy went out.", s.histograms.delayedLatenessMs, 1 / 1000)
+    // History and recovery (protocol.md): what is held for reconnecting clients, and what that did.
+    .one("gridcast_ws_history_topics", "gauge", "Event topics holding recent messages for recovery.", s.history.topics)
+    .one("gridcast_ws_history_messages", "gauge", "Messages held for recovery, all topics together.", s.history.messages)
+    .one("gridcast_ws_history_bytes", "gauge", "Bytes of the messages held for recovery (as sent), all topics together; bounded by the history byte limit.", s.history.bytes)
+    .one("gridcast_ws_recoveries_total", "counter", "Subscribes with since: recoveries asked for.", s.history.recoveries)
+    .one("gridcast_ws_recovered_total", "counter", "Recoveries answered recovered: true (every missed message replayed, or a state topic's latest state).", s.history.recovered)
+    .one("gridcast_ws_replayed_messages_total", "counter", "Messages replayed to recovering subscribers.", s.history.replayed)
+    .one("gridcast_ws_acking_subscriptions", "gauge", "Subscriptions whose client has sent at least one ack.", f.lag.acking)
+    .one("gridcast_ws_lagging_subscriptions", "gauge", "Acking subscriptions whose last ack is behind the topic's latest seq.", f.lag.behind)
+    .one("gridcast_ws_max_lag_messages", "gauge", "The largest lag (latest seq minus acknowledged seq) of any acking subscription.", f.lag.maxLag)
     .each("gridcast_jobs", "gauge", "Jobs this process knows, by state.", "state", f.jobs);
 
   const unknown: Record<string, number> = {};

@@ -7,6 +7,7 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { gamesTable, updateStatusFragment } from "../../views/pages/data";
 import { opsFragment } from "../../views/pages/ops";
 import { freshDatabase } from "../support/db";
+import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
 
 const EVIL = `<script>alert(1)</script>`;
@@ -45,6 +46,36 @@ describe("data and ops fragments", () => {
     expect(s).not.toContain("<script>");
     const idle = opsFragment({ metrics: { timestamp: 1, publish_data_age_ms: { count: 0, p99_ms: 0 } }, memory: { rss_bytes: 0, heap_used_bytes: 0, heap_total_bytes: 0, external_bytes: 0 } });
     expect(idle).toContain("no job progress published yet");
+  });
+
+  test("ops: the history and recovery panel and the connections falling behind, furthest first, names as text", () => {
+    const memory = { rss_bytes: 0, heap_used_bytes: 0, heap_total_bytes: 0, external_bytes: 0 };
+    const s = opsFragment({
+      metrics: { timestamp: 1,
+        history: { topics: 12, messages: 3456, bytes: 3 << 20, limits: { size: 1000, ttl_ms: 300_000, max_bytes: 64 << 20 }, recoveries: 9, recovered: 7, replayed: 812 },
+        lag: { acking: 40, behind: 3, max_lag: 1500, top: [
+          { connection: "ws_9_1", endpoint: "/ws", topic: `live:${EVIL}`, role: "viewer", tier: "starter", acked: 10, seq: 1510, lag: 1500 },
+          { connection: "ws_4_1", endpoint: "/ws", topic: "signals", role: "operator", tier: "pro", acked: 98, seq: 100, lag: 2 },
+        ] } },
+      memory,
+    });
+    const history = s.slice(s.indexOf("History and recovery"), s.indexOf("Connections falling behind"));
+    expect(history).toContain("Topics with history</dt><dd><span class=\"big\">12</span>");
+    expect(history).toContain("3,456");
+    expect(history).toContain("3.0 MiB");
+    expect(history).toContain("of at most 64.0 MiB");
+    expect(history).toContain("7 / 9");
+    expect(history).toContain("2 not recovered");
+    expect(history).toContain("812");
+    const lag = s.slice(s.indexOf("Connections falling behind"));
+    expect(lag).toContain("3 of 40 acknowledging subscriptions behind, at most 1,500 messages; the 2 furthest behind.");
+    const rows = [...lag.matchAll(/<tr><td><code>(ws_\d+_\d+)<\/code><\/td><td><code>([^<]*)<\/code><\/td>.*?<td class="num">([\d,]+)<\/td><td class="num">([\d,]+)<\/td><td class="num"><strong>([\d,]+)<\/strong>/g)].map((m) => m.slice(1));
+    expect(rows).toEqual([["ws_9_1", "live:&lt;script&gt;alert(1)&lt;/script&gt;", "10", "1,510", "1,500"], ["ws_4_1", "signals", "98", "100", "2"]]);
+    expect(s).not.toContain("<script>");
+    const none = opsFragment({ metrics: { timestamp: 1, lag: { acking: 2, behind: 0, max_lag: 0, top: [] } }, memory });
+    expect(none).toContain("None behind: all 2 acknowledging subscriptions are up to date.");
+    expect(none).not.toContain("<table class=\"lagging\"");
+    expect(opsFragment({ metrics: { timestamp: 1 }, memory })).toContain("No client acknowledges messages yet");
   });
 });
 
@@ -127,6 +158,49 @@ describe("data and ops pages on a server", () => {
     expect(messages[0]).toStartWith('<div id="ops-metrics" hx-swap-oob="true">');
     expect(messages[0]).toContain("Connections");
     ws.close();
+  });
+
+  test("ops: a client that acknowledges and falls behind shows with its lag; a recovery is counted", async () => {
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/ws`);
+    const inbox: Record<string, unknown>[] = [];
+    ws.onmessage = (e) => inbox.push(JSON.parse(String(e.data)));
+    await new Promise((r) => (ws.onopen = r));
+    ws.send(JSON.stringify({ type: "subscribe", topic: "metrics" }));
+    const first = await eventually(() => inbox.find((m) => m.type === "metrics_update"), { what: "a metrics_update" });
+    const acked = first.seq as number;
+    ws.send(JSON.stringify({ type: "ack", topic: "metrics", seq: acked }));
+    // A second socket recovers the metrics topic (a state topic: recovered, with its latest state).
+    const back = new WebSocket(`${server.url.replace("http", "ws")}/ws`);
+    const backInbox: Record<string, unknown>[] = [];
+    back.onmessage = (e) => backInbox.push(JSON.parse(String(e.data)));
+    await new Promise((r) => (back.onopen = r));
+    back.send(JSON.stringify({ type: "subscribe", topic: "metrics", since: { epoch: first.epoch, seq: acked } }));
+    expect(await eventually(() => backInbox.find((m) => m.type === "subscription_confirmed"), { what: "the recovery's confirmation" })).toMatchObject({ recovered: true });
+    // Updates go on every 200 ms; the first socket acks no more, so it falls behind.
+    const mine = async () => {
+      const status = await (await fetch(`${server.url}/api/websocket/status`)).json();
+      return (status.connections as { id: string; acks: { topic: string; acked: number; lag: number }[] }[]).find((c) => c.acks.some((a) => a.topic === "metrics"));
+    };
+    const conn = await eventually(async () => {
+      const c = await mine();
+      return c && c.acks[0].lag >= 2 ? c : undefined;
+    }, { what: "the acking connection behind by 2 in /api/websocket/status" });
+    expect(conn.acks[0]).toMatchObject({ topic: "metrics", acked });
+    const page = await (await fetch(`${server.url}/ops`)).text();
+    const row = new RegExp(`<tr><td><code>${conn.id}</code></td><td><code>metrics</code></td><td><code>/ws</code></td><td>admin · pro</td><td class="num">${acked}</td><td class="num">(\\d+)</td><td class="num"><strong>(\\d+)</strong>`).exec(page);
+    expect(row).not.toBeNull();
+    expect(Number(row![1]) - acked).toBe(Number(row![2]));
+    // The page shows the last metrics_update, read just before that update was itself published.
+    expect(Number(row![2])).toBeGreaterThanOrEqual(1);
+    expect(page).toMatch(/Recoveries<\/dt><dd><span class="big">[1-9]\d* \/ [1-9]\d*<\/span>/);
+    expect(page).toContain("History and recovery");
+    // The page's socket carries the same panel (one fragment for both).
+    const pageWs = new WebSocket(`${server.url.replace("http", "ws")}/pages/ws/metrics`);
+    const fragments: string[] = [];
+    pageWs.onmessage = (e) => fragments.push(String(e.data));
+    const live = await eventually(() => fragments.find((f) => f.includes(`<code>${conn.id}</code>`)), { what: "the lagging row on the page socket" });
+    expect(live).toContain("Connections falling behind");
+    for (const w of [ws, back, pageWs]) w.close();
   });
 
   test("ops: the memory figures add up (heap used <= heap total <= RSS) after the server allocates", async () => {

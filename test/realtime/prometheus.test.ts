@@ -219,6 +219,98 @@ describe("Prometheus exposition", () => {
   });
 });
 
+describe("history, recovery and lag", () => {
+  it("shows the history's memory, recoveries and the subscriptions behind, the same in metrics_update and the exposition", () => {
+    const clock = new FakeClock();
+    const transport = new FakeTransport();
+    const hub = createHub({
+      transport, clock, tickMs: 50, history: { size: 5, ttlMs: 60_000, maxBytes: 1 << 20 },
+      resolveTopic: (t) => (t.startsWith("ev") ? { ok: true, events: true } : { ok: true, initial: { status: "not_found" } }),
+    });
+    const registry = createRegistry({ maxConnections: 100, maxConnectionsPerIp: 100, published: hub.published, latestSeq: hub.seqOfWire, clock });
+    const metrics = createMetricsPublisher({ hub, registry, clock, intervalMs: 10_000, memory: () => MEMORY, topLagging: 2 });
+    for (const t of ["ev:a", "ev:b"]) transport.listen(wireTopic("ws", t));
+    for (let i = 1; i <= 8; i++) hub.emit("ev:a", { type: "tick", i }); // 8 sent, the last 5 held
+    for (let i = 1; i <= 3; i++) hub.emit("ev:b", { type: "tick", i });
+    const { epoch } = hub.position("ev:a");
+    const held = hub.resume("ev:a", undefined, { epoch, seq: 5 }); // 6..8: held, replayed
+    const tooOld = hub.resume("ev:a", undefined, { epoch, seq: 1 }); // 2 is gone: not recovered
+    expect(held).toMatchObject({ recovered: true });
+    expect(tooOld).toMatchObject({ recovered: false });
+
+    // Four acking subscriptions: lags 0, 6, 2 and 1 (ev:a is at 8, ev:b at 3); one never acks.
+    const subscribed = (topic: string, acked?: number) => {
+      const a = registry.open({ ip: "10.0.0.1", userAgent: "", endpoint: "/ws", identity: { role: "viewer", tier: "pro", token: "secret-name", tokenId: "t1" } });
+      if (!a.ok) throw new Error(a.reason);
+      const wire = wireTopic("ws", topic);
+      registry.subscribe(a.conn.id, wire, topic);
+      if (acked !== undefined) registry.noteAck(a.conn.id, wire, acked);
+      return a.conn.id;
+    };
+    subscribed("ev:a", 8);
+    const furthest = subscribed("ev:a", 2);
+    const second = subscribed("ev:b", 1);
+    subscribed("ev:a", 7);
+    subscribed("ev:b");
+
+    const figures = metrics.figures();
+    const update = metricsUpdate(figures, 10_000);
+    const p = parseExposition(formatPrometheus(figures));
+    const h = figures.hub.history;
+    expect(h).toMatchObject({ topics: 2, messages: 5 + 3, recoveries: 2, recovered: 1, replayed: 3 });
+    expect(h.bytes).toBeGreaterThan(8 * 10);
+    expect(update.history).toEqual({ topics: 2, messages: 8, bytes: h.bytes, limits: { size: 5, ttl_ms: 60_000, max_bytes: 1 << 20 }, recoveries: 2, recovered: 1, replayed: 3 });
+    expect(value(p, "gridcast_ws_history_topics")).toBe(2);
+    expect(value(p, "gridcast_ws_history_messages")).toBe(8);
+    expect(value(p, "gridcast_ws_history_bytes")).toBe(h.bytes);
+    expect(value(p, "gridcast_ws_recoveries_total")).toBe(2);
+    expect(value(p, "gridcast_ws_recovered_total")).toBe(1);
+    expect(value(p, "gridcast_ws_replayed_messages_total")).toBe(3);
+    for (const name of ["gridcast_ws_history_topics", "gridcast_ws_history_messages", "gridcast_ws_history_bytes"]) expect(p.get(name)!.type).toBe("gauge");
+    for (const name of ["gridcast_ws_recoveries_total", "gridcast_ws_recovered_total", "gridcast_ws_replayed_messages_total"]) expect(p.get(name)!.type).toBe("counter");
+
+    // The furthest behind first, bounded by topLagging; the same lag as the status report; no token name.
+    const lag = update.lag as { acking: number; behind: number; max_lag: number; top: Record<string, unknown>[] };
+    expect(lag).toMatchObject({ acking: 4, behind: 3, max_lag: 6 });
+    expect(lag.top).toEqual([
+      { connection: furthest, endpoint: "/ws", topic: "ev:a", role: "viewer", tier: "pro", acked: 2, seq: 8, lag: 6 },
+      { connection: second, endpoint: "/ws", topic: "ev:b", role: "viewer", tier: "pro", acked: 1, seq: 3, lag: 2 },
+    ]);
+    const status = registry.status().connections.find((c) => c.id === furthest)!;
+    expect(status.acks).toEqual([{ topic: "ev:a", seq: 8, acked: 2, lag: 6 }]);
+    expect(JSON.stringify(update)).not.toContain("secret-name");
+    expect(value(p, "gridcast_ws_acking_subscriptions")).toBe(4);
+    expect(value(p, "gridcast_ws_lagging_subscriptions")).toBe(3);
+    expect(value(p, "gridcast_ws_max_lag_messages")).toBe(6);
+  });
+
+  it("keeps the lag list bounded and ordered with many subscriptions behind", () => {
+    const clock = new FakeClock();
+    const transport = new FakeTransport();
+    const hub = createHub({ transport, clock, tickMs: 50, resolveTopic: () => ({ ok: true, events: true }) });
+    const registry = createRegistry({ maxConnections: 1000, maxConnectionsPerIp: 1000, published: hub.published, clock });
+    const metrics = createMetricsPublisher({ hub, registry, clock, intervalMs: 10_000, memory: () => MEMORY });
+    transport.listen(wireTopic("ws", "ev"));
+    for (let i = 1; i <= 500; i++) hub.emit("ev", { i });
+    let seed = 7;
+    const acks: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const a = registry.open({ ip: "10.0.0.1", userAgent: "", endpoint: "/ws" });
+      if (!a.ok) throw new Error(a.reason);
+      registry.subscribe(a.conn.id, wireTopic("ws", "ev"), "ev");
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      acks.push(seed % 501);
+      registry.noteAck(a.conn.id, wireTopic("ws", "ev"), acks.at(-1)!);
+    }
+    const lag = metrics.figures().lag;
+    const lags = acks.map((a) => 500 - a).sort((x, y) => y - x);
+    expect(lag.top.length).toBe(10);
+    expect(lag.top.map((r) => r.lag)).toEqual(lags.slice(0, 10));
+    expect(lag.behind).toBe(lags.filter((x) => x > 0).length);
+    expect(lag.maxLag).toBe(lags[0]);
+  });
+});
+
 /** Every sample's name and labels, as one string each: the series a scraper would store. */
 const seriesOf = (families: Map<string, Family>) =>
   new Set([...families.values()].flatMap((f) => f.samples.map((x) => `${x.name}${JSON.stringify(x.labels)}`)));

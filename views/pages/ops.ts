@@ -1,9 +1,11 @@
-// The ops page: connections, topics, messages/s, drops, publish latency, progress age, workers and memory, as
-// the metrics topic reports them. opsFragment is what its socket sends on every metrics_update.
+// The ops page: connections, topics, messages/s, drops, publish latency, progress age, workers and memory,
+// the history held for recovering clients and the connections falling behind, as the metrics topic
+// reports them. opsFragment is what its socket sends on every metrics_update.
 import { html, type Html } from "../html";
 import { layout } from "../layout";
-import { bytes, int } from "../format";
+import { bytes, duration, int } from "../format";
 import { liveIndicator, oobAttr, poller } from "../live";
+import { scrollTable } from "../scroll-table";
 import type { MemoryFigures } from "../../src/realtime/metrics";
 import type { Viewer } from "../controls";
 
@@ -19,6 +21,40 @@ const obj = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, u
 
 function tile(label: string, value: string | Html, note?: string | Html): Html {
   return html`<div class="tile"><dt>${label}</dt><dd><span class="big">${value}</span>${note ? html`<small class="muted">${note}</small>` : ""}</dd></div>`;
+}
+
+/** protocol.md "History and recovery": what is held for reconnecting clients, and what recoveries did. */
+function historyPanel(m: Record<string, unknown>): Html {
+  const h = obj(m.history);
+  const limits = obj(h.limits);
+  const asked = num(h.recoveries);
+  return html`<section class="ops-history" aria-labelledby="ops-history-title"><h2 id="ops-history-title">History and recovery</h2>
+<dl class="tiles">
+${tile("Topics with history", int(num(h.topics)), `event topics holding messages for reconnecting clients`)}
+${tile("Messages held", int(num(h.messages)), `up to ${int(num(limits.size))} per topic, for ${duration(num(limits.ttl_ms))}`)}
+${tile("History memory", bytes(num(h.bytes)), `of at most ${bytes(num(limits.max_bytes))}`)}
+${tile("Recoveries", html`${int(num(h.recovered))} / ${int(asked)}`, asked > 0 ? `recovered / asked · ${int(asked - num(h.recovered))} not recovered` : "none asked yet")}
+${tile("Messages replayed", int(num(h.replayed)), "to recovering subscribers")}
+</dl></section>`;
+}
+
+/** The acking subscriptions furthest behind their topic (the lag of /api/websocket/status), a bounded list. */
+function lagPanel(m: Record<string, unknown>): Html {
+  const l = obj(m.lag);
+  const top = Array.isArray(l.top) ? (l.top as Record<string, unknown>[]) : [];
+  const acking = num(l.acking);
+  const behind = num(l.behind);
+  const summary = acking === 0
+    ? "No client acknowledges messages yet (protocol.md ack)."
+    : behind === 0
+      ? `None behind: all ${int(acking)} acknowledging subscription${acking === 1 ? " is" : "s are"} up to date.`
+      : `${int(behind)} of ${int(acking)} acknowledging subscription${acking === 1 ? "" : "s"} behind, at most ${int(num(l.max_lag))} messages${behind > top.length ? `; the ${int(top.length)} furthest behind` : ""}.`;
+  const table = html`<table class="lagging"><thead><tr><th scope="col">Connection</th><th scope="col">Topic</th><th scope="col">Endpoint</th><th scope="col">Role · tier</th><th scope="col" class="num">Acknowledged</th><th scope="col" class="num">Latest</th><th scope="col" class="num">Lag</th></tr></thead>
+<tbody>${top.map((r) => html`<tr><td><code>${String(r.connection ?? "")}</code></td><td><code>${String(r.topic ?? "")}</code></td><td><code>${String(r.endpoint ?? "")}</code></td><td>${String(r.role ?? "")} · ${String(r.tier ?? "")}</td><td class="num">${int(num(r.acked))}</td><td class="num">${int(num(r.seq))}</td><td class="num"><strong>${int(num(r.lag))}</strong></td></tr>`)}</tbody></table>`;
+  return html`<section class="ops-lag" aria-labelledby="ops-lag-title"><h2 id="ops-lag-title">Connections falling behind</h2>
+<p class="muted">${summary}</p>
+${top.length ? scrollTable("Connections falling behind", table) : ""}
+</section>`;
 }
 
 export function opsMetrics(v: OpsView, oob = false): Html {
@@ -47,6 +83,8 @@ ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total)
 <div><h2>Jobs by state</h2><table><tbody>${Object.entries(jobs).map(([k, n]) => html`<tr><th scope="row">${k}</th><td class="num">${int(num(n))}</td></tr>`)}</tbody></table></div>
 <div><h2>Busiest topics</h2>${busiest.length ? html`<table><tbody>${busiest.map(([t, n]) => html`<tr><th scope="row"><code>${t}</code></th><td class="num">${int(num(n))} messages</td></tr>`)}</tbody></table>` : html`<p class="muted">None yet.</p>`}</div>
 </div>
+${historyPanel(m)}
+${lagPanel(m)}
 </div>`;
 }
 
