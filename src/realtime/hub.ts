@@ -9,16 +9,10 @@
 // the same bytes and seq, `delay.ms` later, published once per topic per format on its own wire
 // topic (wireTopic with the tier), never per connection.
 import { renderLegacy, renderMux, LEGACY_FORMAT, MUX_FORMAT, type Render } from "./formats";
+import { DelayedTier, type DelayedMessage, type DelayedTierStats, type TierDelay } from "./delayed-tier";
 import { History, HISTORY_DEFAULTS, type HistoryLimits, type HistoryStats } from "./history";
 import { FANOUT_BOUNDS, Histogram, LatencyHistogram, SIZE_BOUNDS_BYTES, type BucketCounts, type HistogramSnapshot } from "./histogram";
 import { defaultResolveTopic, isTerminalState, splitWireTopic, wireTopic, type Resolution, type State } from "./topics";
-
-/** A tier that gets some topics late (live.md: starter identities, --starter-delay-ms). */
-export interface TierDelay {
-  tier: string;
-  ms: number;
-  applies: (topic: string) => boolean;
-}
 
 export interface EmitOptions {
   /** Fold the events of one tick into one message (e.g. every tick of a live game since the last message). */
@@ -52,6 +46,7 @@ import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transpo
 export type { Render } from "./formats";
 export type { State } from "./topics";
 export type { Transport } from "./transport";
+export type { TierDelay } from "./delayed-tier";
 
 export interface HubDeps {
   transport: Transport;
@@ -111,7 +106,7 @@ export interface HubStats {
   /** Raw bucket counts for GET /metrics: set-to-publish wait, data age, subscribers and bytes per publish. */
   histograms: { publishLatencyMs: BucketCounts; dataAgeMs: BucketCounts; fanout: BucketCounts; messageBytes: BucketCounts; delayedLatenessMs: BucketCounts };
   /** The delayed tier's copies: messages waiting, and how late after their due time they went out. */
-  delayed: { tier: string | null; ms: number; waiting: number; sent: number; lateness: HistogramSnapshot };
+  delayed: DelayedTierStats | { tier: null; ms: 0; waiting: 0; sent: 0; lateness: HistogramSnapshot };
   /** The event topics' recent messages held for recovery, and what recoveries did. */
   history: HistoryStats & { recoveries: number; recovered: number; replayed: number };
 }
@@ -184,26 +179,8 @@ interface Entry {
 }
 
 const NONE: WireCount = Object.freeze({ count: 0, lastAt: 0 });
-
-/** A message on its way to the delayed tier: what went out, and when its copy is due. */
-interface Delayed {
-  topic: string;
-  kind: Entry["kind"];
-  state: State;
-  seq: number;
-  terminal: boolean;
-  dueAt: number;
-  /** Bytes already rendered for the common copy, per format: the tier gets the very same. */
-  data: Map<string, string | null>;
-}
-
-/** What the delayed tier has been sent of a topic: its last message (and state), for new subscribers. */
-interface Copy {
-  seq: number;
-  state: State | undefined;
-  kind: Entry["kind"];
-  terminal: boolean;
-}
+/** The figures of a hub without a delayed tier: nothing ever waited. */
+const NO_LATENESS = new LatencyHistogram();
 
 export function createHub(deps: HubDeps): Hub {
   const { transport } = deps;
@@ -213,7 +190,6 @@ export function createHub(deps: HubDeps): Hub {
   const resolveTopic = deps.resolveTopic ?? defaultResolveTopic;
   const isTerminal = deps.isTerminal ?? isTerminalState;
   const retain = deps.retainTerminalTopics ?? 1000;
-  const delay = deps.delay && deps.delay.ms > 0 ? deps.delay : undefined;
   const eventSnapshot = deps.eventSnapshot ?? (() => undefined);
   const history = new History(deps.history ?? HISTORY_DEFAULTS);
   const recoveryLimit = deps.recoveryLimit ?? 1000;
@@ -235,13 +211,7 @@ export function createHub(deps: HubDeps): Hub {
   const fanout = new Histogram(FANOUT_BOUNDS);
   const sizes = new Histogram(SIZE_BOUNDS_BYTES);
   const c = { messages: 0, bytes: 0, deliveries: 0, drops: 0, backpressured: 0, renders: 0, errors: 0 };
-  // The delayed tier: due times only grow (one delay for all), so a FIFO and one timer suffice.
-  const queue: Delayed[] = [];
-  let queueHead = 0;
-  const copies = new Map<string, Copy>();
-  const lateness = new LatencyHistogram();
-  let delayedSent = 0;
-  let delayTimer: unknown = null;
+  const late = deps.delay && deps.delay.ms > 0 ? new DelayedTier(deps.delay, clock, deliverDelayed) : undefined;
 
   // The one flush timer: armed only while some topic waits for its tick.
   let timer: unknown = null;
@@ -306,7 +276,7 @@ export function createHub(deps: HubDeps): Hub {
     if (e.pending) latency.record(now - e.pendingSince);
     if (e.sourceAt !== undefined) dataAge.record(now - e.sourceAt);
     e.pending = false;
-    const delayed = delay?.applies(topic);
+    const delayed = late?.applies(topic);
     const rendered = new Map<string, string | null>();
     const keep = e.kind === "event" && history.limits.size > 0;
     for (const [format, render] of formats) {
@@ -335,10 +305,7 @@ export function createHub(deps: HubDeps): Hub {
         logger.error("realtime publish failed", { topic, format, error });
       }
     }
-    if (delayed) {
-      queue.push({ topic, kind: e.kind, state: e.state, seq, terminal: e.terminal, dueAt: now + delay!.ms, data: rendered });
-      armDelay();
-    }
+    if (delayed) late!.push({ topic, kind: e.kind, state: e.state, seq, terminal: e.terminal, data: rendered });
     const event: PublishEvent = { topic, state: e.state, seq, terminal: e.terminal, sourceAt: e.sourceAt, at: now };
     for (const l of publishListeners) {
       try { l(event); } catch (error) { c.errors++; logger.error("realtime publish listener failed", { topic, error }); }
@@ -356,32 +323,12 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
-  function armDelay(): void {
-    if (delayTimer !== null || closed || queueHead >= queue.length) return;
-    delayTimer = clock.setTimeout(onDelayDue, Math.max(0, queue[queueHead].dueAt - clock.now()));
-  }
-
-  /** The delayed tier's copies that are due: the same bytes and seq, on the tier's wire topics. */
-  function onDelayDue(): void {
-    delayTimer = null;
-    const now = clock.now();
-    while (queueHead < queue.length && queue[queueHead].dueAt <= now + 0.5) {
-      const d = queue[queueHead];
-      queue[queueHead++] = undefined as never;
-      deliverDelayed(d, now);
-    }
-    if (queueHead > 1024 && queueHead * 2 > queue.length) {
-      queue.splice(0, queueHead);
-      queueHead = 0;
-    }
-    armDelay();
-  }
-
-  function deliverDelayed(d: Delayed, now: number): void {
-    copies.set(d.topic, { seq: d.seq, state: d.state, kind: d.kind, terminal: d.terminal });
+  /** A due message of the delayed tier: the same bytes and seq, on the tier's wire topics. */
+  function deliverDelayed(d: DelayedMessage, now: number): number {
     const e = entries.get(d.topic);
+    let sent = 0;
     for (const [format, render] of formats) {
-      const wire = wireTopic(format, d.topic, delay!.tier);
+      const wire = wireTopic(format, d.topic, late!.tier);
       try {
         const subscribers = transport.subscriberCount(wire);
         if (subscribers === 0) continue;
@@ -392,13 +339,13 @@ export function createHub(deps: HubDeps): Hub {
         }
         if (data === null) continue;
         send(wire, data, subscribers, now, e);
-        lateness.record(now - d.dueAt);
-        delayedSent++;
+        sent++;
       } catch (error) {
         c.errors++;
         logger.error("realtime delayed publish failed", { topic: d.topic, format, error });
       }
     }
+    return sent;
   }
 
   function armSweep(): void {
@@ -415,16 +362,16 @@ export function createHub(deps: HubDeps): Hub {
     entries.delete(topic);
     pending.delete(topic);
     finished.delete(topic);
-    copies.delete(topic);
+    late?.forget(topic);
     for (const format of formats.keys()) {
       wireCounts.delete(wireTopic(format, topic));
-      if (delay) wireCounts.delete(wireTopic(format, topic, delay.tier));
+      if (late) wireCounts.delete(wireTopic(format, topic, late.tier));
     }
     disarmIfIdle();
   }
 
-  function isDelayedTier(topic: string, tier: string | undefined): boolean {
-    return delay !== undefined && tier === delay.tier && delay.applies(topic);
+  function isDelayedTier(topic: string, who: string | undefined): boolean {
+    return late?.covers(topic, who) ?? false;
   }
 
   /** A topic's record: its seq and epoch go on from the store's when its history lives there. */
@@ -527,7 +474,7 @@ export function createHub(deps: HubDeps): Hub {
     if (kindOf(topic) === "event") return null;
     if (isDelayedTier(topic, tier)) {
       // Only what the tier has been delivered: nothing before its first copy is due.
-      const copy = copies.get(topic);
+      const copy = late!.copy(topic);
       if (!copy?.state) return null;
       c.renders++;
       return renderer(topic, copy.state, copy.seq, entries.get(topic)?.epoch ?? position(topic).epoch);
@@ -557,7 +504,7 @@ export function createHub(deps: HubDeps): Hub {
     const e = entries.get(topic);
     // An event topic: its content so far as of the tier's last message, then a final message, if any.
     const delayedTier = isDelayedTier(topic, tier);
-    const copy = delayedTier ? copies.get(topic) : undefined;
+    const copy = delayedTier ? late!.copy(topic) : undefined;
     const seq = delayedTier ? copy?.seq ?? 0 : e?.seq ?? 0;
     const out: string[] = [];
     const snap = eventSnapshot(topic, seq);
@@ -584,7 +531,7 @@ export function createHub(deps: HubDeps): Hub {
       if (!r.events) return { epoch: r.epoch ?? boot, seq: r.seq ?? 0 };
       entries.set(topic, (e = newEntry("event", topic, {}, undefined, clock.now())));
     }
-    if (isDelayedTier(topic, tier)) return { epoch: e.epoch, seq: copies.get(topic)?.seq ?? e.baseSeq };
+    if (isDelayedTier(topic, tier)) return { epoch: e.epoch, seq: late!.copy(topic)?.seq ?? e.baseSeq };
     return { epoch: e.epoch, seq: e.seq };
   }
 
@@ -655,7 +602,7 @@ export function createHub(deps: HubDeps): Hub {
       const { topic, tier } = splitWireTopic(wire);
       return position(topic, tier).seq;
     },
-    wireFor: (format, topic, tier) => (isDelayedTier(topic, tier) ? wireTopic(format, topic, delay!.tier) : wireTopic(format, topic)),
+    wireFor: (format, topic, tier) => (isDelayedTier(topic, tier) ? wireTopic(format, topic, late!.tier) : wireTopic(format, topic)),
     addFormat(name, renderer) {
       if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`format name "${name}" must be letters, digits, _ . : -`);
       if (formats.has(name)) throw new Error(`realtime format "${name}" is already registered`);
@@ -665,7 +612,7 @@ export function createHub(deps: HubDeps): Hub {
     hasSubscribers(topic) {
       for (const format of formats.keys()) {
         if (transport.subscriberCount(wireTopic(format, topic)) > 0) return true;
-        if (delay?.applies(topic) && transport.subscriberCount(wireTopic(format, topic, delay.tier)) > 0) return true;
+        if (late?.applies(topic) && transport.subscriberCount(wireTopic(format, topic, late.tier)) > 0) return true;
       }
       return false;
     },
@@ -689,8 +636,8 @@ export function createHub(deps: HubDeps): Hub {
     },
     stats: () => ({
       ...c, topics: entries.size, pending: pending.size, latency: latency.snapshot(), dataAge: dataAge.snapshot(),
-      histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw(), delayedLatenessMs: lateness.raw() },
-      delayed: { tier: delay?.tier ?? null, ms: delay?.ms ?? 0, waiting: queue.length - queueHead, sent: delayedSent, lateness: lateness.snapshot() },
+      histograms: { publishLatencyMs: latency.raw(), dataAgeMs: dataAge.raw(), fanout: fanout.raw(), messageBytes: sizes.raw(), delayedLatenessMs: (late?.latenessRaw() ?? NO_LATENESS.raw()) },
+      delayed: late?.stats() ?? { tier: null, ms: 0, waiting: 0, sent: 0, lateness: NO_LATENESS.snapshot() },
       history: { ...history.stats(), ...recoveries },
     }),
     forget,
@@ -698,9 +645,7 @@ export function createHub(deps: HubDeps): Hub {
     close() {
       flushNow();
       closed = true;
-      // Copies not yet due are dropped: their sockets are closing with the server.
-      if (delayTimer !== null) clock.clearTimeout(delayTimer);
-      delayTimer = null;
+      late?.close();
       if (sweepTimer !== null) clock.clearTimeout(sweepTimer);
       sweepTimer = null;
     },
