@@ -1,6 +1,7 @@
 // Jobs in the database: rows with explicit states, their finished units (what a restart resumes
 // from) and their final results. Only plain rows go in and out.
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { numbers, texts } from "../db/arrays";
 import type { Database } from "../db/database";
 import { gridResults, jobs, jobUnits, simulationGames } from "../db/schema";
 import type { Totals, UnitPartial } from "../compute/units";
@@ -72,11 +73,6 @@ export type SimulationRow = typeof simulationGames.$inferSelect;
 export type ResultColumns =
   | { kind: "grid"; entries: Float64Array; exits: Float64Array; train: Totals; valid: Totals; test: Totals }
   | { kind: "simulation"; ids: readonly string[]; pnl: Float64Array; trades: Float64Array; wins: Float64Array; equity: Float64Array };
-
-/** A PostgreSQL array literal of numbers: how a slice travels as one parameter (unnest() spreads
- *  it into rows). A typed array's join prints each number round-trip exact, as String() does. */
-const numbers = (a: Float64Array, from: number, to: number) => `{${a.subarray(from, to).join(",")}}`;
-const texts = (a: readonly string[], from: number, to: number) => `{${a.slice(from, to).map((s) => `"${s.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 
 function insertSlice(database: Database, jobId: string, rows: ResultColumns, from: number, to: number) {
   // One statement per slice with a parameter per column, not per value: 13 parameters for a
