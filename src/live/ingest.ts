@@ -3,15 +3,15 @@
 // its ticks, the strategies' new state and the signals the ticks caused are stored together, so
 // an acknowledged tick is never lost and a restart resumes each strategy exactly after the last
 // tick it evaluated. Each tick costs one step per active strategy, never a re-run of the game.
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { numbers, texts } from "../db/arrays";
 import type { Database, Db } from "../db/database";
-import { liveGames, liveTicks } from "../db/schema";
 import { ImportError, checkGameId, gameIdText, toNumber, toProbability } from "../games/parse";
 import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
-  activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
+  SLICE, activeStrategies, catchUp, insertSignals, loadStates, query, saveStates, stateKey, withLiveLock,
   type PendingSignal, type Signal, type TopicSeq,
 } from "./repository";
 
@@ -154,10 +154,10 @@ interface GameRow {
 
 async function loadGames(tx: Db, ids: string[]): Promise<Map<string, GameRow>> {
   const out = new Map<string, GameRow>();
-  for (let i = 0; i < ids.length; i += 5000) {
-    const rows = await tx.select({ id: liveGames.id, n: liveGames.tickCount, lastT: liveGames.lastT, settledAt: liveGames.settledAt })
-      .from(liveGames).where(inArray(liveGames.id, ids.slice(i, i + 5000)));
-    for (const r of rows) out.set(r.id, { stored: r.n, lastT: r.lastT, settled: r.settledAt !== null, added: 0 });
+  for (let i = 0; i < ids.length; i += SLICE) {
+    const rows = await query<{ id: string; n: number; last_t: number; settled: boolean }>(tx, sql`
+      select id, tick_count as n, last_t, settled_at is not null as settled from live_games where id = any(${texts(ids, i, i + SLICE)}::text[])`);
+    for (const r of rows) out.set(r.id, { stored: Number(r.n), lastT: Number(r.last_t), settled: r.settled === true, added: 0 });
   }
   for (const id of ids) if (!out.has(id)) out.set(id, { stored: 0, lastT: -Infinity, settled: false, added: 0 });
   return out;
@@ -177,23 +177,37 @@ function checkOrder(valid: ValidTick[], games: Map<string, GameRow>): void {
 }
 
 async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, now: Date): Promise<IngestResult> {
+  const at = now.toISOString();
   // Games first (the ticks reference them): new ones start now, known ones move their last tick.
-  const gameRows = [...games].map(([id, g]) => ({
-    id, startedAt: now, tickCount: g.stored + g.added, lastT: g.last!.t, lastPrice: g.last!.price, lastFair: g.last!.fair,
-  }));
-  for (let i = 0; i < gameRows.length; i += 1000) {
-    await tx.insert(liveGames).values(gameRows.slice(i, i + 1000)).onConflictDoUpdate({
-      target: liveGames.id,
-      set: { tickCount: sql`excluded.tick_count`, lastT: sql`excluded.last_t`, lastPrice: sql`excluded.last_price`, lastFair: sql`excluded.last_fair` },
-    });
+  const ids: string[] = [], counts: number[] = [], lastT: number[] = [], lastPrice: number[] = [], lastFair: number[] = [];
+  for (const [id, g] of games) {
+    ids.push(id); counts.push(g.stored + g.added); lastT.push(g.last!.t); lastPrice.push(g.last!.price); lastFair.push(g.last!.fair);
   }
-  const seqs = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += SLICE) {
+    const n = (a: number[]) => numbers(a, i, i + SLICE);
+    await tx.execute(sql`
+      insert into live_games (id, started_at, tick_count, last_t, last_price, last_fair)
+      select u.id, ${at}::timestamptz, u.n, u.t, u.price, u.fair
+      from unnest(${texts(ids, i, i + SLICE)}::text[], ${n(counts)}::int[], ${n(lastT)}::float8[], ${n(lastPrice)}::float8[], ${n(lastFair)}::float8[])
+        as u(id, n, t, price, fair)
+      on conflict (id) do update set tick_count = excluded.tick_count, last_t = excluded.last_t,
+        last_price = excluded.last_price, last_fair = excluded.last_fair`);
+  }
+  const next = new Map<string, number>();
   const tickRows = valid.map((v) => {
-    const seq = seqs.get(v.gameId) ?? games.get(v.gameId)!.stored;
-    seqs.set(v.gameId, seq + 1);
-    return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair, receivedAt: now };
+    const seq = next.get(v.gameId) ?? games.get(v.gameId)!.stored;
+    next.set(v.gameId, seq + 1);
+    return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
-  for (let i = 0; i < tickRows.length; i += 2000) await tx.insert(liveTicks).values(tickRows.slice(i, i + 2000));
+  for (let i = 0; i < tickRows.length; i += SLICE) {
+    const part = tickRows.slice(i, i + SLICE);
+    const col = (f: (r: (typeof part)[number]) => number) => numbers(part.map(f));
+    await tx.execute(sql`
+      insert into live_ticks (game_id, seq, t, price, fair, received_at)
+      select u.game_id, u.seq, u.t, u.price, u.fair, ${at}::timestamptz
+      from unnest(${texts(part.map((r) => r.gameId))}::text[], ${col((r) => r.seq)}::int[], ${col((r) => r.t)}::float8[],
+        ${col((r) => r.price)}::float8[], ${col((r) => r.fair)}::float8[]) as u(game_id, seq, t, price, fair)`);
+  }
 
   const active = await activeStrategies(tx);
   let inserted: { signals: Signal[]; seqs: TopicSeq[] } = { signals: [], seqs: [] };

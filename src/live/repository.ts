@@ -1,9 +1,10 @@
 // The live store's reads and the pieces ingest and settlement share: the signal as the API shows
 // it, the one lock every live write holds, active strategies, per-(strategy, game) state and
 // the catch-up of a strategy that first meets a game after some of its ticks arrived.
-import { and, asc, desc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
-import type { Database, Db } from "../db/database";
-import { liveGames, liveTicks, signals, strategies, strategyGames } from "../db/schema";
+import { and, asc, desc, eq, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { nullableNumbers, numbers, texts } from "../db/arrays";
+import { rowsOf, type Database, type Db } from "../db/database";
+import { liveGames, liveTicks } from "../db/schema";
 import { freshState, step, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"). */
@@ -68,9 +69,21 @@ export async function listLiveGames(database: Database, notAfter?: Date): Promis
   return rows.map((r) => ({ game_id: r.id, ticks: r.seq + 1, started_at: r.startedAt.toISOString(), t: r.t, price: r.price, fair: r.fair }));
 }
 
+// The live write path is raw SQL with a parameter per column (db/arrays.ts): building drizzle's
+// multi-row inserts and their thousands of parameters was most of an ingest request's time.
+// Nothing is cached across requests: each reads what the store holds, under the live lock.
+
+/** Raw SQL in a transaction, rows as plain objects on either driver. */
+export async function query<T>(tx: Db, statement: SQL): Promise<T[]> {
+  return rowsOf<T>(await tx.execute(statement));
+}
+
+/** Rows per statement: one array literal per column stays a few MB at most (ids are <= 200 characters). */
+export const SLICE = 5000;
+
 export async function activeStrategies(tx: Db): Promise<ActiveStrategy[]> {
-  return tx.select({ id: strategies.id, entry: strategies.entry, exit: strategies.exit, fee: strategies.fee })
-    .from(strategies).where(eq(strategies.status, "active")).orderBy(asc(strategies.id));
+  const rows = await query<ActiveStrategy>(tx, sql`select id, entry, exit, fee from strategies where status = 'active' order by id`);
+  return rows.map((r) => ({ id: Number(r.id), entry: Number(r.entry), exit: Number(r.exit), fee: Number(r.fee) }));
 }
 
 const key = (strategyId: number, gameId: string) => `${strategyId}\u0000${gameId}`;
@@ -79,11 +92,14 @@ const key = (strategyId: number, gameId: string) => `${strategyId}\u0000${gameId
 export async function loadStates(tx: Db, strategyIds: number[], gameIds: string[]): Promise<Map<string, GameState>> {
   const states = new Map<string, GameState>();
   if (strategyIds.length === 0) return states;
-  for (let i = 0; i < gameIds.length; i += 5000) {
-    const rows = await tx.select().from(strategyGames)
-      .where(and(inArray(strategyGames.gameId, gameIds.slice(i, i + 5000)), inArray(strategyGames.strategyId, strategyIds)));
+  for (let i = 0; i < gameIds.length; i += SLICE) {
+    const rows = await query<{ strategy_id: number; game_id: string; pos: number; ep: number; pnl: number; trades: number; wins: number; last_seq: number }>(tx, sql`
+      select strategy_id, game_id, pos, ep, pnl, trades, wins, last_seq from strategy_games
+      where game_id = any(${texts(gameIds, i, i + SLICE)}::text[]) and strategy_id = any(${numbers(strategyIds)}::int[])`);
     for (const r of rows) {
-      states.set(key(r.strategyId, r.gameId), { pos: r.pos, ep: r.ep, pnl: r.pnl, trades: r.trades, wins: r.wins, lastSeq: r.lastSeq });
+      states.set(key(Number(r.strategy_id), r.game_id), {
+        pos: Number(r.pos), ep: Number(r.ep), pnl: Number(r.pnl), trades: Number(r.trades), wins: Number(r.wins), lastSeq: Number(r.last_seq),
+      });
     }
   }
   return states;
@@ -92,29 +108,32 @@ export async function loadStates(tx: Db, strategyIds: number[], gameIds: string[
 export { key as stateKey };
 
 export async function saveStates(tx: Db, states: Map<string, GameState>, touched: Iterable<string>): Promise<void> {
-  const rows: (typeof strategyGames.$inferInsert)[] = [];
+  const strategyIds: number[] = [], gameIds: string[] = [], pos: number[] = [], ep: number[] = [], pnl: number[] = [];
+  const trades: number[] = [], wins: number[] = [], lastSeq: number[] = [];
   for (const k of touched) {
     const s = states.get(k)!;
     const sep = k.indexOf("\u0000");
-    rows.push({ strategyId: Number(k.slice(0, sep)), gameId: k.slice(sep + 1), pos: s.pos, ep: s.ep, pnl: s.pnl, trades: s.trades, wins: s.wins, lastSeq: s.lastSeq });
+    strategyIds.push(Number(k.slice(0, sep)));
+    gameIds.push(k.slice(sep + 1));
+    pos.push(s.pos); ep.push(s.ep); pnl.push(s.pnl); trades.push(s.trades); wins.push(s.wins); lastSeq.push(s.lastSeq);
   }
-  for (let i = 0; i < rows.length; i += 1000) {
-    await tx.insert(strategyGames).values(rows.slice(i, i + 1000)).onConflictDoUpdate({
-      target: [strategyGames.strategyId, strategyGames.gameId],
-      set: {
-        pos: sql`excluded.pos`, ep: sql`excluded.ep`, pnl: sql`excluded.pnl`, trades: sql`excluded.trades`,
-        wins: sql`excluded.wins`, lastSeq: sql`excluded.last_seq`,
-      },
-    });
+  for (let i = 0; i < gameIds.length; i += SLICE) {
+    const n = (a: number[]) => numbers(a, i, i + SLICE);
+    await tx.execute(sql`
+      insert into strategy_games (strategy_id, game_id, pos, ep, pnl, trades, wins, last_seq)
+      select * from unnest(${n(strategyIds)}::int[], ${texts(gameIds, i, i + SLICE)}::text[], ${n(pos)}::smallint[], ${n(ep)}::float8[],
+        ${n(pnl)}::float8[], ${n(trades)}::int[], ${n(wins)}::int[], ${n(lastSeq)}::int[])
+      on conflict (strategy_id, game_id) do update set pos = excluded.pos, ep = excluded.ep, pnl = excluded.pnl,
+        trades = excluded.trades, wins = excluded.wins, last_seq = excluded.last_seq`);
   }
 }
 
 /** A game's stored ticks with seq in [from, to), in seq order. */
 export async function storedTicks(tx: Db, gameId: string, from: number, to: number): Promise<Tick[]> {
   if (to <= from) return [];
-  return tx.select({ t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair }).from(liveTicks)
-    .where(and(eq(liveTicks.gameId, gameId), sql`${liveTicks.seq} >= ${from}`, sql`${liveTicks.seq} < ${to}`))
-    .orderBy(asc(liveTicks.seq));
+  const rows = await query<Tick>(tx, sql`
+    select t, price, fair from live_ticks where game_id = ${gameId} and seq >= ${from}::int and seq < ${to}::int order by seq`);
+  return rows.map((r) => ({ t: Number(r.t), price: Number(r.price), fair: Number(r.fair) }));
 }
 
 export interface PendingSignal extends SignalDraft {
@@ -166,29 +185,40 @@ export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date)
   const out: InsertedSignals = { signals: [], seqs: [] };
   if (pending.length === 0) return out;
   const at = now.toISOString();
-  const [top] = await tx.select({ seq: sql<number>`coalesce(max(${signals.seq}), 0)`.mapWith(Number) }).from(signals);
-  let seq = top.seq;
   const ids = [...new Set(pending.map((p) => p.strategyId))];
-  const perStrategy = new Map<number, number>(ids.map((id) => [id, 0]));
-  const tops = await tx.select({ id: signals.strategyId, seq: sql<number>`max(${signals.strategySeq})`.mapWith(Number) })
-    .from(signals).where(inArray(signals.strategyId, ids)).groupBy(signals.strategyId);
-  for (const r of tops) perStrategy.set(r.id, r.seq);
-  for (let i = 0; i < pending.length; i += 1000) {
-    const part = pending.slice(i, i + 1000);
+  // Each max is one step down a unique index (signals_seq_idx, signals_strategy_seq_idx), so this
+  // costs the same however many signals are stored; a group by would read them all.
+  const tops = await query<{ id: unknown; top: unknown; seq: unknown }>(tx, sql`
+    select s.id, (select max(strategy_seq) from signals where strategy_id = s.id) as top, (select max(seq) from signals) as seq
+    from unnest(${numbers(ids)}::int[]) as s(id)`);
+  let seq = Number(tops[0].seq ?? 0);
+  const perStrategy = new Map<number, number>(tops.map((r) => [Number(r.id), Number(r.top ?? 0)]));
+  for (let i = 0; i < pending.length; i += SLICE) {
+    const part = pending.slice(i, i + SLICE);
     const seqs = part.map((p) => {
       const strategySeq = perStrategy.get(p.strategyId)! + 1;
       perStrategy.set(p.strategyId, strategySeq);
       return { seq: ++seq, strategySeq };
     });
-    const rows = await tx.insert(signals).values(part.map((p, j) => ({
-      strategyId: p.strategyId, gameId: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at: now,
-      seq: seqs[j].seq, strategySeq: seqs[j].strategySeq,
-    }))).returning({ id: signals.id, seq: signals.seq });
-    // RETURNING follows the VALUES order for a plain multi-row insert; matching on seq makes that explicit.
-    const idOf = new Map(rows.map((r) => [Number(r.seq), Number(r.id)]));
+    const col = (f: (p: PendingSignal) => number) => numbers(part.map(f));
+    // Rows go in in `pending` order (ordinality), so ids increase in that order. RETURNING's own
+    // order is not promised: the ids come back as one text in seq order (one row, not thousands).
+    const [row] = await query<{ ids: string }>(tx, sql`
+      with inserted as (insert into signals (seq, strategy_seq, strategy_id, game_id, action, t, price, fair, edge, pnl, at)
+      select u.seq, u.strategy_seq, u.strategy_id, u.game_id, u.action, u.t, u.price, u.fair, u.edge, u.pnl, ${at}::timestamptz
+      from unnest(${numbers(seqs.map((x) => x.seq))}::bigint[], ${numbers(seqs.map((x) => x.strategySeq))}::int[],
+        ${col((p) => p.strategyId)}::int[], ${texts(part.map((p) => p.gameId))}::text[], ${texts(part.map((p) => p.action))}::signal_action[],
+        ${col((p) => p.t)}::float8[], ${col((p) => p.price)}::float8[], ${col((p) => p.fair)}::float8[], ${col((p) => p.edge)}::float8[],
+        ${nullableNumbers(part.map((p) => p.pnl))}::float8[])
+        with ordinality as u(seq, strategy_seq, strategy_id, game_id, action, t, price, fair, edge, pnl, n)
+      order by u.n
+      returning id, seq)
+      select string_agg(id::text, ',' order by seq) as ids from inserted`);
+    // seqs[j] is the j-th smallest seq of this statement, so the j-th id is its row's.
+    const idList = row.ids.split(",");
     part.forEach((p, j) => {
       out.signals.push({
-        id: idOf.get(seqs[j].seq)!, strategy_id: p.strategyId, game_id: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at,
+        id: Number(idList[j]), strategy_id: p.strategyId, game_id: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at,
       });
       out.seqs.push(seqs[j]);
     });
