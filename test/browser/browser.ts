@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -31,3 +31,34 @@ export function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
 }
+
+/**
+ * Collects what the pages of a context report against the Content-Security-Policy: chromium's
+ * console errors ("Refused to ...") and the securitypolicyviolation events of each document.
+ */
+export function watchCsp(context: BrowserContext): string[] {
+  const seen: string[] = [];
+  void context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  context.on("console", (m) => {
+    const text = m.text();
+    if (/Content Security Policy|CSP violation/i.test(text)) seen.push(`${m.page()?.url()}: ${text}`);
+  });
+  return seen;
+}
+
+/** A full-page screenshot at 1280 px and at 360 px (`name.png`, `name-360.png`). */
+export async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** The page's socket indicator: `live`, `offline`, ... */
+export const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
+
+/** A mark set in the page's window: still there later means the page was not reloaded. */
+export const markHere = (page: Page) => page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+export const stillHere = (page: Page) => page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere === true);

@@ -11,31 +11,7 @@ import type { Database } from "../../src/db/database";
 import type { RunningServer } from "../../src/server/lifecycle";
 import { freshDatabase } from "../support/db";
 import { startTestServer, stopTestServer } from "../support/server";
-import { artifact, hasChromium, launch, SKIP_REASON } from "./browser";
-
-/**
- * Collects what the pages of a context report against the Content-Security-Policy: chromium's
- * console errors ("Refused to ...") and the securitypolicyviolation events of each document.
- */
-function watchCsp(context: BrowserContext): string[] {
-  const seen: string[] = [];
-  void context.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-  });
-  context.on("console", (m) => {
-    const text = m.text();
-    if (/Content Security Policy|CSP violation/i.test(text)) seen.push(`${m.page()?.url()}: ${text}`);
-  });
-  return seen;
-}
-
-const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
-async function shoot(page: Page, name: string) {
-  await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
-  await page.setViewportSize({ width: 360, height: 780 });
-  await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+import { SKIP_REASON, artifact, hasChromium, launch, liveState, shoot, watchCsp } from "./browser";
 
 if (!hasChromium) {
   test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});

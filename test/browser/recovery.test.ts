@@ -11,20 +11,10 @@ import type { RunningServer } from "../../src/server/lifecycle";
 import { freshDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
 import { startTestServer, stopTestServer } from "../support/server";
-import { artifact, hasChromium, launch, SKIP_REASON } from "./browser";
+import { SKIP_REASON, artifact, hasChromium, launch, liveState, markHere, shoot, stillHere } from "./browser";
 
-async function shoot(page: Page, name: string) {
-  await page.screenshot({ path: artifact(`${name}.png`), fullPage: true });
-  await page.setViewportSize({ width: 360, height: 780 });
-  await page.screenshot({ path: artifact(`${name}-360.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-const liveState = (page: Page) => page.locator("#live").getAttribute("data-live");
 const waitLive = (page: Page, timeout = 20_000) =>
   page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live", undefined, { timeout });
-const stillHere = (page: Page) => page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere === true);
-const markHere = (page: Page) => page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
 
 /** Refuses the page's fallback poll (so only the socket can bring news) and counts the attempts. */
 async function refusePolls(page: Page, path: string): Promise<{ count: () => number }> {
