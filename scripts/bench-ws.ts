@@ -14,7 +14,9 @@
 //          [--recovery-clients 1000] [--recovery-rate 200] [--recovery-rounds 3]
 //          [--recovery-offline-ms 1000] [--recovery-live-s 2]
 //          [--history-topics 1000] [--history-messages 1000] [--history-max-mb 512]
-//        (a full run takes about 13 minutes on 2 cores; quick: BENCH_WS_HOLD_S=10 --round-s 2
+//        (a full run takes about 14 minutes on 2 cores, 2.5 of them the history column, recovery and
+//        memory: --servers gridcast,bare,elysia --recovery-clients 0 --history-topics 0 is the former
+//        run; quick, about 6 minutes: BENCH_WS_HOLD_S=10 --round-s 2
 //        --burst-rounds 1 --slow-rounds 1 --flood-s 0 --staleness-s 3 --recovery-rounds 1
 //        --history-topics 100; recovery and memory alone, at the sizes, in about a minute:
 //        --sizes "" --staleness-size 0 --flood-s 0. --recovery-clients 0 / --history-topics 0 skip them.)
