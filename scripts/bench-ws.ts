@@ -70,54 +70,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
+import { sleep, withTimeout } from "./lib/bench-children";
+import { LatencyHist } from "./lib/latency-hist";
+import { HISTORY_DEFAULTS } from "../src/realtime/history";
 
 const JOB_ID = "bench";
 /** The history server's event topic: a live game's (live.md), which keeps a history for `since`. */
 const EVENT_GAME = "bench";
 const EVENT_TOPIC = `live:${EVENT_GAME}`;
 const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------------------------------------
-// Latency histogram: log buckets 4% wide from 1 us, mergeable across processes as plain arrays.
-const H_BASE = 0.001;
-const H_LOG = Math.log(1.04);
-const H_N = 520;
-
-class LatencyHist {
-  counts = new Array<number>(H_N).fill(0);
-  n = 0;
-  sum = 0;
-  max = 0;
-
-  record(ms: number): void {
-    const v = ms > 0 ? ms : 0;
-    const i = v <= H_BASE ? 0 : Math.min(H_N - 1, Math.ceil(Math.log(v / H_BASE) / H_LOG));
-    this.counts[i]++;
-    this.n++;
-    this.sum += v;
-    if (v > this.max) this.max = v;
-  }
-
-  merge(o: { counts: number[]; n: number; sum: number; max: number }): void {
-    for (let i = 0; i < H_N; i++) this.counts[i] += o.counts[i];
-    this.n += o.n;
-    this.sum += o.sum;
-    this.max = Math.max(this.max, o.max);
-  }
-
-  /** Upper edge of the bucket holding quantile q (at most 4% high), capped by the exact max. */
-  quantile(q: number): number {
-    if (this.n === 0) return NaN;
-    const rank = Math.ceil(q * this.n);
-    let seen = 0;
-    for (let i = 0; i < H_N; i++) {
-      seen += this.counts[i];
-      if (seen >= rank) return Math.min(H_BASE * Math.exp(i * H_LOG), this.max);
-    }
-    return this.max;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // IPC: the parent asks {id, cmd, ...}; a child answers {re: id, ...} or sends events {ev, ...}.
@@ -680,10 +642,10 @@ function clientRole(): void {
         if (at === undefined) unmatched++;
         else ages.record(times[i] - at);
       }
-      return { hist: { counts: ages.counts, n: ages.n, sum: ages.sum, max: ages.max }, unmatched, messages: seqs.length };
+      return { hist: ages.data(), unmatched, messages: seqs.length };
     },
     report() {
-      return { received, closed, open: alive.reduce((a, b) => a + b, 0), min: minSeq(), hist: { counts: hist.counts, n: hist.n, sum: hist.sum, max: hist.max }, counts: { ...ev, ...badCounts() } };
+      return { received, closed, open: alive.reduce((a, b) => a + b, 0), min: minSeq(), hist: hist.data(), counts: { ...ev, ...badCounts() } };
     },
     close() {
       for (const ws of sockets) ws?.close();
@@ -850,13 +812,6 @@ const { values: opt } = parseArgs({
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en") : "-");
 const ms2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  })]);
-}
 
 async function spawnClients(procs: number, n: number, url: string, acks = true, recordSeq = false, topic?: string) {
   const per = Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0)).filter((k) => k > 0);
@@ -1353,8 +1308,8 @@ function printRecovery(rec: RecoveryResult | undefined, memory: MemoryResult | u
     line("  hub.stats().history.bytes, MB", `${mb(m.bytes).toFixed(1)} (${per.toFixed(0)} bytes a message)`);
     line("  server RSS delta, MB", `${mb(m.rssDelta).toFixed(1)} (${(m.rssDelta / m.bytes).toFixed(2)}x the counted bytes)`);
     line("  emit + render + record, us a message", m.emitUsPerMessage.toFixed(2));
-    const fit = Math.floor(64 * 1024 * 1024 / per / m.topics);
-    line("  at the default 64 MiB cap, per topic", `about ${int(fit)} messages of this size at ${m.topics.toLocaleString("en")} topics`);
+    const fit = Math.floor(HISTORY_DEFAULTS.maxBytes / per / m.topics);
+    line(`  at the default ${HISTORY_DEFAULTS.maxBytes / 1024 / 1024} MiB cap, per topic`, `about ${int(fit)} messages of this size at ${m.topics.toLocaleString("en")} topics`);
   }
 }
 

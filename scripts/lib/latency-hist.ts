@@ -1,5 +1,5 @@
 // Latency histogram for benchmarks: log buckets 4% wide from 1 us, mergeable across processes as
-// plain arrays (the one bench-ws.ts keeps inline; here for scripts that join timings from children).
+// plain arrays (bench-ws.ts and bench-live.ts join their children's timings with it).
 const H_BASE = 0.001;
 const H_LOG = Math.log(1.04);
 const H_N = 520;
