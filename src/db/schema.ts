@@ -148,17 +148,22 @@ export const liveGames = pgTable("live_games", {
   outcome: smallint("outcome"),
 }, (t) => [index("live_games_settled_idx").on(t.settledAt, t.startedAt)]);
 
-/** A live game's ticks as received, seq 0, 1, ... in arrival (and so t) order: what a strategy
- * deployed mid-game is replayed over, once. Deleted at settlement, when game_ticks holds them.
- * received_at: when the ingest stored it, so a starter identity's view holds only what is old enough. */
-export const liveTicks = pgTable("live_ticks", {
-  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
-  seq: integer("seq").notNull(),
-  t: doublePrecision("t").notNull(),
-  price: doublePrecision("price").notNull(),
-  fair: doublePrecision("fair").notNull(),
+/** A live game's ticks as received, seq 0, 1, ... in arrival (and so t) order, one chunk per
+ * (game, ingest request): seqs first_seq .. first_seq + count - 1 as packed float64 arrays like
+ * game_ticks, so a request writes a row per game it touches instead of a row per tick (issue 12).
+ * What a strategy deployed mid-game is replayed over, once. Deleted at settlement, when
+ * game_ticks holds them. received_at: when the ingest stored the chunk, so a starter identity's
+ * view holds only what is old enough. No foreign key to live_games: live games are never deleted,
+ * ingest writes the game row in the same transaction, and the per-row check was ingest's cost. */
+export const liveTickChunks = pgTable("live_tick_chunks", {
+  gameId: text("game_id").notNull(),
+  firstSeq: integer("first_seq").notNull(),
+  count: integer("count").notNull(),
+  t: bytea("t").notNull(),
+  price: bytea("price").notNull(),
+  fair: bytea("fair").notNull(),
   receivedAt: at("received_at").notNull().defaultNow(),
-}, (t) => [primaryKey({ columns: [t.gameId, t.seq] })]);
+}, (t) => [primaryKey({ columns: [t.gameId, t.firstSeq] })]);
 
 export const strategyStatus = pgEnum("strategy_status", ["active", "stopped"]);
 
@@ -199,8 +204,11 @@ export const signals = pgTable("signals", {
   id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
   seq: bigint("seq", { mode: "number" }).notNull(),
   strategySeq: integer("strategy_seq").notNull(),
-  strategyId: integer("strategy_id").notNull().references(() => strategies.id, { onDelete: "cascade" }),
-  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
+  // No foreign keys (issue 12): two checks per signal were half of a busy ingest's signal insert.
+  // Strategies and live games are never deleted, and their ids come from rows the same
+  // transaction reads or writes under the live lock.
+  strategyId: integer("strategy_id").notNull(),
+  gameId: text("game_id").notNull(),
   action: signalAction("action").notNull(),
   t: doublePrecision("t").notNull(),
   price: doublePrecision("price").notNull(),
@@ -217,5 +225,5 @@ export const signals = pgTable("signals", {
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
-  liveGames, liveTicks, strategyStatus, strategies, strategyGames, signalAction, signals,
+  liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalAction, signals,
 };

@@ -6,7 +6,8 @@
 // Knows nothing of HTTP; the hub knows nothing of games.
 import { and, asc, eq, gt, isNull, lte, max, sql } from "drizzle-orm";
 import type { Database } from "../db/database";
-import { liveGames, liveTicks, meta, signals as signalRows } from "../db/schema";
+import { liveGames, liveTickChunks, meta, signals as signalRows } from "../db/schema";
+import { unpackFloat64 } from "../games/packed";
 import {
   liveGameTopic, strategySignalsTopic, LIVE_TOPIC, SIGNALS_TOPIC, type Hub, type Resolution, type State,
 } from "../realtime";
@@ -144,9 +145,14 @@ export class LiveFeed {
       });
     }
     if (rows.length > 0) {
-      const ticks = await database.db.select({ gameId: liveTicks.gameId, t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair })
-        .from(liveTicks).orderBy(asc(liveTicks.gameId), asc(liveTicks.seq));
-      for (const r of ticks) this.games.get(r.gameId)?.ticks.push(r.t, r.price, r.fair);
+      const chunks = await database.db.select({ gameId: liveTickChunks.gameId, t: liveTickChunks.t, price: liveTickChunks.price, fair: liveTickChunks.fair })
+        .from(liveTickChunks).orderBy(asc(liveTickChunks.gameId), asc(liveTickChunks.firstSeq));
+      for (const r of chunks) {
+        const buffer = this.games.get(r.gameId)?.ticks;
+        if (!buffer) continue;
+        const t = unpackFloat64(r.t), price = unpackFloat64(r.price), fair = unpackFloat64(r.fair);
+        for (let i = 0; i < t.length; i++) buffer.push(t[i], price[i], fair[i]);
+      }
     }
     for (const g of this.games.values()) g.uptoBySeq[0] = g.ticks.count;
     for (const s of await listStrategies(database)) this.strategies.set(s.id, strategyJson(s));

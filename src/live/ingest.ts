@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import { numbers, texts } from "../db/arrays";
 import type { Database, Db } from "../db/database";
+import { packFloat64 } from "../games/packed";
 import { ImportError, checkGameId, gameIdText, toNumber, toProbability } from "../games/parse";
 import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
@@ -176,6 +177,28 @@ function checkOrder(valid: ValidTick[], games: Map<string, GameRow>): void {
   }
 }
 
+/** This request's ticks as one chunk per game (schema.ts liveTickChunks), packed as game_ticks. */
+async function storeChunks(tx: Db, tickRows: { gameId: string; t: number; price: number; fair: number }[], games: Map<string, GameRow>, at: string): Promise<void> {
+  const cols = new Map<string, { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }>();
+  for (const [id, g] of games) cols.set(id, { n: 0, t: new Float64Array(g.added), price: new Float64Array(g.added), fair: new Float64Array(g.added) });
+  for (const r of tickRows) {
+    const c = cols.get(r.gameId)!;
+    c.t[c.n] = r.t; c.price[c.n] = r.price; c.fair[c.n] = r.fair; c.n++;
+  }
+  // Bytes travel as hex text (decode() on the server): the same SQL on postgres.js and PGlite.
+  const hex = (a: Float64Array) => Buffer.from(packFloat64(a)).toString("hex");
+  const ids = [...games.keys()];
+  for (let i = 0; i < ids.length; i += SLICE) {
+    const part = ids.slice(i, i + SLICE);
+    const col = (f: (c: { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }) => Float64Array) => texts(part.map((id) => hex(f(cols.get(id)!))));
+    await tx.execute(sql`
+      insert into live_tick_chunks (game_id, first_seq, count, t, price, fair, received_at)
+      select u.game_id, u.first_seq, u.n, decode(u.t, 'hex'), decode(u.price, 'hex'), decode(u.fair, 'hex'), ${at}::timestamptz
+      from unnest(${texts(part)}::text[], ${numbers(part.map((id) => games.get(id)!.stored))}::int[], ${numbers(part.map((id) => cols.get(id)!.n))}::int[],
+        ${col((c) => c.t)}::text[], ${col((c) => c.price)}::text[], ${col((c) => c.fair)}::text[]) as u(game_id, first_seq, n, t, price, fair)`);
+  }
+}
+
 async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, now: Date): Promise<IngestResult> {
   const at = now.toISOString();
   // Games first (the ticks reference them): new ones start now, known ones move their last tick.
@@ -199,15 +222,7 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
     next.set(v.gameId, seq + 1);
     return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
-  for (let i = 0; i < tickRows.length; i += SLICE) {
-    const part = tickRows.slice(i, i + SLICE);
-    const col = (f: (r: (typeof part)[number]) => number) => numbers(part.map(f));
-    await tx.execute(sql`
-      insert into live_ticks (game_id, seq, t, price, fair, received_at)
-      select u.game_id, u.seq, u.t, u.price, u.fair, ${at}::timestamptz
-      from unnest(${texts(part.map((r) => r.gameId))}::text[], ${col((r) => r.seq)}::int[], ${col((r) => r.t)}::float8[],
-        ${col((r) => r.price)}::float8[], ${col((r) => r.fair)}::float8[]) as u(game_id, seq, t, price, fair)`);
-  }
+  await storeChunks(tx, tickRows, games, at);
 
   const active = await activeStrategies(tx);
   let inserted: { signals: Signal[]; seqs: TopicSeq[] } = { signals: [], seqs: [] };

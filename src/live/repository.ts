@@ -1,10 +1,11 @@
 // The live store's reads and the pieces ingest and settlement share: the signal as the API shows
 // it, the one lock every live write holds, active strategies, per-(strategy, game) state and
 // the catch-up of a strategy that first meets a game after some of its ticks arrived.
-import { and, asc, desc, eq, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import { nullableNumbers, numbers, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
-import { liveGames, liveTicks } from "../db/schema";
+import { liveGames, liveTickChunks } from "../db/schema";
+import { unpackFloat64 } from "../games/packed";
 import { freshState, step, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"). */
@@ -60,13 +61,48 @@ export async function listLiveGames(database: Database, notAfter?: Date): Promis
       game_id: g.id, ticks: g.tickCount, started_at: g.startedAt.toISOString(), t: g.lastT, price: g.lastPrice, fair: g.lastFair,
     }));
   }
-  // Ticks arrive in seq order, so those received by the cut-off are seq 0..n-1 and the last is seq n-1.
+  // Ticks arrive in seq order, a chunk per request, so those received by the cut-off are the
+  // chunks up to the last received by then, and the game's last tick is that chunk's last.
+  const c = liveTickChunks;
+  const last = (col: typeof c.t | typeof c.price | typeof c.fair) => sql<Uint8Array>`substring(${col} from ${c.count} * 8 - 7 for 8)`.mapWith(c.t);
   const rows = await database.db.selectDistinctOn([liveGames.startedAt, liveGames.id], {
-    id: liveGames.id, startedAt: liveGames.startedAt, seq: liveTicks.seq, t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair,
-  }).from(liveGames).innerJoin(liveTicks, eq(liveTicks.gameId, liveGames.id))
-    .where(and(isNull(liveGames.settledAt), lte(liveGames.startedAt, notAfter), lte(liveTicks.receivedAt, notAfter)))
-    .orderBy(asc(liveGames.startedAt), asc(liveGames.id), desc(liveTicks.seq));
-  return rows.map((r) => ({ game_id: r.id, ticks: r.seq + 1, started_at: r.startedAt.toISOString(), t: r.t, price: r.price, fair: r.fair }));
+    id: liveGames.id, startedAt: liveGames.startedAt, firstSeq: c.firstSeq, count: c.count, t: last(c.t), price: last(c.price), fair: last(c.fair),
+  }).from(liveGames).innerJoin(c, eq(c.gameId, liveGames.id))
+    .where(and(isNull(liveGames.settledAt), lte(liveGames.startedAt, notAfter), lte(c.receivedAt, notAfter)))
+    .orderBy(asc(liveGames.startedAt), asc(liveGames.id), desc(c.firstSeq));
+  return rows.map((r) => ({
+    game_id: r.id, ticks: r.firstSeq + r.count, started_at: r.startedAt.toISOString(),
+    t: unpackFloat64(r.t)[0], price: unpackFloat64(r.price)[0], fair: unpackFloat64(r.fair)[0],
+  }));
+}
+
+/** Ticks as stored: the columns of consecutive seqs. */
+export interface TickColumns {
+  t: Float64Array;
+  price: Float64Array;
+  fair: Float64Array;
+}
+
+/** The chunks of `gameId` that hold a seq in [from, to), in seq order (all of them without bounds). */
+export async function tickChunks(tx: Db, gameId: string, from = 0, to = 2 ** 31 - 1): Promise<({ firstSeq: number } & TickColumns)[]> {
+  const c = liveTickChunks;
+  const rows = await tx.select({ firstSeq: c.firstSeq, t: c.t, price: c.price, fair: c.fair }).from(c)
+    .where(and(eq(c.gameId, gameId), lt(c.firstSeq, to), gt(sql`${c.firstSeq} + ${c.count}`, from))).orderBy(asc(c.firstSeq));
+  return rows.map((r) => ({ firstSeq: r.firstSeq, t: unpackFloat64(r.t), price: unpackFloat64(r.price), fair: unpackFloat64(r.fair) }));
+}
+
+/** Ticks [from, to) of a game as columns, from its chunks. */
+export async function storedColumns(tx: Db, gameId: string, from = 0, to?: number): Promise<TickColumns> {
+  const chunks = await tickChunks(tx, gameId, from, to);
+  const top = chunks.length === 0 ? from : chunks[chunks.length - 1].firstSeq + chunks[chunks.length - 1].t.length;
+  const end = Math.min(to ?? top, top);
+  const n = Math.max(0, end - from);
+  const out: TickColumns = { t: new Float64Array(n), price: new Float64Array(n), fair: new Float64Array(n) };
+  for (const ch of chunks) {
+    const lo = Math.max(from, ch.firstSeq), hi = Math.min(end, ch.firstSeq + ch.t.length);
+    for (const k of ["t", "price", "fair"] as const) out[k].set(ch[k].subarray(lo - ch.firstSeq, hi - ch.firstSeq), lo - from);
+  }
+  return out;
 }
 
 // The live write path is raw SQL with a parameter per column (db/arrays.ts): building drizzle's
@@ -131,9 +167,8 @@ export async function saveStates(tx: Db, states: Map<string, GameState>, touched
 /** A game's stored ticks with seq in [from, to), in seq order. */
 export async function storedTicks(tx: Db, gameId: string, from: number, to: number): Promise<Tick[]> {
   if (to <= from) return [];
-  const rows = await query<Tick>(tx, sql`
-    select t, price, fair from live_ticks where game_id = ${gameId} and seq >= ${from}::int and seq < ${to}::int order by seq`);
-  return rows.map((r) => ({ t: Number(r.t), price: Number(r.price), fair: Number(r.fair) }));
+  const { t, price, fair } = await storedColumns(tx, gameId, from, to);
+  return Array.from(t, (v, i) => ({ t: v, price: price[i], fair: fair[i] }));
 }
 
 export interface PendingSignal extends SignalDraft {

@@ -2,9 +2,9 @@
 // strategy.md, and the game becomes a stored game exactly as an import would store it (one
 // packed row in games + game_ticks, the data version bumped), so grid searches, simulations and
 // the export see it like any other. One transaction, under the live lock ingest holds too.
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
-import { games, gameTicks, liveGames, liveTicks } from "../db/schema";
+import { games, gameTicks, liveGames, liveTickChunks } from "../db/schema";
 import { invalid, notFound, wrongState } from "../errors";
 import { lookupIdProblem } from "../games/ids";
 import { packFloat64 } from "../games/packed";
@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
 import { publishCommitted, type CommitHooks } from "./ingest";
 import {
-  activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, withLiveLock,
+  activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, storedColumns, withLiveLock,
   type PendingSignal, type Signal, type TopicSeq,
 } from "./repository";
 
@@ -58,7 +58,7 @@ export async function settleGame(database: Database, gameId: string, outcome: un
       await storeAsGame(tx, gameId, outcome, now);
       await tx.update(liveGames).set({ settledAt: now, outcome }).where(eq(liveGames.id, gameId));
       // game_ticks holds them now; the live_games row stays to refuse late ticks and a second settle.
-      await tx.delete(liveTicks).where(eq(liveTicks.gameId, gameId));
+      await tx.delete(liveTickChunks).where(eq(liveTickChunks.gameId, gameId));
       return { game_id: gameId, ticks: game.tickCount, ...inserted };
     });
     await publishCommitted({ signals: result.signals, seqs: result.seqs, settled: { gameId, outcome }, at: now }, options, "settlement");
@@ -68,11 +68,8 @@ export async function settleGame(database: Database, gameId: string, outcome: un
 
 /** The import's storage of one game (import.ts storeGames): a stored game of the same id is replaced. */
 async function storeAsGame(tx: Db, gameId: string, outcome: 0 | 1, now: Date): Promise<void> {
-  const rows = await tx.select({ t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair }).from(liveTicks)
-    .where(eq(liveTicks.gameId, gameId)).orderBy(asc(liveTicks.seq));
-  const t = Float64Array.from(rows, (r) => r.t);
-  const price = Float64Array.from(rows, (r) => r.price);
-  const fair = Float64Array.from(rows, (r) => r.fair);
+  // The chunks in first_seq order, concatenated.
+  const { t, price, fair } = await storedColumns(tx, gameId);
   await tx.delete(games).where(eq(games.id, gameId));
   await tx.insert(games).values({ id: gameId, firstT: t[0], tickCount: t.length, outcome, synthetic: false, importedAt: now });
   await tx.insert(gameTicks).values({ gameId, t: packFloat64(t), price: packFloat64(price), fair: packFloat64(fair) });

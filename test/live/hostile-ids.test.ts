@@ -4,11 +4,12 @@
 // deployed mid-game (its catch-up reads the stored ticks back), settlement and the signal reads,
 // every id and number comes back exactly as it went in.
 import { expect, test } from "bun:test";
-import { asc, eq } from "drizzle-orm";
-import { liveTicks, signals } from "../../src/db/schema";
+import { asc } from "drizzle-orm";
+import type { Db } from "../../src/db/database";
+import { signals } from "../../src/db/schema";
 import { loadGames } from "../../src/games/repository";
 import { ingestTicks, type TickInput } from "../../src/live/ingest";
-import { listLiveGames, type Signal } from "../../src/live/repository";
+import { listLiveGames, storedTicks, type Signal } from "../../src/live/repository";
 import { settleGame } from "../../src/live/settle";
 import { listSignals, signalJson } from "../../src/live/signals";
 import { forEachDatabase } from "../support/db";
@@ -45,8 +46,7 @@ forEachDatabase("live ingest with hostile game ids", (db) => {
       const summary = live.find((l) => l.game_id === g.id)!;
       const last = g.ticks.at(-1)!;
       expect([summary.ticks, summary.t, summary.price, summary.fair]).toEqual([g.ticks.length, last.t, last.price, last.fair]);
-      const stored = await db().db.select({ t: liveTicks.t, price: liveTicks.price, fair: liveTicks.fair }).from(liveTicks)
-        .where(eq(liveTicks.gameId, g.id)).orderBy(asc(liveTicks.seq));
+      const stored = await storedTicks(db().db as unknown as Db, g.id, 0, g.ticks.length);
       expect(stored).toEqual(g.ticks);
     }
     for (const g of games) {

@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../src/db/database";
-import { games as gamesTable, liveGames, liveTicks, signals, strategies } from "../../src/db/schema";
+import { games as gamesTable, liveGames, liveTickChunks, signals, strategies } from "../../src/db/schema";
 import { loadGames } from "../../src/games/repository";
 import { ingestTicks, publishFailures } from "../../src/live/ingest";
 import { memoryLogger } from "../support/server";
@@ -40,7 +40,7 @@ forEachDatabase("live ingest", (db) => {
       i += n;
     }
     expect((await listLiveGames(db())).length).toBe(games.length);
-    const [{ n }] = await db().rows<{ n: number }>(sql`select count(*)::int as n from live_ticks`);
+    const [{ n }] = await db().rows<{ n: number }>(sql`select coalesce(sum(count), 0)::int as n from live_tick_chunks`);
     expect(n).toBe(stored);
 
     for (const g of games) {
@@ -70,7 +70,7 @@ forEachDatabase("live ingest", (db) => {
     for await (const part of loadGames(db(), some.map((g) => g.id))) loaded.push(...part);
     expect(loaded.map((g) => [g.id, g.outcome as number, [...g.t], [...g.price], [...g.fair]])).toEqual(
       some.map((g) => [g.id, g.outcome, g.ticks.map((t) => t.t), g.ticks.map((t) => t.price), g.ticks.map((t) => t.fair)]));
-    const [{ left }] = await db().rows<{ left: number }>(sql`select count(*)::int as left from live_ticks`);
+    const [{ left }] = await db().rows<{ left: number }>(sql`select coalesce(sum(count), 0)::int as left from live_tick_chunks`);
     expect(left).toBe(0);
   }, 120_000);
 
@@ -88,7 +88,7 @@ forEachDatabase("live ingest", (db) => {
     expect(row.outcome).toBe(1);
     const [live] = await db().db.select().from(liveGames).where(eq(liveGames.id, g.id));
     expect(live.settledAt).not.toBeNull();
-    expect(await db().db.select().from(liveTicks)).toEqual([]);
+    expect(await db().db.select().from(liveTickChunks)).toEqual([]);
   });
 
   test("a publisher that throws is logged and counted; the ingest and its signals stand", async () => {
