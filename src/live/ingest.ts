@@ -206,28 +206,31 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
   for (const [id, g] of games) {
     ids.push(id); counts.push(g.stored + g.added); lastT.push(g.last!.t); lastPrice.push(g.last!.price); lastFair.push(g.last!.fair);
   }
-  for (let i = 0; i < ids.length; i += SLICE) {
-    const n = (a: number[]) => numbers(a, i, i + SLICE);
-    await tx.execute(sql`
-      insert into live_games (id, started_at, tick_count, last_t, last_price, last_fair)
-      select u.id, ${at}::timestamptz, u.n, u.t, u.price, u.fair
-      from unnest(${texts(ids, i, i + SLICE)}::text[], ${n(counts)}::int[], ${n(lastT)}::float8[], ${n(lastPrice)}::float8[], ${n(lastFair)}::float8[])
-        as u(id, n, t, price, fair)
-      on conflict (id) do update set tick_count = excluded.tick_count, last_t = excluded.last_t,
-        last_price = excluded.last_price, last_fair = excluded.last_fair`);
-  }
+  const upsertGames = async () => {
+    for (let i = 0; i < ids.length; i += SLICE) {
+      const n = (a: number[]) => numbers(a, i, i + SLICE);
+      await tx.execute(sql`
+        insert into live_games (id, started_at, tick_count, last_t, last_price, last_fair)
+        select u.id, ${at}::timestamptz, u.n, u.t, u.price, u.fair
+        from unnest(${texts(ids, i, i + SLICE)}::text[], ${n(counts)}::int[], ${n(lastT)}::float8[], ${n(lastPrice)}::float8[], ${n(lastFair)}::float8[])
+          as u(id, n, t, price, fair)
+        on conflict (id) do update set tick_count = excluded.tick_count, last_t = excluded.last_t,
+          last_price = excluded.last_price, last_fair = excluded.last_fair`);
+    }
+  };
   const next = new Map<string, number>();
   const tickRows = valid.map((v) => {
     const seq = next.get(v.gameId) ?? games.get(v.gameId)!.stored;
     next.set(v.gameId, seq + 1);
     return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
-  await storeChunks(tx, tickRows, games, at);
-
-  const active = await activeStrategies(tx);
+  // None of these four reads or writes what another does (no foreign keys between them), so
+  // they go out together: on a busy machine each round trip to the server costs milliseconds.
+  const [, , active, states] = await Promise.all([
+    upsertGames(), storeChunks(tx, tickRows, games, at), activeStrategies(tx), loadStates(tx, undefined, [...games.keys()]),
+  ]);
   let inserted: { signals: Signal[]; seqs: TopicSeq[] } = { signals: [], seqs: [] };
   if (active.length > 0) {
-    const states = await loadStates(tx, active.map((s) => s.id), [...games.keys()]);
     const touched = new Set<string>();
     const pending: PendingSignal[] = [];
     const caughtUp = new Set<string>();
@@ -248,8 +251,8 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
         touched.add(k);
       }
     }
-    await saveStates(tx, states, touched);
-    inserted = await insertSignals(tx, pending, now);
+    // Independent too: the states' upsert goes out with the signals' first read.
+    [, inserted] = await Promise.all([saveStates(tx, states, touched), insertSignals(tx, pending, now)]);
   }
   return { ticks: valid.length, games: games.size, ...inserted };
 }

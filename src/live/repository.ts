@@ -124,14 +124,15 @@ export async function activeStrategies(tx: Db): Promise<ActiveStrategy[]> {
 
 const key = (strategyId: number, gameId: string) => `${strategyId}\u0000${gameId}`;
 
-/** The stored states of these strategies on these games, keyed by key(strategy, game). */
-export async function loadStates(tx: Db, strategyIds: number[], gameIds: string[]): Promise<Map<string, GameState>> {
+/** The stored states of these strategies (undefined: every strategy's) on these games, keyed by key(strategy, game). */
+export async function loadStates(tx: Db, strategyIds: number[] | undefined, gameIds: string[]): Promise<Map<string, GameState>> {
   const states = new Map<string, GameState>();
-  if (strategyIds.length === 0) return states;
+  if (strategyIds?.length === 0) return states;
+  const ofStrategies = strategyIds ? sql`and strategy_id = any(${numbers(strategyIds)}::int[])` : sql``;
   for (let i = 0; i < gameIds.length; i += SLICE) {
     const rows = await query<{ strategy_id: number; game_id: string; pos: number; ep: number; pnl: number; trades: number; wins: number; last_seq: number }>(tx, sql`
       select strategy_id, game_id, pos, ep, pnl, trades, wins, last_seq from strategy_games
-      where game_id = any(${texts(gameIds, i, i + SLICE)}::text[]) and strategy_id = any(${numbers(strategyIds)}::int[])`);
+      where game_id = any(${texts(gameIds, i, i + SLICE)}::text[]) ${ofStrategies}`);
     for (const r of rows) {
       states.set(key(Number(r.strategy_id), r.game_id), {
         pos: Number(r.pos), ep: Number(r.ep), pnl: Number(r.pnl), trades: Number(r.trades), wins: Number(r.wins), lastSeq: Number(r.last_seq),
