@@ -156,6 +156,29 @@ export const SETTINGS = {
     default: () => 10, doc: "Imports and demo loads per minute per identity (per address when anonymous).", parse: integer(1, 1_000_000), commands: ["serve"] }),
   metricsPublic: def({ key: "metricsPublic", flag: "--metrics-public", env: "GRIDCAST_METRICS_PUBLIC", defaultText: "off",
     default: () => false, doc: "`on` lets /metrics be scraped without an identity; `off` keeps it to admins.", parse: onOff, commands: ["serve"] }),
+  // Performance history and alerts (README "Performance history and alerts"): one row of the daemon's figures per interval.
+  metricsHistoryIntervalMs: def({ key: "metricsHistoryIntervalMs", flag: "--metrics-history-interval-ms", env: "GRIDCAST_METRICS_HISTORY_INTERVAL_MS", defaultText: "10000",
+    default: () => 10_000, doc: "Period of the performance history: one row of the daemon's figures goes to the store, and the alert thresholds are checked; 0 turns both off.",
+    parse: (raw) => {
+      const n = integer(0, 86_400_000)(raw);
+      return n === 0 || n >= 100 ? n : invalid("must be 0 (off) or from 100 to 86400000");
+    }, commands: ["serve"] }),
+  metricsRetentionMs: def({ key: "metricsRetentionMs", flag: "--metrics-retention", env: "GRIDCAST_METRICS_RETENTION", defaultText: "7d",
+    default: () => 7 * 86_400_000, doc: "How long performance history rows (and the alerts stored with them) are kept before they are pruned (such as 7d, 12h).",
+    parse: duration(60_000, 3660 * 86_400_000), commands: ["serve"] }),
+  alertEventLoopLagMs: def({ key: "alertEventLoopLagMs", flag: "--alert-event-loop-lag-ms", env: "GRIDCAST_ALERT_EVENT_LOOP_LAG_MS", defaultText: "200",
+    default: () => 200, doc: "Alert when the event loop's lag p99 is above this many ms; 0: never.", parse: integer(0, 3_600_000), commands: ["serve"] }),
+  alertPublishP99Ms: def({ key: "alertPublishP99Ms", flag: "--alert-publish-p99-ms", env: "GRIDCAST_ALERT_PUBLISH_P99_MS", defaultText: "1000",
+    default: () => 1000, doc: "Alert when the publish latency p99 over an interval is above this many ms; 0: never.", parse: integer(0, 3_600_000), commands: ["serve"] }),
+  alertDropsPerS: def({ key: "alertDropsPerS", flag: "--alert-drops-per-s", env: "GRIDCAST_ALERT_DROPS_PER_S", defaultText: "10",
+    default: () => 10, doc: "Alert when messages dropped for slow subscribers exceed this many per second over an interval; 0: never.", parse: integer(0, 1_000_000_000), commands: ["serve"] }),
+  alertStoreLatencyMs: def({ key: "alertStoreLatencyMs", flag: "--alert-store-latency-ms", env: "GRIDCAST_ALERT_STORE_LATENCY_MS", defaultText: "500",
+    default: () => 500, doc: "Alert when the store's round trip takes longer than this many ms, or fails; 0: never.", parse: integer(0, 3_600_000), commands: ["serve"] }),
+  alertRssBytes: def({ key: "alertRssBytes", flag: "--alert-rss-bytes", env: "GRIDCAST_ALERT_RSS_BYTES", defaultText: "2GiB",
+    default: () => 2 * 1024 ** 3, doc: "Alert when the process's resident memory is above this; 0: never.", parse: bytes, commands: ["serve"] }),
+  alertClearMs: def({ key: "alertClearMs", flag: "--alert-clear-ms", env: "GRIDCAST_ALERT_CLEAR_MS", defaultText: "60000",
+    default: () => 60_000, doc: "An alert clears once its figure has stayed at or under the threshold this long (hysteresis: no flapping).",
+    parse: integer(0, 86_400_000), commands: ["serve"] }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
