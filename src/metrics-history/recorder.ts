@@ -50,6 +50,8 @@ export interface HistoryRecorder {
   recent(): HistoryRow[];
   stats(): HistoryStats;
   readonly intervalMs: number;
+  /** Resolves once the write (and prune) still out, if any, has settled. */
+  settled(): Promise<void>;
   /** Stops the timer; resolves once a write still out has settled. */
   stop(): Promise<void>;
 }
@@ -149,6 +151,7 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
     sample,
     recent: () => [...recent],
     stats: () => ({ ...stats }),
+    settled: async () => { await writing; },
     async stop() {
       stopped = true;
       if (timer !== null) clock.clearTimeout(timer);

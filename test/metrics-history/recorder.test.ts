@@ -8,7 +8,6 @@ import { createAlerts } from "../../src/alerts";
 import { storeUnavailable } from "../../src/errors";
 import type { Database } from "../../src/db/database";
 import { forEachDatabase } from "../support/db";
-import { eventually } from "../support/eventually";
 import { figuresRig } from "./fixtures";
 
 const SECOND = 1000;
@@ -29,7 +28,8 @@ forEachDatabase("performance history", (db) => {
       cpu += 2_500_000;
       rig.injected.lag = { p99Ms: 10 * i, maxMs: 12 * i, windowMs: 10_000 };
       rig.clock.advance(10 * SECOND);
-      await eventually(() => rec.stats().written === i, { what: `row ${i} written` });
+      await rec.settled();
+      expect(rec.stats().written).toBe(i);
     }
     const rows = await readHistory(db(), 0, rig.clock.now(), 100);
     expect(rows.length).toBe(3);
@@ -48,7 +48,8 @@ forEachDatabase("performance history", (db) => {
     rec.start();
     for (let i = 1; i <= 12; i++) {
       rig.clock.advance(10 * SECOND);
-      await eventually(() => rec.stats().written === i, { what: `row ${i} written` });
+      await rec.settled();
+      expect(rec.stats().written).toBe(i);
     }
     const rows = await readHistory(db(), 0, rig.clock.now(), 100);
     // the newest row pruned what was more than 60 s older than it: 7 rows from now - 60 s to now
@@ -71,7 +72,8 @@ forEachDatabase("performance history", (db) => {
     down = false;
     // two rows due at once: the second finds the first still being written and skips the store
     rig.clock.advance(20 * SECOND);
-    await eventually(() => rec.stats().written === 1, { what: "the first row after the outage" });
+    await rec.settled();
+    expect(rec.stats().written).toBe(1);
     expect(rec.stats()).toMatchObject({ rows: 5, skipped: 4 });
     // the in-memory last hour has every row, written or not
     expect(rec.recent().length).toBe(5);
@@ -90,12 +92,14 @@ forEachDatabase("performance history", (db) => {
     rec.start();
     for (let i = 1; i <= 3; i++) {
       rig.clock.advance(10 * SECOND);
-      await eventually(() => rec.stats().errors === i, { what: `failure ${i}` });
+      await rec.settled();
+      expect(rec.stats().errors).toBe(i);
     }
     expect(rig.logger.lines.filter((l) => l.msg.startsWith("metrics history write failed")).length).toBe(1);
     failing = false;
     rig.clock.advance(10 * SECOND);
-    await eventually(() => rec.stats().written === 1, { what: "a row once the store writes again" });
+    await rec.settled();
+    expect(rec.stats().written).toBe(1);
     expect(rig.logger.lines.some((l) => l.msg === "metrics history writes again")).toBe(true);
     await rec.stop();
   });
@@ -110,7 +114,7 @@ forEachDatabase("performance history", (db) => {
     rec.start();
     rig.injected.lag = { p99Ms: 250, maxMs: 300, windowMs: 10_000 };
     rig.clock.advance(10 * SECOND);
-    await eventually(() => rec.stats().written === 1);
+    await rec.settled();
     const [row] = await readHistory(db(), 0, rig.clock.now(), 10);
     expect(row.alerts).toMatchObject([{ name: "event_loop_lag", value: 250, threshold: 100, unit: "ms" }]);
     await rec.stop();
