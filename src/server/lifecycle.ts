@@ -105,6 +105,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
     maxRunning: config.maxRunningJobs,
     maxQueued: config.maxQueuedJobs,
+    maxBufferedUnits: config.storeBufferUnits,
   });
   // A job topic resolves to the job's real state when this process knows it, else not_found; the
   // live topics to what the live feed knows (it is made just after the hub it publishes on).
@@ -206,7 +207,8 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   logger.info("listening", { url, database: slot.kind, auth: config.auth });
 
-  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes }));
+  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes,
+    breaker: { failuresToOpen: c.storeFailuresToOpen, openMs: c.storeOpenMs, slowMs: c.storeSlowMs, timeoutMs: c.storeTimeoutMs } }));
   const started = performance.now();
   const ready = open(config).then(
     async (database) => {

@@ -76,7 +76,7 @@ describe("StoreBreaker", () => {
   test("a call with no answer fails after the timeout; slow answers count", async () => {
     const b = new StoreBreaker(OPTIONS);
     const started = performance.now();
-    const err = await b.run(() => new Promise(() => {})).catch((e: DomainError) => e);
+    const err = (await b.run(() => new Promise<string>(() => {})).catch((e) => e)) as DomainError;
     expect(performance.now() - started).toBeLessThan(1000);
     expect(err.code).toBe("store_unavailable");
     expect(b.snapshot().consecutive_failures).toBe(1);
