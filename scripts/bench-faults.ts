@@ -115,7 +115,14 @@ async function main() {
       if (open.length >= REQUESTS) await Bun.sleep(20); // enough samples: keep the outage, not the load
     }
     up();
+    const back = performance.now();
+    let caughtUp = NaN; // the store back to every held unit written and the workers handed units again
+    const catchUp = setInterval(() => {
+      const b = server.scheduler.bufferStats();
+      if (Number.isNaN(caughtUp) && b.units === 0 && !b.paused) caughtUp = performance.now() - back;
+    }, 5);
     const status = await finished(server, id);
+    clearInterval(catchUp);
     const wall = performance.now() - started;
     clearInterval(sampler);
     const buffered = server.scheduler.bufferStats();
@@ -126,6 +133,7 @@ async function main() {
     // Below zero: the workers kept computing through part of the outage (up to the buffer's bound).
     console.log(`job across a ${OUTAGE_MS / 1000} s outage: ${status}, ${ms(wall)}: ${ms(wall - baseline)} longer than uninterrupted, ` +
       `${ms(wall - baseline - OUTAGE_MS)} beyond the outage itself`);
+    console.log(`  from the store's return to every held unit written and the workers going again: ${ms(caughtUp)}`);
     console.log(`buffering: peak ${buffered.peakUnits} units, ${mib(buffered.peakBytes)} of unit payloads; RSS peak ${mib(rssPeak)} (+${mib(rssPeak - rssBefore)} over the run before)`);
     // publish rate: with performance history recording on vs off, see scripts/bench-history.ts.
   } finally {
