@@ -87,7 +87,7 @@ interface SocketHandlers {
   open(ws: BunSocket, data: SocketData): void;
   message(ws: BunSocket, data: SocketData, message: string | Buffer): void;
   drain(ws: BunSocket, data: SocketData): void;
-  close(ws: BunSocket, data: SocketData): void;
+  close(ws: BunSocket, data: SocketData, code?: number): void;
 }
 
 const notUpgraded = () => new DomainError("upgrade_required", "this path is a WebSocket: open it with an Upgrade: websocket request");
@@ -115,7 +115,7 @@ class SocketData {
   open(ws: BunSocket): void { this.handlers.open(ws, this); }
   message(ws: BunSocket, message: string | Buffer): void { this.handlers.message(ws, this, message); }
   drain(ws: BunSocket): void { this.handlers.drain(ws, this); }
-  close(ws: BunSocket): void { this.handlers.close(ws, this); }
+  close(ws: BunSocket, code?: number): void { this.handlers.close(ws, this, code); }
 }
 
 /** Same-origin and Origin-less requests always; others only when listed (or `*` is). */
@@ -174,8 +174,8 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
         });
       },
       drain: (ws, data) => guarded("drain", ws, data, (id) => sockets.drained(id)),
-      close(ws, data) {
-        guarded("close", ws, data, (id) => sockets.closed(id));
+      close(ws, data, code) {
+        guarded("close", ws, data, (id) => sockets.closed(id, code));
         data.id = null;
       },
     };

@@ -24,6 +24,8 @@ import { jobPagesRoutes } from "./job-pages";
 import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
+import { metricsHistoryRoutes } from "./metrics-history";
+import { ALERTS_TOPIC } from "../../alerts";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
 import type { LiveService } from "../../live/service";
 import { liveRoutes } from "./live";
@@ -50,6 +52,10 @@ export const ROUTE_ACCESS = {
   "GET /api/websocket/status": "admin",
   "GET /ws/stats": "admin",
   "GET /metrics": "admin",
+  // The performance history and the alerts banner's socket (README "Performance history and alerts").
+  "GET /api/metrics/history": "admin",
+  "WS /pages/ws/alerts": "admin",
+  "GET /pages/ws/alerts": "admin",
   "DELETE /api/games/:id": "admin",
   "GET /api/tokens": "admin",
   "POST /api/tokens": "admin",
@@ -174,6 +180,8 @@ export interface RouteDeps {
   maxPairs: number;
   maxImportBytes: number;
   bodyTimeoutMs: number;
+  /** --metrics-history-interval-ms and --metrics-retention, for GET /api/metrics/history. */
+  metricsHistory: { intervalMs: number; retentionMs: number; now: () => number };
 }
 
 /** Where a page request without an identity goes: the login form, back here afterwards. */
@@ -236,6 +244,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(liveRoutes({ live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
   app.use(strategiesRoutes({ database, live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(metricsHistoryRoutes({ database, ...deps.metricsHistory }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
@@ -244,12 +253,13 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
-  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow }));
+  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory }));
   app.use(livePagesRoutes({ version, live: deps.live, pages: pages.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
   realtime.topicSocket("/pages/ws/jobs/:id", { format: PAGE_FORMAT, topic: jobOfParams, endWithJob: true });
   realtime.topicSocket("/pages/ws/dashboard", { format: PAGE_FORMAT, topic: () => DASHBOARD_TOPIC });
   realtime.topicSocket("/pages/ws/update", { format: PAGE_FORMAT, topic: () => UPDATE_TOPIC });
   realtime.topicSocket("/pages/ws/metrics", { format: PAGE_FORMAT, topic: () => METRICS_TOPIC });
+  realtime.topicSocket("/pages/ws/alerts", { format: PAGE_FORMAT, topic: () => ALERTS_TOPIC });
   realtime.topicSocket("/pages/ws/live", { format: PAGE_FORMAT, topic: () => LIVE_PAGE_TOPIC });
   realtime.topicSocket("/pages/ws/live/:id", { format: PAGE_FORMAT, topic: (p) => liveGamePageTopic(p.id ?? "") });
 
