@@ -57,7 +57,7 @@ document.documentElement.classList.add("js");
   }
   document.addEventListener("DOMContentLoaded", checkUpdate);
 
-  // Only the page's own socket moves the indicator (an admin's page also holds the alerts banner's).
+  // Only the page's socket moves the indicator (not one an htmx swap might bring along).
   document.addEventListener("htmx:ws:after:connection", function (e) {
     if (e.target === live()) setLive("live");
   });

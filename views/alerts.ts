@@ -1,7 +1,7 @@
 // The alerts banner every page shows admins (README "Performance history and alerts"): the
-// active alerts of the `alerts` topic. The layout holds an empty banner and a small socket,
-// /pages/ws/alerts, whose first message and every change fill it (hx-swap-oob on #alerts-banner);
-// the same function renders it for the socket and for the ops page.
+// active alerts of the `alerts` topic. The layout holds an empty banner; an admin's page socket
+// also follows the topic, and its first message and every change fill it (hx-swap-oob on
+// #alerts-banner); the same function renders it for the socket and for the ops page.
 import { html, type Html } from "./html";
 import { oobAttr } from "./live";
 
@@ -25,6 +25,5 @@ export function alertsBannerFragment(state: Record<string, unknown>): string {
   return String(alertsBanner(alerts, true));
 }
 
-/** The banner's socket and its empty banner, for the layout (admins only). */
-export const alertsSlot = (): Html =>
-  html`<div id="alerts-socket" hidden hx-ws:connect="/pages/ws/alerts"></div>${alertsBanner([])}`;
+/** The empty banner the page's socket fills, for the layout (admins only). */
+export const alertsSlot = (): Html => alertsBanner([]);

@@ -40,6 +40,11 @@ export interface TopicSocketOptions {
   topic: (params: Record<string, string>) => string;
   /** Close with 1000 once the topic's state is terminal (job sockets). */
   endWithJob?: boolean;
+  /**
+   * Further topics this socket follows for an identity, on the same socket (an admin's page: the
+   * alerts banner), so that a page holds one socket whatever it shows.
+   */
+  alsoFollow?: (identity: SocketIdentity) => readonly string[];
   /** Messages other than `{"type":"ping"}` (e.g. htmx `hx-ws:send` forms), as received; ignored by default. */
   onMessage?: (message: string | Buffer, reply: (data: string) => void) => void;
 }
@@ -215,6 +220,10 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
           return sockets.closeOne(id, CLOSE.normal, String(snap.state.status ?? "finished"));
         }
         sockets.subscribe(id, o.format, topic, { endWithJob: o.endWithJob });
+        const identity = registry.get(id)?.identity;
+        for (const extra of identity && o.alsoFollow ? o.alsoFollow(identity) : []) {
+          if (extra !== topic && hub.snapshot(extra).ok) sockets.subscribe(id, o.format, extra);
+        }
       },
       message(id, message) {
         const ping = isPing(message);

@@ -13,6 +13,7 @@ import type { UpdateService } from "../../games/update";
 import type { JobScheduler } from "../../jobs/scheduler";
 import { DASHBOARD_TOPIC, LIVE_PAGE_TOPIC, liveGamePageTopic, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
 import { METRICS_TOPIC, UPDATE_TOPIC, type Realtime } from "../../realtime";
+import type { SocketIdentity } from "../../realtime/registry";
 import type { HealthSources } from "../../server/health";
 import { isApiPath, isHtmx, isSocketPath } from "../respond";
 import { assetRoutes } from "./assets";
@@ -52,10 +53,8 @@ export const ROUTE_ACCESS = {
   "GET /api/websocket/status": "admin",
   "GET /ws/stats": "admin",
   "GET /metrics": "admin",
-  // The performance history and the alerts banner's socket (README "Performance history and alerts").
+  // The performance history (README "Performance history and alerts").
   "GET /api/metrics/history": "admin",
-  "WS /pages/ws/alerts": "admin",
-  "GET /pages/ws/alerts": "admin",
   "DELETE /api/games/:id": "admin",
   "GET /api/tokens": "admin",
   "POST /api/tokens": "admin",
@@ -255,13 +254,14 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(dataPagesRoutes({ version, ...imports }));
   app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory }));
   app.use(livePagesRoutes({ version, live: deps.live, pages: pages.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
-  realtime.topicSocket("/pages/ws/jobs/:id", { format: PAGE_FORMAT, topic: jobOfParams, endWithJob: true });
-  realtime.topicSocket("/pages/ws/dashboard", { format: PAGE_FORMAT, topic: () => DASHBOARD_TOPIC });
-  realtime.topicSocket("/pages/ws/update", { format: PAGE_FORMAT, topic: () => UPDATE_TOPIC });
-  realtime.topicSocket("/pages/ws/metrics", { format: PAGE_FORMAT, topic: () => METRICS_TOPIC });
-  realtime.topicSocket("/pages/ws/alerts", { format: PAGE_FORMAT, topic: () => ALERTS_TOPIC });
-  realtime.topicSocket("/pages/ws/live", { format: PAGE_FORMAT, topic: () => LIVE_PAGE_TOPIC });
-  realtime.topicSocket("/pages/ws/live/:id", { format: PAGE_FORMAT, topic: (p) => liveGamePageTopic(p.id ?? "") });
+  // One socket a page: an admin's also carries the alerts banner (README "Performance history and alerts").
+  const page = { format: PAGE_FORMAT, alsoFollow: (who: SocketIdentity) => (who.role === "admin" ? [ALERTS_TOPIC] : []) };
+  realtime.topicSocket("/pages/ws/jobs/:id", { ...page, topic: jobOfParams, endWithJob: true });
+  realtime.topicSocket("/pages/ws/dashboard", { ...page, topic: () => DASHBOARD_TOPIC });
+  realtime.topicSocket("/pages/ws/update", { ...page, topic: () => UPDATE_TOPIC });
+  realtime.topicSocket("/pages/ws/metrics", { ...page, topic: () => METRICS_TOPIC });
+  realtime.topicSocket("/pages/ws/live", { ...page, topic: () => LIVE_PAGE_TOPIC });
+  realtime.topicSocket("/pages/ws/live/:id", { ...page, topic: (p) => liveGamePageTopic(p.id ?? "") });
 
   assertEveryRouteDeclared(app);
 }
