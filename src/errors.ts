@@ -52,7 +52,8 @@ export const notFound = (message = "Not found") => new DomainError("not_found", 
 export const wrongState = (message: string, extra?: Record<string, unknown>) => new DomainError("wrong_state", message, extra);
 export const tooLarge = (message: string) => new DomainError("too_large", message);
 export const unsupportedType = (message: string) => new DomainError("unsupported_type", message);
-export const storeUnavailable = (message: string) => new DomainError("store_unavailable", message);
+/** The store cannot answer now; `retry_after` (seconds) goes out as the Retry-After header too. */
+export const storeUnavailable = (message: string, retryAfter = 1) => new DomainError("store_unavailable", message, { retry_after: retryAfter });
 
 /** ENOSPC (and its quota twin EDQUOT) anywhere below: the disk is full. */
 export function isDiskFull(err: unknown): boolean {

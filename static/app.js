@@ -57,8 +57,9 @@ document.documentElement.classList.add("js");
   }
   document.addEventListener("DOMContentLoaded", checkUpdate);
 
-  document.addEventListener("htmx:ws:after:connection", function () {
-    setLive("live");
+  // Only the page's socket moves the indicator (not one an htmx swap might bring along).
+  document.addEventListener("htmx:ws:after:connection", function (e) {
+    if (e.target === live()) setLive("live");
   });
   document.addEventListener("htmx:ws:close", function (e) {
     if (e.target !== live()) return;

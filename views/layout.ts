@@ -3,7 +3,8 @@
 // the server's own files, so behaviour lives in static/app.js and looks in static/app.css.
 import { CSRF_HEADER } from "../src/access/index";
 import { html, type Html } from "./html";
-import { csrfField, mayOperate, shownName, type Viewer } from "./controls";
+import { csrfField, may, mayOperate, shownName, type Viewer } from "./controls";
+import { alertsSlot } from "./alerts";
 
 export interface LayoutOptions {
   title: string;
@@ -69,6 +70,7 @@ ${options.head ?? ""}
   <span class="version">v${options.version}</span>
   ${options.active === "login" && options.identity === null ? "" : account(options.identity)}
 </header>
+${may(options.identity, "admin") ? alertsSlot() : ""}
 <main id="main">
 ${body}
 </main>

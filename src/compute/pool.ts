@@ -29,6 +29,8 @@ export interface JobHandle {
   /** Settles once no worker is on the job any more; never rejects. */
   result: Promise<JobOutcome>;
   cancel(): void;
+  /** Ends the job as an error (its caller could not keep its results); a no-op once it has ended. */
+  fail(message: string): void;
   snapshot(): ProgressCounts;
 }
 
@@ -41,12 +43,20 @@ export interface PoolStats {
   unitsDone: number;
   restarts: number;
   wakeups: number;
+  /** Hand-out paused by pause() (the store cannot take more finished units). */
+  paused: boolean;
 }
 
 export interface Pool {
   /** Runs a job; `events` hears its progress and finished units. Never throws for a bad job: it fails it. */
   submit(job: ComputeJob, events?: JobEvents): JobHandle;
   stats(): PoolStats;
+  /**
+   * Stops handing out units (those on workers finish and are delivered as usual) until resume():
+   * what the scheduler does while finished units pile up with the store away.
+   */
+  pause(): void;
+  resume(): void;
   /** Flushes pending onUnits batches, settles unfinished jobs as errors, terminates workers. */
   close(): Promise<void>;
 }
@@ -87,6 +97,7 @@ export function createPool(options: PoolOptions): Pool {
   const slots: Slot[] = [];
   let token = 0;
   let closed = false;
+  let paused = false;
   const stats = { unitsDone: 0, restarts: 0, wakeups: 0 };
   const runDeps = {
     batchUnits: options.batchUnits ?? 64,
@@ -209,7 +220,7 @@ export function createPool(options: PoolOptions): Pool {
    *  work left that has been handed the fewest pair-ticks (the oldest on a tie), so a job cut
    *  into big units does not crowd out one cut into small units. */
   function pump(): void {
-    if (closed) return;
+    if (closed || paused) return;
     for (let depth = 0; depth < MAX_IN_FLIGHT; depth++) {
       for (const slot of slots) {
         if (!slot.alive || slot.flights.length > depth) continue;
@@ -286,6 +297,9 @@ export function createPool(options: PoolOptions): Pool {
         run.flush();
         finish(run, { status: "cancelled" });
       },
+      fail: (message: string) => {
+        if (!run.outcome) fail(run, message);
+      },
       snapshot: () => run.progress.snapshot(),
     };
   }
@@ -300,8 +314,17 @@ export function createPool(options: PoolOptions): Pool {
       alive: slots.filter((s) => s.alive).length,
       busy: slots.filter((s) => s.flights.length > 0).length,
       jobs: runs.length,
+      paused,
       ...stats,
     }),
+    pause() {
+      paused = true;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      pump();
+    },
     async close() {
       if (closed) return;
       const open = [...runs];

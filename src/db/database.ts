@@ -2,6 +2,7 @@
 // one raw-SQL adapter (the drivers' raw results differ), and close().
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { StoreBreaker } from "./breaker";
 import type { DiskGuard } from "./disk";
 import type { schema } from "./schema";
 
@@ -18,13 +19,16 @@ export interface Database {
   close(): Promise<void>;
   /** The floor of free space kept under the data dir (PGlite); PostgreSQL's disk is its server's. */
   disk?: DiskGuard;
+  /** The circuit breaker every statement of `db` passes (src/db/breaker.ts). */
+  breaker: StoreBreaker;
 }
 
 /** The handle both adapters return: only the driver's kind and its close differ. */
-export function databaseHandle(kind: DatabaseKind, db: Db, close: () => Promise<void>, disk?: DiskGuard): Database {
+export function databaseHandle(kind: DatabaseKind, db: Db, close: () => Promise<void>, disk?: DiskGuard, breaker = new StoreBreaker()): Database {
   return {
     kind,
     disk,
+    breaker,
     db,
     rows: async (query, tx) => rowsOf(await (tx ?? db).execute(query)),
     ping: async () => {

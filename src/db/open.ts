@@ -2,6 +2,7 @@
 // dir), applies migrations, and hands back one Database whatever the driver.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { BreakerOptions } from "./breaker";
 import type { Database } from "./database";
 import { DiskGuard } from "./disk";
 import { lockDataDir } from "./lock";
@@ -15,12 +16,14 @@ export interface OpenOptions {
   dataDir: string;
   /** Free space kept under the data dir (default DEFAULT_MIN_FREE_DISK_BYTES). */
   minFreeDiskBytes?: number;
+  /** The store's circuit breaker (src/db/breaker.ts); default its settings' defaults. */
+  breaker?: BreakerOptions;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   let database: Database;
   if (options.databaseUrl) {
-    database = await postgresDatabase(options.databaseUrl);
+    database = await postgresDatabase(options.databaseUrl, { breaker: options.breaker });
   } else {
     mkdirSync(options.dataDir, { recursive: true });
     const lock = lockDataDir(options.dataDir);
@@ -31,7 +34,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
         warmPglite(); // compile the wasm here while the worker runs initdb
         await initdbInWorker(dir);
       }
-      const inner = pgliteDatabase(await createPglite(dir), new DiskGuard(options.dataDir, options.minFreeDiskBytes));
+      const inner = pgliteDatabase(await createPglite(dir), new DiskGuard(options.dataDir, options.minFreeDiskBytes), options.breaker);
       database = { ...inner, close: async () => { try { await inner.close(); } finally { lock.release(); } } };
     } catch (err) {
       lock.release();

@@ -5,6 +5,7 @@ import { drizzle } from "drizzle-orm/pglite";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import { DEFAULT_BREAKER, StoreBreaker, type BreakerOptions } from "./breaker";
 import { databaseHandle, type Database, type Db } from "./database";
 import type { DiskGuard } from "./disk";
 import { schema } from "./schema";
@@ -46,9 +47,40 @@ export async function createPglite(dataDir: string | undefined, loadDataDir?: Bl
 }
 
 /** `disk` (a PGlite on a data dir): every row write first checks that the floor stays free. */
-export function pgliteDatabase(client: PGlite, disk?: DiskGuard): Database {
-  const db = drizzle(disk ? guardWrites(client, disk) : client, { schema }) as unknown as Db;
-  return databaseHandle("pglite", db, () => client.close(), disk);
+export function pgliteDatabase(client: PGlite, disk?: DiskGuard, breakerOptions: BreakerOptions = DEFAULT_BREAKER): Database {
+  const breaker = new StoreBreaker(breakerOptions);
+  const db = drizzle(underBreaker(disk ? guardWrites(client, disk) : client, breaker), { schema }) as unknown as Db;
+  return databaseHandle("pglite", db, () => client.close(), disk, breaker);
+}
+
+/**
+ * The client drizzle talks to (drizzle-orm/pglite calls `query`, and `transaction` whose body calls
+ * `query`/`exec` on its tx), every call under the breaker. PGlite lives in this process and
+ * rarely fails on its own; the breaker's injected faults exercise this path in tests, and a
+ * PGlite stuck behind a runaway statement is refused like a slow server.
+ */
+function underBreaker<T extends PGlite | Transaction>(target: T, breaker: StoreBreaker, inTransaction = false): T {
+  const gate = !inTransaction;
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === "query" || prop === "exec") {
+        return (...args: unknown[]) => breaker.run(() => (t[prop] as (...a: unknown[]) => Promise<unknown>).call(t, ...args), gate);
+      }
+      if (prop === "transaction") {
+        return (fn: (tx: Transaction) => unknown) => breaker.run((clock) => (t as PGlite).transaction(async (tx) => {
+          if (clock.expired) throw new Error("transaction abandoned: its caller timed out waiting for it to start");
+          clock.pause();
+          try {
+            return (await fn(underBreaker(tx, breaker, true))) as never;
+          } finally {
+            clock.resume();
+          }
+        }), gate);
+      }
+      const value = Reflect.get(t, prop, t);
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
 }
 
 /**

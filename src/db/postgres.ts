@@ -4,11 +4,57 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { sql } from "drizzle-orm";
 import { schema } from "./schema";
 import { databaseHandle, DatabaseUnavailable, type Database, type Db } from "./database";
+import { DEFAULT_BREAKER, StoreBreaker, type BreakerOptions } from "./breaker";
 
 export interface PostgresOptions {
   max?: number;
   /** Seconds to wait for the first connection before giving up. */
   connectTimeout?: number;
+  breaker?: BreakerOptions;
+}
+
+type Sql = ReturnType<typeof postgres>;
+type PendingQuery = ReturnType<Sql["unsafe"]>;
+
+/**
+ * The client drizzle talks to (drizzle-orm/postgres-js calls `unsafe(...)` awaited or `.values()`,
+ * `begin` and, in a transaction, `savepoint`), with every one of those under the breaker.
+ * `unsafe` hands back a lazy query like postgres.js's own: it runs when awaited.
+ */
+function underBreaker(client: Sql, breaker: StoreBreaker, inTransaction = false): Sql {
+  const gate = !inTransaction;
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === "unsafe") {
+        return (query: string, params?: unknown[], options?: unknown) => {
+          const start = (): PendingQuery => target.unsafe(query, params as never, options as never);
+          return {
+            values: () => breaker.run(() => start().values(), gate),
+            then: (ok: (v: unknown) => unknown, ko: (e: unknown) => unknown) => breaker.run(() => start(), gate).then(ok, ko),
+          };
+        };
+      }
+      if (prop === "begin" || prop === "savepoint") {
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: Sql) => unknown;
+          // The clock stops while the body runs (its statements are timed one by one) and runs
+          // again for BEGIN before it and COMMIT after it.
+          const method = (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[prop]!;
+          return breaker.run((clock) => method.call(target, ...args, async (tx: Sql) => {
+            if (clock.expired) throw new Error("transaction abandoned: its caller timed out waiting for BEGIN");
+            clock.pause();
+            try {
+              return await fn(underBreaker(tx, breaker, true));
+            } finally {
+              clock.resume();
+            }
+          }), gate && prop === "begin");
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Connects and proves the server answers, so a wrong URL fails at start with a clear message. */
@@ -18,12 +64,13 @@ export async function postgresDatabase(url: string, options: PostgresOptions = {
     connect_timeout: options.connectTimeout ?? 5,
     onnotice: () => {},
   });
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const breaker = new StoreBreaker(options.breaker ?? DEFAULT_BREAKER);
+  const db = drizzle(underBreaker(client, breaker), { schema }) as unknown as Db;
   try {
     await db.execute(sql`select 1`);
   } catch (err) {
     await client.end({ timeout: 1 }).catch(() => {});
     throw new DatabaseUnavailable(`DATABASE_URL does not answer: ${(err as Error).message}`);
   }
-  return databaseHandle("postgres", db, () => client.end({ timeout: 5 }));
+  return databaseHandle("postgres", db, () => client.end({ timeout: 5 }), undefined, breaker);
 }

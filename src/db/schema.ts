@@ -222,8 +222,32 @@ export const signals = pgTable("signals", {
   uniqueIndex("signals_seq_idx").on(t.seq), uniqueIndex("signals_strategy_seq_idx").on(t.strategyId, t.strategySeq),
 ]);
 
+/** The performance history (README "Performance history and alerts"): one row of the daemon's
+ * figures per --metrics-history-interval-ms, pruned after --metrics-retention. Rates and p99s are
+ * over the interval before `at`; `alerts` are the alerts active at `at`, so they keep as long. */
+export const metricsHistory = pgTable("metrics_history", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  at: at("at").notNull(),
+  intervalMs: integer("interval_ms").notNull(),
+  connections: integer("connections").notNull(),
+  messagesPerSecond: doublePrecision("messages_per_second").notNull(),
+  bytesPerSecond: doublePrecision("bytes_per_second").notNull(),
+  drops: bigint("drops", { mode: "number" }).notNull(),
+  dropsPerSecond: doublePrecision("drops_per_second").notNull(),
+  publishP99Ms: doublePrecision("publish_p99_ms"),
+  dataAgeP99Ms: doublePrecision("data_age_p99_ms"),
+  eventLoopLagP99Ms: doublePrecision("event_loop_lag_p99_ms"),
+  storeLatencyMs: doublePrecision("store_latency_ms"),
+  jobs: jsonb("jobs").notNull(),
+  busyWorkers: integer("busy_workers").notNull(),
+  rssBytes: bigint("rss_bytes", { mode: "number" }).notNull(),
+  cpuPercent: doublePrecision("cpu_percent").notNull(),
+  alerts: jsonb("alerts").notNull(),
+}, (t) => [index("metrics_history_at_idx").on(t.at)]);
+
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
   liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalAction, signals,
+  metricsHistory,
 };

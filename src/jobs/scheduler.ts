@@ -2,17 +2,23 @@
 // Runs jobs on the compute pool within the running/queued limits, persists finished units as they
 // come (a restart resumes from them), stores results, and hands plain snapshots to `publish`.
 // The pool only counts; every state change is made here, through `transition`.
+// While the store is away (store_unavailable, src/db/breaker.ts) running jobs go on: finished
+// units wait in memory (src/jobs/unit-buffer.ts) up to `maxBufferedUnits`, the pool pauses at
+// that bound, and every store write of a job (its units, its state, its results) waits for the
+// store to come back instead of failing the job.
 import type { ComputeJob, JobOutcome, Pool } from "../compute/pool";
 import { defaultUnitSize } from "../compute/pool";
 import type { ProgressCounts } from "../compute/progress";
 import type { Database } from "../db/database";
-import { DomainError } from "../errors";
+import { retryDelay } from "../db/breaker";
+import { DomainError, domainErrorOf } from "../errors";
 import type { Logger } from "../log/logger";
 import { planPairs, planSplits, storedPlan, type JobPlan } from "./plan";
 import { buildResultRows } from "./results";
 import * as repo from "./repository";
 import { canTransition, isActive, snapshotOf, type JobSnapshot, type JobState } from "./states";
 import type { GameStoreCache } from "./stores";
+import { UnitBuffer } from "./unit-buffer";
 
 export type { JobSnapshot } from "./states";
 
@@ -25,7 +31,11 @@ export interface SchedulerDeps {
   publish: (jobId: string, snapshot: JobSnapshot, countedAt?: number) => void;
   maxRunning: number;
   maxQueued: number;
+  /** Finished units held in memory, all jobs together, while the store cannot take them (default 1024). */
+  maxBufferedUnits?: number;
 }
+
+const isUnavailable = (err: unknown) => domainErrorOf(err)?.code === "store_unavailable";
 
 /** Finished jobs whose last snapshot stays in memory for late subscribers and progress polls. */
 const KEEP_FINISHED = 1000;
@@ -43,8 +53,64 @@ export class JobScheduler {
   private readonly cancelRequested = new Set<string>();
   private readonly snapshots = new Map<string, JobSnapshot>();
   private stopping = false;
+  /** Units (and their bytes) waiting for the store, all jobs together; the pool pauses at the bound. */
+  private readonly buffered = { units: 0, bytes: 0, peakUnits: 0, peakBytes: 0 };
+  private pausedForStore = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
+
+  /** What waits for the store now, and the most that ever did (for /health and the bench). */
+  bufferStats() {
+    return { ...this.buffered, paused: this.pausedForStore, bound: this.bound };
+  }
+
+  private get bound(): number {
+    return this.deps.maxBufferedUnits ?? 1024;
+  }
+
+  /**
+   * Runs a store call until it goes through: store_unavailable waits (through the breaker's open
+   * window) and tries again; anything else, or a stop, is thrown. Never gives up on its own: a
+   * job's writes are what let it finish with the results of an uninterrupted run.
+   */
+  private async untilStored<T>(call: () => Promise<T>): Promise<T> {
+    let logged = false;
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (this.stopping || !isUnavailable(err)) throw err;
+        if (!logged) this.deps.logger.warn("store unavailable; job writes wait for it", { error: (err as Error).message });
+        logged = true;
+        await retryDelay(this.breaker(), 250);
+      }
+    }
+  }
+
+  private breaker() {
+    try {
+      return this.deps.database().breaker;
+    } catch {
+      return undefined; // the database is not open: retryDelay waits its default
+    }
+  }
+
+  private held(units: number, bytes: number) {
+    const b = this.buffered;
+    b.units += units;
+    b.bytes += bytes;
+    b.peakUnits = Math.max(b.peakUnits, b.units);
+    b.peakBytes = Math.max(b.peakBytes, b.bytes);
+    if (!this.pausedForStore && b.units >= this.bound) {
+      this.pausedForStore = true;
+      this.deps.pool.pause();
+      this.deps.logger.warn("finished units wait for the store; workers paused", { units: b.units, bytes: b.bytes });
+    } else if (this.pausedForStore && b.units < this.bound) {
+      this.pausedForStore = false;
+      this.deps.pool.resume();
+      this.deps.logger.info("finished units stored; workers resumed", { units: b.units });
+    }
+  }
 
   /**
    * Creates a queued job (queue_full when the queue is full) and returns its request id.
@@ -107,7 +173,8 @@ export class JobScheduler {
   }
 
   stats() {
-    return { running: this.running.size, queued: this.queue.length };
+    const b = this.buffered;
+    return { running: this.running.size, queued: this.queue.length, buffered_units: b.units, paused_for_store: this.pausedForStore };
   }
 
   /** Jobs this process knows, by state (for the metrics topic). */
@@ -142,13 +209,13 @@ export class JobScheduler {
     if (to !== "complete") {
       // complete is stored by completeJob: the results in slices first, then state, summary and
       // the units' removal in one transaction (a restart before that stores the results again).
-      await repo.updateJob(this.deps.database(), id, {
+      await this.untilStored(() => repo.updateJob(this.deps.database(), id, {
         state: to, current: next.current, currentCombo: next.current_combo,
         ...(extra.error !== undefined ? { error: extra.error } : {}),
         ...(extra.startedAt ? { startedAt: extra.startedAt } : {}),
         ...(extra.plan ? { params: extra.plan } : {}),
         ...(terminal ? { finishedAt: new Date() } : {}),
-      });
+      }));
     }
     this.set(id, next);
   }
@@ -191,13 +258,13 @@ export class JobScheduler {
     const database = this.deps.database();
     const log = this.deps.logger.child({ job: id });
     try {
-      const row = await repo.getJob(database, id);
+      const row = await this.untilStored(() => repo.getJob(database, id));
       if (!row || !isActive(row.state)) return;
       const plan = storedPlan(row.kind, row.params, row.gameIds.length);
-      const store = await this.deps.stores.storeFor(row.gameIds);
+      const store = await this.untilStored(() => this.deps.stores.storeFor(row.gameIds));
       const { entries, exits } = planPairs(plan);
       const splits = planSplits(plan);
-      const done = await repo.loadUnits(database, id);
+      const done = await this.untilStored(() => repo.loadUnits(database, id));
       // The unit size is fixed on the first run: a resumed job must cut its units the same way.
       const fixed: JobPlan = { ...plan, unit_size: plan.unit_size ?? defaultUnitSize(store) };
       if (this.stopping) return;
@@ -211,12 +278,26 @@ export class JobScheduler {
         id, kind: plan.kind === "grid_search" ? "grid" : "simulation", store, entries, exits, fee: plan.params.fee, splits,
         unitSize: fixed.unit_size!, done,
       };
-      const handle = this.deps.pool.submit(job, {
-        onProgress: (counts, countedAt) => this.progress(id, counts, countedAt),
-        onUnits: async (batch) => {
+      const units = new UnitBuffer({
+        write: async (batch) => {
           await repo.saveUnits(database, id, batch);
           const s = handle.snapshot();
           await repo.updateJob(database, id, { current: s.current, currentCombo: s.current_combo });
+        },
+        retry: (call) => this.untilStored(call),
+        released: (n, bytes) => this.held(-n, -bytes),
+        failed: (err) => {
+          if (this.stopping) return; // left running: the next start computes those units again
+          log.error("storing unit results failed", { error: err as Error });
+          handle.fail(`storing results failed: ${(err as Error).message}`);
+        },
+      });
+      const handle = this.deps.pool.submit(job, {
+        onProgress: (counts, countedAt) => this.progress(id, counts, countedAt),
+        onUnits: (batch) => {
+          const before = units.bytes;
+          units.add(batch);
+          this.held(batch.length, units.bytes - before);
         },
       });
       this.running.set(id, { cancel: () => handle.cancel(), done: this.running.get(id)!.done });
@@ -226,9 +307,13 @@ export class JobScheduler {
       const outcome: JobOutcome = await handle.result;
       if (this.stopping && outcome.status !== "complete") return; // left running: the next start resumes it
       const final = handle.snapshot();
+      // Every unit stored before the results: a restart after this point resumes from them.
+      await units.drained().catch((err) => {
+        if (outcome.status === "complete") throw err;
+      });
       if (outcome.status === "complete") {
         const { rows, summary } = buildResultRows(id, outcome.result, store.ids, entries, exits, splits);
-        await repo.completeJob(database, id, rows, summary, final.total, final.current_combo);
+        await this.untilStored(() => repo.completeJob(database, id, rows, summary, final.total, final.current_combo));
         await this.transition(id, "complete", { ...final, current: final.total });
         log.info("job complete");
       } else if (outcome.status === "cancelled") {

@@ -8,7 +8,9 @@ import type { LiveService } from "../live/service";
 import { jobIdOf, metricsUpdate, METRICS_TOPIC, UPDATE_TOPIC, type Hub, type Realtime, type Resolution } from "../realtime";
 import type { HealthSources } from "../server/health";
 import { updateStatusFragment, type UpdateStatusView } from "../../views/pages/data";
-import { opsFragment } from "../../views/pages/ops";
+import { opsFragment, type OpsHistory } from "../../views/pages/ops";
+import { alertsBannerFragment } from "../../views/alerts";
+import { ALERTS_TOPIC } from "../alerts";
 import { opsView } from "../http/routes/ops-pages";
 import { DashboardFeed } from "./dashboard-feed";
 import { JobClock } from "./job-clock";
@@ -27,6 +29,8 @@ export interface PageFragmentsDeps {
   /** The live feed the live pages follow (live.md "Pages"). */
   live: LiveService;
   now?: () => number;
+  /** The performance history's last hour, for the ops page's charts (src/metrics-history). */
+  opsHistory?: () => OpsHistory;
 }
 
 export function createPageFragments(deps: PageFragmentsDeps) {
@@ -45,6 +49,7 @@ export function createPageFragments(deps: PageFragmentsDeps) {
     resolve: (topic: string): Resolution | undefined => live.resolve(topic),
     /** The last metrics_update if one went out, else a fresh reading (undefined before attach). */
     metricsNow: () => metricsNow(),
+    opsHistory: deps.opsHistory,
     /** Registers the page format with the hub and starts the dashboard feed. */
     attach(realtime: Realtime) {
       const { hub } = deps;
@@ -67,7 +72,8 @@ export function createPageFragments(deps: PageFragmentsDeps) {
         clock, now,
         more: {
           [UPDATE_TOPIC]: (state) => updateStatusFragment(state as unknown as UpdateStatusView),
-          [METRICS_TOPIC]: (state) => opsFragment(opsView(state)),
+          [METRICS_TOPIC]: (state) => opsFragment(opsView(state, deps.opsHistory)),
+          [ALERTS_TOPIC]: (state) => alertsBannerFragment(state),
         },
         families: [renderLivePage],
       }));

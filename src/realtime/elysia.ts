@@ -40,6 +40,11 @@ export interface TopicSocketOptions {
   topic: (params: Record<string, string>) => string;
   /** Close with 1000 once the topic's state is terminal (job sockets). */
   endWithJob?: boolean;
+  /**
+   * Further topics this socket follows for an identity, on the same socket (an admin's page: the
+   * alerts banner), so that a page holds one socket whatever it shows.
+   */
+  alsoFollow?: (identity: SocketIdentity) => readonly string[];
   /** Messages other than `{"type":"ping"}` (e.g. htmx `hx-ws:send` forms), as received; ignored by default. */
   onMessage?: (message: string | Buffer, reply: (data: string) => void) => void;
 }
@@ -87,7 +92,7 @@ interface SocketHandlers {
   open(ws: BunSocket, data: SocketData): void;
   message(ws: BunSocket, data: SocketData, message: string | Buffer): void;
   drain(ws: BunSocket, data: SocketData): void;
-  close(ws: BunSocket, data: SocketData): void;
+  close(ws: BunSocket, data: SocketData, code?: number): void;
 }
 
 const notUpgraded = () => new DomainError("upgrade_required", "this path is a WebSocket: open it with an Upgrade: websocket request");
@@ -115,7 +120,7 @@ class SocketData {
   open(ws: BunSocket): void { this.handlers.open(ws, this); }
   message(ws: BunSocket, message: string | Buffer): void { this.handlers.message(ws, this, message); }
   drain(ws: BunSocket): void { this.handlers.drain(ws, this); }
-  close(ws: BunSocket): void { this.handlers.close(ws, this); }
+  close(ws: BunSocket, code?: number): void { this.handlers.close(ws, this, code); }
 }
 
 /** Same-origin and Origin-less requests always; others only when listed (or `*` is). */
@@ -174,8 +179,8 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
         });
       },
       drain: (ws, data) => guarded("drain", ws, data, (id) => sockets.drained(id)),
-      close(ws, data) {
-        guarded("close", ws, data, (id) => sockets.closed(id));
+      close(ws, data, code) {
+        guarded("close", ws, data, (id) => sockets.closed(id, code));
         data.id = null;
       },
     };
@@ -215,6 +220,10 @@ export function mountRealtime(app: AnyElysia, opts: MountOptions): Realtime {
           return sockets.closeOne(id, CLOSE.normal, String(snap.state.status ?? "finished"));
         }
         sockets.subscribe(id, o.format, topic, { endWithJob: o.endWithJob });
+        const identity = registry.get(id)?.identity;
+        for (const extra of identity && o.alsoFollow ? o.alsoFollow(identity) : []) {
+          if (extra !== topic && hub.snapshot(extra).ok) sockets.subscribe(id, o.format, extra);
+        }
       },
       message(id, message) {
         const ping = isPing(message);

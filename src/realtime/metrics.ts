@@ -6,8 +6,17 @@ import type { Registry } from "./registry";
 import { METRICS_TOPIC, topicKind, type State } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger } from "./transport";
 
-/** What only the lead knows: jobs by state, worker utilisation, anything else worth showing. */
-export type CollectMetrics = () => { jobs?: Record<string, number>; workers?: Record<string, unknown>; [k: string]: unknown };
+/** Event-loop lag in ms (measured by the daemon, src/ops/event-loop-lag.ts: the hub only reports it). */
+export interface EventLoopLagFigures {
+  p99Ms: number;
+  maxMs: number;
+  windowMs: number;
+}
+
+/** What only the lead knows: jobs by state, worker utilisation, event-loop lag, anything else worth showing. */
+export type CollectMetrics = () => {
+  jobs?: Record<string, number>; workers?: Record<string, unknown>; eventLoop?: EventLoopLagFigures; [k: string]: unknown;
+};
 
 /** Memory of this process, in figures that nest: heap_used <= heap_total <= rss (see processMemory). */
 export interface MemoryFigures {
@@ -73,6 +82,8 @@ export interface RealtimeFigures {
   memory: MemoryFigures;
   /** Who falls behind the topics they acknowledge (the lag of GET /api/websocket/status). */
   lag: LagFigures;
+  /** Event-loop lag, when collect() measures it. */
+  eventLoop: EventLoopLagFigures | null;
   /** Anything else collect() returned. */
   extra: Record<string, unknown>;
 }
@@ -154,6 +165,7 @@ export function metricsUpdate(f: RealtimeFigures, intervalMs: number, previous: 
       recoveries: s.history.recoveries, recovered: s.history.recovered, replayed: s.history.replayed,
     },
     lag: { acking: f.lag.acking, behind: f.lag.behind, max_lag: f.lag.maxLag, top: f.lag.top },
+    ...(f.eventLoop && { event_loop_lag_ms: { p99: f.eventLoop.p99Ms, max: f.eventLoop.maxMs, window_ms: f.eventLoop.windowMs } }),
     ...f.extra,
   };
 }
@@ -227,7 +239,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
     } catch (error) {
       logger.error("metrics collect failed", { error });
     }
-    const { jobs, workers, ...extra } = collected;
+    const { jobs, workers, eventLoop, ...extra } = collected;
     const top = Object.entries(hub.perTopicCounts()).sort((a, b) => b[1] - a[1]).slice(0, deps.topTopics ?? 10);
     const r = registry.stats();
     return {
@@ -242,6 +254,7 @@ export function createMetricsPublisher(deps: MetricsDeps): MetricsPublisher {
       workers: withUtilisation(workers ?? {}),
       memory: memory(),
       lag: lagFigures(registry, (wire) => hub.seqOfWire(wire), deps.topLagging ?? 10),
+      eventLoop: eventLoop ?? null,
       extra,
     };
   }

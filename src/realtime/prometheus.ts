@@ -132,6 +132,15 @@ export function formatPrometheus(f: RealtimeFigures): string {
     .one("gridcast_ws_max_lag_messages", "gauge", "The largest lag (latest seq minus acknowledged seq) of any acking subscription.", f.lag.maxLag)
     .each("gridcast_jobs", "gauge", "Jobs this process knows, by state.", "state", f.jobs);
 
+  // Written even before the first reading, so the family is always documented; no sample until then.
+  out.family("gridcast_event_loop_lag_p99_seconds", "gauge",
+    "Event-loop lag p99: how late the loop ran a timer, over the last one to two windows (window in gridcast_event_loop_lag_window_seconds).");
+  if (f.eventLoop) out.sample("gridcast_event_loop_lag_p99_seconds", scaled(f.eventLoop.p99Ms, 1 / 1000));
+  out.family("gridcast_event_loop_lag_max_seconds", "gauge", "Event-loop lag, the largest seen over the same windows.");
+  if (f.eventLoop) out.sample("gridcast_event_loop_lag_max_seconds", scaled(f.eventLoop.maxMs, 1 / 1000));
+  out.family("gridcast_event_loop_lag_window_seconds", "gauge", "The window of the event-loop lag figures.");
+  if (f.eventLoop) out.sample("gridcast_event_loop_lag_window_seconds", scaled(f.eventLoop.windowMs, 1 / 1000));
+
   const unknown: Record<string, number> = {};
   for (const [key, value] of Object.entries(f.workers)) {
     const v = numeric(value);

@@ -7,6 +7,7 @@ import type { Connection, ConnectionInfo, Registry } from "./registry";
 import type { RealtimeSettings } from "./settings";
 import { splitWireTopic, SYSTEM_WIRE_TOPIC, wireTopic } from "./topics";
 import { quietLogger, systemClock, type Clock, type RealtimeLogger, type Transport } from "./transport";
+import { createConnectionLog } from "./connection-log";
 
 /** The part of Bun's ServerWebSocket used here. */
 export interface RawSocket {
@@ -62,6 +63,7 @@ export function createSocketTable(deps: SocketTableDeps) {
   let stopped: Promise<void> | null = null;
   const revoked = new Set<string>();
   const resumingCount = new Map<string, number>();
+  const lifecycle = createConnectionLog({ hub, registry, clock, logger });
 
   function send(id: string, data: string): void {
     const raw = live.get(id);
@@ -152,6 +154,7 @@ export function createSocketTable(deps: SocketTableDeps) {
       }
       live.set(admission.conn.id, raw);
       raw.subscribe(SYSTEM_WIRE_TOPIC);
+      lifecycle.opened(admission.conn);
       return admission.conn.id;
     },
     send,
@@ -207,9 +210,10 @@ export function createSocketTable(deps: SocketTableDeps) {
         if (data !== null) send(id, data);
       }
     },
-    closed(id: string): void {
+    closed(id: string, code?: number): void {
       const conn = registry.get(id);
       if (conn) for (const sub of conn.subs) endWatch.get(sub.wire)?.delete(id);
+      if (conn) lifecycle.closing(conn, code);
       live.delete(id);
       registry.close(id);
       suspects.delete(id);
@@ -261,6 +265,7 @@ export function createSocketTable(deps: SocketTableDeps) {
       return stopped;
     },
     detach(): void {
+      lifecycle.stop();
       detachDrop();
       detachPublish();
       if (sweepTimer !== null) clock.clearTimeout(sweepTimer);

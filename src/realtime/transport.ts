@@ -43,6 +43,8 @@ export const systemClock: Clock = {
 };
 
 export interface RealtimeLogger {
+  /** Optional: the connection lifecycle lines (connection-log.ts) go here when the logger has it. */
+  debug?(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;

@@ -36,6 +36,7 @@ export class DatabaseSlot {
       error: this.error,
       ping: () => this.get().ping(),
       disk: () => this.database?.disk?.report(),
+      breaker: () => this.database?.breaker.snapshot(),
     };
   }
 

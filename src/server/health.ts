@@ -1,4 +1,5 @@
 // Builds the /health report (protocol.md) from plain snapshots of each service.
+import type { BreakerSnapshot } from "../db/breaker";
 import type { DatabaseKind } from "../db/database";
 import type { DiskReport } from "../db/disk";
 
@@ -6,7 +7,10 @@ export type DatabaseState = "opening" | "open" | "failed" | "closing" | "closed"
 
 export interface HealthSources {
   /** `disk`: the data dir's free space, where gridcast owns the disk (PGlite). */
-  database: () => { kind: DatabaseKind; state: DatabaseState; error?: string; ping(): Promise<void>; disk?: () => DiskReport | undefined };
+  /** `breaker`: the store's circuit breaker once the database is open (src/db/breaker.ts). */
+  database: () => {
+    kind: DatabaseKind; state: DatabaseState; error?: string; ping(): Promise<void>; disk?: () => DiskReport | undefined; breaker?: () => BreakerSnapshot | undefined;
+  };
   workers: () => { healthy: boolean; size: number; busy: number; [k: string]: unknown };
   websocket: () => { activeConnections: number; totalConnectionsTracked: number; [k: string]: unknown };
 }
@@ -14,7 +18,7 @@ export interface HealthSources {
 export interface HealthReport {
   status: "ok" | "degraded";
   services: {
-    database: { kind: DatabaseKind; healthy: boolean; state: DatabaseState; latency_ms?: number; error?: string };
+    database: { kind: DatabaseKind; healthy: boolean; state: DatabaseState; latency_ms?: number; error?: string; breaker?: BreakerSnapshot };
     workers: Record<string, unknown> & { healthy: boolean };
     websocket: { healthy: boolean; activeConnections: number; totalConnectionsTracked: number };
     /** Below its floor, writes are refused with 507 and the report is degraded. */
@@ -28,7 +32,12 @@ export async function healthReport(sources: HealthSources): Promise<HealthReport
   const db = sources.database();
   const database: HealthReport["services"]["database"] = { kind: db.kind, healthy: false, state: db.state };
   if (db.error) database.error = db.error;
-  if (db.state === "open") {
+  const breaker = db.breaker?.();
+  if (breaker) database.breaker = breaker;
+  if (db.state === "open" && breaker?.state === "open") {
+    // The breaker already knows: no ping to wait for, the report says so at once.
+    database.error = `database unavailable (breaker open${breaker.last_error ? `: ${breaker.last_error}` : ""})`;
+  } else if (db.state === "open") {
     const started = performance.now();
     try {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -30,6 +30,10 @@ import { DatabaseSlot } from "./database-slot";
 import { isLiveTopic, LiveFeed } from "../live/feed";
 import { LiveService } from "../live/service";
 import type { HealthSources } from "./health";
+import { ALERTS_TOPIC, createAlerts, resolveAlertsTopic } from "../alerts";
+import { createEventLoopLag } from "../ops/event-loop-lag";
+import { createStoreProbe } from "../ops/store-probe";
+import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/recorder";
 
 export interface RunningServer {
   config: Config;
@@ -44,6 +48,8 @@ export interface RunningServer {
   pool: Pool;
   access: Access;
   live: LiveService;
+  /** The performance history (README "Performance history and alerts"). */
+  history: HistoryRecorder;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -99,6 +105,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
     maxRunning: config.maxRunningJobs,
     maxQueued: config.maxQueuedJobs,
+    maxBufferedUnits: config.storeBufferUnits,
   });
   // A job topic resolves to the job's real state when this process knows it, else not_found; the
   // live topics to what the live feed knows (it is made just after the hub it publishes on).
@@ -106,7 +113,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     const id = jobIdOf(topic);
     const known = id === undefined ? undefined : scheduler.snapshot(id);
     if (known) return { ok: true, initial: { ...known } };
-    return liveFeed.resolve(topic) ?? pages.resolve(topic) ?? defaultResolveTopic(topic);
+    return liveFeed.resolve(topic) ?? pages.resolve(topic) ?? resolveAlertsTopic(alerts, topic) ?? defaultResolveTopic(topic);
   };
   const hub = createHub({
     transport, clock, tickMs: settings.tickMs, logger: realtimeLog, retainTerminalTopics: settings.retainTerminalTopics, resolveTopic,
@@ -148,15 +155,40 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     workers,
     websocket: () => registry.health(),
   };
+  // Event-loop lag all the time; the history's loop reads it with the other figures and checks the alerts.
+  const eventLoop = createEventLoopLag({ clock });
+  const thresholds = {
+    eventLoopLagMs: config.alertEventLoopLagMs, publishP99Ms: config.alertPublishP99Ms, dropsPerSecond: config.alertDropsPerS,
+    storeLatencyMs: config.alertStoreLatencyMs, rssBytes: config.alertRssBytes,
+  };
+  const alerts = createAlerts({
+    thresholds,
+    clearAfterMs: config.alertClearMs, clock, logger: logger.child({ part: "alerts" }),
+    publish: (state) => hub.set(ALERTS_TOPIC, state),
+  });
+  hub.set(ALERTS_TOPIC, alerts.state());
   const app = createApp({ version: deps.version, logger, websocket: websocketOptions(settings) });
   const realtime = mountRealtime(app, {
     hub, registry, settings, transport, clock, logger: realtimeLog,
-    collect: () => ({ jobs: scheduler.countsByState(), workers: workers() }),
+    collect: () => {
+      const h = history.stats();
+      return {
+        jobs: scheduler.countsByState(), workers: workers(), eventLoop: eventLoop.figures(), alerts_active: alerts.active().length,
+        history_rows_written: h.written, history_rows_skipped: h.skipped, history_write_errors: h.errors,
+      };
+    },
     identityOf: (request) => socketIdentityOf(identityOf(request)),
   });
   // A revoked or expired token's sockets close with 4001 (access.md), whichever process revoked it.
   access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
-  const pages = createPageFragments({ hub, database: () => slot.get(), scheduler, health, live });
+  const history = createHistoryRecorder({
+    clock, intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, figures: () => realtime.metrics.figures(),
+    database: () => slot.get(), store: createStoreProbe({ ping: () => slot.get().ping(), clock }), alerts, logger: logger.child({ part: "history" }),
+  });
+  const pages = createPageFragments({
+    hub, database: () => slot.get(), scheduler, health, live,
+    opsHistory: () => ({ rows: history.recent(), intervalMs: history.intervalMs, thresholds, now: clock.now() }),
+  });
   pages.attach(realtime);
   mountRoutes(app, {
     version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, live, sessionTtlMs: config.sessionTtlMs,
@@ -168,13 +200,15 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       limits: createRateLimits({ login: config.rateLoginPerMin, jobs: config.rateJobsPerMin, imports: config.rateImportsPerMin }, () => clock.now()),
     },
     maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
+    metricsHistory: { intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, now: () => clock.now() },
   });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
   logger.info("listening", { url, database: slot.kind, auth: config.auth });
 
-  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes }));
+  const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes,
+    breaker: { failuresToOpen: c.storeFailuresToOpen, openMs: c.storeOpenMs, slowMs: c.storeSlowMs, timeoutMs: c.storeTimeoutMs } }));
   const started = performance.now();
   const ready = open(config).then(
     async (database) => {
@@ -186,6 +220,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       access.start();
       await liveFeed.load(database);
       await scheduler.resume();
+      history.start();
     },
     (err: Error) => {
       slot.failed(err.message);
@@ -204,6 +239,8 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       try {
         // Sockets first: browsers get server_shutdown and 1012, so they reconnect by themselves.
         access.stop();
+        await history.stop();
+        eventLoop.stop();
         await realtime.shutdown("server shutting down", Math.min(1000, deadlineMs / 4));
         await server.stop(false); // stop accepting; in-flight requests finish
         await live.close(); // replays stop after the batch in flight
@@ -222,5 +259,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, ready, stop };
+  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, ready, stop };
 }

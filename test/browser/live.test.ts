@@ -63,13 +63,13 @@ if (!hasChromium) {
       await page.locator("#deploy-result", { hasText: "Deployed eager" }).waitFor();
       await page.locator("#live-strategies", { hasText: "eager" }).waitFor();
 
-      // A replay at 12x of the four longest demo games (run 120-360 s, so 10-30 s here): the game page
+      // A replay at 8x of the four longest demo games (about 40 s here): the game page
       // below watches the longest, which is still live however slow this machine is today.
       const stored = (await (await fetch(`${server.url}/api/games`)).json()).games as { id: string; ticks: number }[];
       const longest = [...stored].sort((a, b) => b.ticks - a.ticks).slice(0, 4).map((g) => g.id);
       await page.fill("#replay-count", "");
       await page.fill("#replay-games", longest.join("\n"));
-      await page.fill("#replay-speed", "12");
+      await page.fill("#replay-speed", "8");
       await page.getByRole("button", { name: "Start replay" }).click();
       await page.locator("#replay-result", { hasText: "Replay started: 4 games" }).waitFor();
       await page.locator("#live-games table tbody tr").first().waitFor({ timeout: 10_000 });
@@ -78,11 +78,9 @@ if (!hasChromium) {
       // The lines grow: a game's tick count rises on the page itself.
       const ticksOf = () => page.locator("#live-games tbody tr").first().locator("td").nth(1).textContent().then((t) => Number(t!.replace(/,/g, "")));
       const before = await ticksOf();
-      await eventually(async () => (await ticksOf()) > before, { what: "the first game's ticks growing on /live" });
+      await eventually(async () => (await ticksOf()) > before, { what: "the first game's ticks growing on /live", timeoutMs: 30_000 });
       await shoot(page, "live");
       expect(await stillHere(page)).toBe(true); // no reload
-      const wrapWidth = await page.locator("#live-games .table-wrap").evaluate((e) => e.getBoundingClientRect().width);
-      expect(wrapWidth).toBeGreaterThan(0);
 
       // A game's page while it is live: its chart grows and its markers appear.
       const href = `/live/${encodeURIComponent(`replay-${longest[0]}`)}`;
@@ -92,10 +90,10 @@ if (!hasChromium) {
       await markHere(game);
       const gameTicks = () => game.locator("#live-game dl.figures div").nth(1).locator("dd").textContent().then((t) => Number(t!.replace(/,/g, "")));
       const start = await gameTicks();
-      await eventually(async () => (await gameTicks()) > start, { what: "the game page's ticks growing" });
+      await eventually(async () => (await gameTicks()) > start, { what: "the game page's ticks growing", timeoutMs: 30_000 });
       await game.locator("#live-game svg .mark").first().waitFor({ timeout: 20_000 });
       await shoot(game, "live-game");
-      await game.locator("#live-game", { hasText: "settled:" }).waitFor({ timeout: 40_000 });
+      await game.locator("#live-game", { hasText: "settled:" }).waitFor({ timeout: 90_000 });
       expect(await game.locator("#live").getAttribute("data-live")).toBe("final");
       expect(await stillHere(game)).toBe(true);
       await shoot(game, "live-game-settled");
@@ -108,6 +106,6 @@ if (!hasChromium) {
       await game.close();
       await page.close();
       expect(csp).toEqual([]);
-    });
+    }, 150_000);
   });
 }

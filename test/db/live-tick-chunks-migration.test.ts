@@ -1,4 +1,4 @@
-// Migration 0006 (issue 12): live ticks already stored a row each become one packed chunk per
+// Migration 0007 (issue 12): live ticks already stored a row each become one packed chunk per
 // game, bit for bit (little-endian as packed.ts, -0 and subnormals included), and the live
 // readers see the same games and ticks as before it.
 import { afterEach, describe, expect, test } from "bun:test";
@@ -11,7 +11,7 @@ import { postgresDatabase } from "../../src/db/postgres";
 import { listLiveGames, storedTicks } from "../../src/live/repository";
 import { databaseKinds } from "../support/db";
 
-const CHUNKS = embeddedMigrations.findIndex((m) => m.tag === "0006_live_tick_chunks");
+const CHUNKS = embeddedMigrations.findIndex((m) => m.tag === "0007_live_tick_chunks");
 
 async function blankDatabase(kind: string): Promise<Database> {
   if (kind === "pglite") return pgliteDatabase(await createPglite(undefined));

@@ -63,7 +63,8 @@ forEachDatabase("replay feed", (db) => {
     });
     const started = await replays.start({ games: source.map((g) => g.id), speed: 4, prefix: "r-" }, null);
     expect(started).toMatchObject({ status: "running", games: source.map((g) => `r-${g.id}`), speed: 4 });
-    const done = await eventually(() => replays.get(started.replay_id)?.status !== "running" && replays.get(started.replay_id)!);
+    // One ingest call per second of game time: hundreds of commits, which a loaded machine takes a while over.
+    const done = await eventually(() => replays.get(started.replay_id)?.status !== "running" && replays.get(started.replay_id)!, { timeoutMs: 60_000 });
     const total = source.reduce((s, g) => s + g.t.length, 0);
     expect(done).toMatchObject({ status: "complete", ticks: total, total_ticks: total, settled: 3, error: null });
 
@@ -79,7 +80,7 @@ forEachDatabase("replay feed", (db) => {
     for await (const part of loadGames(db(), source.map((g) => `r-${g.id}`))) replayed.push(...part);
     expect(replayed.map((g) => [g.id, g.outcome, [...g.t], [...g.price], [...g.fair]]))
       .toEqual(source.map((g) => [`r-${g.id}`, g.outcome, [...g.t], [...g.price], [...g.fair]]));
-  });
+  }, 90_000);
 
   test("a replay cancelled mid-way stops after the batch in flight: its games stay live where they were, none is settled", async () => {
     const source = await loadDemo(db(), 2, 4);

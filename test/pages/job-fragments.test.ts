@@ -72,6 +72,7 @@ describe("job progress fragment", () => {
 
   test("the page opens one socket named for the job, polls only as a fallback, and a finished job opens none", () => {
     const page = String(jobPage("t", OPEN_IDENTITY, { live: running, kind: "grid_search", params: {}, games: 3, createdAt: new Date(0), canCancel: true }));
+    // besides the alerts banner's socket every admin page holds (views/alerts.ts)
     expect(page.match(/hx-ws:connect=/g)?.length).toBe(1);
     expect(page).toContain('hx-ws:connect="/pages/ws/jobs/job-1"');
     expect(page).toContain('hx-get="/jobs/job-1/live" hx-trigger="gridcast-poll" hx-swap="none"');

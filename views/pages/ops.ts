@@ -8,12 +8,26 @@ import { liveIndicator, oobAttr, poller } from "../live";
 import { scrollTable } from "../scroll-table";
 import type { MemoryFigures } from "../../src/realtime/metrics";
 import type { Viewer } from "../controls";
+import { historyChartSvg, type ChartLine } from "../svg/history-chart";
+import type { HistoryRow } from "../../src/metrics-history/sample";
+import type { Thresholds } from "../../src/alerts/thresholds";
+
+/** The performance history the charts draw: the recorder's rows of the last hour, and the alert lines. */
+export interface OpsHistory {
+  rows: readonly HistoryRow[];
+  /** --metrics-history-interval-ms; 0: not recorded. */
+  intervalMs: number;
+  thresholds: Thresholds;
+  /** The end of the window (now). */
+  now: number;
+}
 
 export interface OpsView {
   /** The metrics topic's state (realtime/metrics.ts); undefined before the first update. */
   metrics?: Record<string, unknown>;
   /** Read when the page renders (realtime/metrics.ts processMemory: heap used <= heap total <= RSS). */
   memory: MemoryFigures;
+  history?: OpsHistory;
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -24,7 +38,7 @@ function tile(label: string, value: string | Html, note?: string | Html): Html {
 }
 
 /** protocol.md "History and recovery": what is held for reconnecting clients, and what recoveries did. */
-function historyPanel(m: Record<string, unknown>): Html {
+function recoveryPanel(m: Record<string, unknown>): Html {
   const h = obj(m.history);
   const limits = obj(h.limits);
   const asked = num(h.recoveries);
@@ -57,6 +71,36 @@ ${top.length ? scrollTable("Connections falling behind", table) : ""}
 </section>`;
 }
 
+/** The last hour as charts; they grow with every row the recorder keeps (re-rendered on each metrics_update). */
+function chartsPanel(h: OpsHistory | undefined): Html {
+  if (!h) return html``;
+  if (h.intervalMs <= 0) return html`<section class="ops-charts"><h2>Last hour</h2><p class="muted">Performance history is off (--metrics-history-interval-ms 0).</p></section>`;
+  const from = h.now - 3_600_000;
+  const line = (label: string, cls: ChartLine["cls"], pick: (r: HistoryRow) => number | null): ChartLine =>
+    ({ label, cls, points: h.rows.map((r) => [r.at, pick(r)]) });
+  const chart = (id: string, title: string, lines: ChartLine[], extra: { format?: (v: number) => string; threshold?: number } = {}) =>
+    historyChartSvg({ id, title, lines, from, to: h.now, gapMs: h.intervalMs * 3, ...extra });
+  const t = h.thresholds;
+  return html`<section class="ops-charts" aria-labelledby="ops-charts-title"><h2 id="ops-charts-title">Last hour</h2>
+<p class="muted">${h.rows.length ? `${int(h.rows.length)} rows, one every ${duration(h.intervalMs)}; also at GET /api/metrics/history.` : `The first row comes ${duration(h.intervalMs)} after start.`}</p>
+<div class="chart-grid">
+${chart("hist-conn", "Connections and busy workers", [line("connections", "hist-a", (r) => r.connections), line("busy workers", "hist-b", (r) => r.busyWorkers)])}
+${chart("hist-msgs", "Messages per second", [line("messages/s", "hist-a", (r) => r.messagesPerSecond)])}
+${chart("hist-lat", "Publish p99 and event-loop lag p99 (ms)", [line("publish p99", "hist-a", (r) => r.publishP99Ms), line("event-loop lag p99", "hist-b", (r) => r.eventLoopLagP99Ms)], { threshold: t.eventLoopLagMs })}
+${chart("hist-drops", "Drops per second", [line("drops/s", "hist-a", (r) => r.dropsPerSecond)], { threshold: t.dropsPerSecond })}
+${chart("hist-store", "Store round trip (ms)", [line("store", "hist-a", (r) => r.storeLatencyMs)], { threshold: t.storeLatencyMs })}
+${chart("hist-mem", "Memory (RSS) and CPU", [line("RSS MiB", "hist-a", (r) => r.rssBytes / 1024 ** 2), line("CPU %", "hist-b", (r) => r.cpuPercent)])}
+</div></section>`;
+}
+
+function alertsList(h: OpsHistory | undefined): Html {
+  const last = h?.rows[h.rows.length - 1];
+  if (!h || h.intervalMs <= 0) return html``;
+  const active = last?.alerts ?? [];
+  return html`<section class="ops-alerts" aria-labelledby="ops-alerts-title"><h2 id="ops-alerts-title">Alerts</h2>
+${active.length ? html`<ul class="alert-list">${active.map((a) => html`<li data-alert="${a.name}"><strong>${a.message}</strong> <small class="muted">since ${a.since.slice(11, 19)} UTC</small></li>`)}</ul>` : html`<p class="muted">None active.</p>`}</section>`;
+}
+
 export function opsMetrics(v: OpsView, oob = false): Html {
   const m = v.metrics;
   if (!m) return html`<div id="ops-metrics"${oobAttr(oob)}><p class="muted">Waiting for the first metrics update…</p></div>`;
@@ -76,6 +120,7 @@ ${tile("Drops", int(num(m.drops)), `${int(num(m.drops_since_last))} since the la
 ${tile("Publish latency p50", `${num(lat.p50_ms)} ms`, `p95 ${num(lat.p95_ms)} ms · p99 ${num(lat.p99_ms)} ms · max ${num(lat.max_ms)} ms`)}
 ${tile("Progress age at publish p99", num(age.count) > 0 ? `${num(age.p99_ms)} ms` : "–", num(age.count) > 0 ? `from the worker's count · p50 ${num(age.p50_ms)} ms · max ${num(age.max_ms)} ms` : "no job progress published yet")}
 ${tile("Workers busy", `${int(num(w.busy))} / ${int(num(w.size))}`, `${int(num(w.alive))} alive · ${int(num(w.restarts))} restarts · ${int(num(w.running))} jobs running, ${int(num(w.queued))} queued`)}
+${tile("Event-loop lag p99", m.event_loop_lag_ms ? `${num(obj(m.event_loop_lag_ms).p99)} ms` : "–", m.event_loop_lag_ms ? `max ${num(obj(m.event_loop_lag_ms).max)} ms over ${duration(num(obj(m.event_loop_lag_ms).window_ms))} to ${duration(2 * num(obj(m.event_loop_lag_ms).window_ms))}` : "not measured")}
 ${tile("Memory (RSS)", bytes(v.memory.rss_bytes), `JS heap ${bytes(v.memory.heap_used_bytes)} used of ${bytes(v.memory.heap_total_bytes)} · ${bytes(v.memory.external_bytes)} external (buffers)`)}
 ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total))} sent`)}
 </dl>
@@ -83,7 +128,9 @@ ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total)
 <div><h2>Jobs by state</h2><table><tbody>${Object.entries(jobs).map(([k, n]) => html`<tr><th scope="row">${k}</th><td class="num">${int(num(n))}</td></tr>`)}</tbody></table></div>
 <div><h2>Busiest topics</h2>${busiest.length ? html`<table><tbody>${busiest.map(([t, n]) => html`<tr><th scope="row"><code>${t}</code></th><td class="num">${int(num(n))} messages</td></tr>`)}</tbody></table>` : html`<p class="muted">None yet.</p>`}</div>
 </div>
-${historyPanel(m)}
+${alertsList(v.history)}
+${chartsPanel(v.history)}
+${recoveryPanel(m)}
 ${lagPanel(m)}
 </div>`;
 }

@@ -6,7 +6,8 @@ import m2 from "./0002_access_tokens_sessions.sql" with { type: "text" };
 import m3 from "./0003_live_strategies_signals.sql" with { type: "text" };
 import m4 from "./0004_live_ticks_received_at.sql" with { type: "text" };
 import m5 from "./0005_signal_topic_seq.sql" with { type: "text" };
-import m6 from "./0006_live_tick_chunks.sql" with { type: "text" };
+import m6 from "./0006_metrics_history.sql" with { type: "text" };
+import m7 from "./0007_live_tick_chunks.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
@@ -15,5 +16,6 @@ export const embeddedMigrations = [
   { tag: "0003_live_strategies_signals", when: 1796174876788, breakpoints: true, sql: m3 },
   { tag: "0004_live_ticks_received_at", when: 1796178682530, breakpoints: true, sql: m4 },
   { tag: "0005_signal_topic_seq", when: 1796179950080, breakpoints: true, sql: m5 },
-  { tag: "0006_live_tick_chunks", when: 1796183156192, breakpoints: true, sql: m6 },
+  { tag: "0006_metrics_history", when: 1796181384374, breakpoints: true, sql: m6 },
+  { tag: "0007_live_tick_chunks", when: 1796184718682, breakpoints: true, sql: m7 },
 ];

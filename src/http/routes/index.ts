@@ -13,6 +13,7 @@ import type { UpdateService } from "../../games/update";
 import type { JobScheduler } from "../../jobs/scheduler";
 import { DASHBOARD_TOPIC, LIVE_PAGE_TOPIC, liveGamePageTopic, PAGE_FORMAT, type PageFragments } from "../../page-fragments";
 import { METRICS_TOPIC, UPDATE_TOPIC, type Realtime } from "../../realtime";
+import type { SocketIdentity } from "../../realtime/registry";
 import type { HealthSources } from "../../server/health";
 import { isApiPath, isHtmx, isSocketPath } from "../respond";
 import { assetRoutes } from "./assets";
@@ -24,6 +25,8 @@ import { jobPagesRoutes } from "./job-pages";
 import { jobsRoutes } from "./jobs";
 import { loginRoutes } from "./login-pages";
 import { opsPagesRoutes } from "./ops-pages";
+import { metricsHistoryRoutes } from "./metrics-history";
+import { ALERTS_TOPIC } from "../../alerts";
 import { jobOfParams, mountProtocolRoutes } from "./sockets";
 import type { LiveService } from "../../live/service";
 import { liveRoutes } from "./live";
@@ -50,6 +53,8 @@ export const ROUTE_ACCESS = {
   "GET /api/websocket/status": "admin",
   "GET /ws/stats": "admin",
   "GET /metrics": "admin",
+  // The performance history (README "Performance history and alerts").
+  "GET /api/metrics/history": "admin",
   "DELETE /api/games/:id": "admin",
   "GET /api/tokens": "admin",
   "POST /api/tokens": "admin",
@@ -174,6 +179,8 @@ export interface RouteDeps {
   maxPairs: number;
   maxImportBytes: number;
   bodyTimeoutMs: number;
+  /** --metrics-history-interval-ms and --metrics-retention, for GET /api/metrics/history. */
+  metricsHistory: { intervalMs: number; retentionMs: number; now: () => number };
 }
 
 /** Where a page request without an identity goes: the login form, back here afterwards. */
@@ -236,6 +243,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(liveRoutes({ live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
   app.use(strategiesRoutes({ database, live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(metricsHistoryRoutes({ database, ...deps.metricsHistory }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
 
@@ -244,14 +252,16 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
-  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow }));
+  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory }));
   app.use(livePagesRoutes({ version, live: deps.live, pages: pages.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
-  realtime.topicSocket("/pages/ws/jobs/:id", { format: PAGE_FORMAT, topic: jobOfParams, endWithJob: true });
-  realtime.topicSocket("/pages/ws/dashboard", { format: PAGE_FORMAT, topic: () => DASHBOARD_TOPIC });
-  realtime.topicSocket("/pages/ws/update", { format: PAGE_FORMAT, topic: () => UPDATE_TOPIC });
-  realtime.topicSocket("/pages/ws/metrics", { format: PAGE_FORMAT, topic: () => METRICS_TOPIC });
-  realtime.topicSocket("/pages/ws/live", { format: PAGE_FORMAT, topic: () => LIVE_PAGE_TOPIC });
-  realtime.topicSocket("/pages/ws/live/:id", { format: PAGE_FORMAT, topic: (p) => liveGamePageTopic(p.id ?? "") });
+  // One socket a page: an admin's also carries the alerts banner (README "Performance history and alerts").
+  const page = { format: PAGE_FORMAT, alsoFollow: (who: SocketIdentity) => (who.role === "admin" ? [ALERTS_TOPIC] : []) };
+  realtime.topicSocket("/pages/ws/jobs/:id", { ...page, topic: jobOfParams, endWithJob: true });
+  realtime.topicSocket("/pages/ws/dashboard", { ...page, topic: () => DASHBOARD_TOPIC });
+  realtime.topicSocket("/pages/ws/update", { ...page, topic: () => UPDATE_TOPIC });
+  realtime.topicSocket("/pages/ws/metrics", { ...page, topic: () => METRICS_TOPIC });
+  realtime.topicSocket("/pages/ws/live", { ...page, topic: () => LIVE_PAGE_TOPIC });
+  realtime.topicSocket("/pages/ws/live/:id", { ...page, topic: (p) => liveGamePageTopic(p.id ?? "") });
 
   assertEveryRouteDeclared(app);
 }

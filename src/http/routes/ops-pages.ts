@@ -1,7 +1,7 @@
 // The ops page and its fallback fragment. Both compute a metrics update now (the metrics topic
 // publishes only while someone listens, so its last state may be old when nobody did).
 import { Elysia } from "elysia";
-import { opsFragment, opsPage, type OpsView } from "../../../views/pages/ops";
+import { opsFragment, opsPage, type OpsHistory, type OpsView } from "../../../views/pages/ops";
 import { processMemory } from "../../realtime/metrics";
 import { htmlResponse } from "../respond";
 import { identityOf } from "../request-identity";
@@ -10,11 +10,14 @@ export interface OpsPagesDeps {
   version: string;
   /** The current metrics state (without publishing), bound once the realtime module is mounted. */
   metricsNow: () => Record<string, unknown> | undefined;
+  /** The performance history's last hour for the charts (src/metrics-history); none: no charts. */
+  history?: () => OpsHistory;
 }
 
-export const opsView = (metrics: Record<string, unknown> | undefined): OpsView => ({ metrics, memory: processMemory() });
+export const opsView = (metrics: Record<string, unknown> | undefined, history?: () => OpsHistory): OpsView =>
+  ({ metrics, memory: processMemory(), history: history?.() });
 
 export const opsPagesRoutes = (deps: OpsPagesDeps) =>
   new Elysia({ name: "ops-pages" })
-    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow()))))
-    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow()))));
+    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow(), deps.history))))
+    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow(), deps.history))));
