@@ -35,11 +35,16 @@ it("sees a blocked event loop through Bun's monitorEventLoopDelay", async () => 
   const source = histogramSource(5);
   expect(source).not.toBeNull();
   try {
-    await new Promise((r) => setTimeout(r, 0));
-    const until = performance.now() + 80;
-    while (performance.now() < until) { /* block the loop */ }
-    const seen = await eventually(() => { const r = source!.read(); return r && r.maxMs >= 60 && r; }, { what: "the block in the histogram" });
-    expect(seen.maxMs).toBeGreaterThanOrEqual(60);
+    // A loaded machine may run the sampler's timer late anyway: block, let it sample, look; a few times at most.
+    let seen: { p99Ms: number; maxMs: number } | null = null;
+    for (let attempt = 0; attempt < 5 && !(seen && seen.maxMs >= 60); attempt++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const until = performance.now() + 100;
+      while (performance.now() < until) { /* block the loop */ }
+      await new Promise((r) => setTimeout(r, 50));
+      seen = source!.read();
+    }
+    expect(seen?.maxMs ?? 0).toBeGreaterThanOrEqual(60);
   } finally {
     source!.stop();
   }
