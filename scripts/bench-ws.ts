@@ -70,7 +70,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
-import { sleep, withTimeout } from "./lib/bench-children";
+import { serveCommands, sleep, withTimeout, type Msg } from "./lib/bench-children";
 import { LatencyHist } from "./lib/latency-hist";
 import { HISTORY_DEFAULTS } from "../src/realtime/history";
 
@@ -79,27 +79,7 @@ const JOB_ID = "bench";
 const EVENT_GAME = "bench";
 const EVENT_TOPIC = `live:${EVENT_GAME}`;
 const now = () => performance.timeOrigin + performance.now();
-
-
-// ---------------------------------------------------------------------------------------------
-// IPC: the parent asks {id, cmd, ...}; a child answers {re: id, ...} or sends events {ev, ...}.
-type Msg = Record<string, any>;
-
-function serveCommands(handlers: Record<string, (m: Msg) => Promise<Msg | void> | Msg | void>): void {
-  // A child never outlives its parent: if the parent goes (even by SIGKILL), so does the child.
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && process.exit(2), 500).unref();
-  process.on("disconnect", () => process.exit(2));
-  process.on("message", async (m: Msg) => {
-    const handler = handlers[m.cmd];
-    try {
-      const out = handler ? await handler(m) : { error: `unknown command ${m.cmd}` };
-      if (m.id !== undefined) process.send!({ re: m.id, ...(out ?? {}) });
-    } catch (error) {
-      if (m.id !== undefined) process.send!({ re: m.id, error: String((error as Error)?.stack ?? error) });
-    }
-  });
-}
+// IPC (scripts/lib/bench-children.ts): the parent asks {id, cmd, ...}; a child answers {re: id, ...} or sends events {ev, ...}.
 
 /** RSS once freed pages went back to the system (a little after a GC): collect and wait until it holds still. */
 async function measureRss(): Promise<number> {
