@@ -52,7 +52,7 @@ export function historyChartSvg(o: HistoryChartOptions): Html {
   const yAxis = ticks.map((v) => html`<line x1="${L - 3}" x2="${L + pw}" y1="${n2(y(v))}" y2="${n2(y(v))}" class="grid"/><text x="${L - 5}" y="${n2(y(v) + 4)}" text-anchor="end">${fmt(v)}</text>`);
   const xAxis = [60, 45, 30, 15, 0].map((m) => {
     const px = n2(x(o.to - m * 60_000));
-    return html`<line x1="${px}" x2="${px}" y1="${T + ph}" y2="${T + ph + 3}"/><text x="${px}" y="${T + ph + 14}" text-anchor="middle">${m === 0 ? "now" : `−${m} min`}</text>`;
+    return html`<line x1="${px}" x2="${px}" y1="${T + ph}" y2="${T + ph + 3}"/><text x="${px}" y="${T + ph + 14}" text-anchor="${m === 0 ? "end" : "middle"}">${m === 0 ? "now" : `−${m} min`}</text>`;
   });
   const latest = o.lines.map((l) => {
     const last = [...l.points].reverse().find(([, v]) => v !== null);
