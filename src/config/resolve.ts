@@ -36,9 +36,11 @@ export interface ParsedArgs {
 
 const BOOLEAN_FLAGS = new Set(["--help", "-h", "--version", "-v"]);
 
-/** Splits argv into a command, positionals and `--flag value` / `--flag=value` pairs. */
-export function parseArgs(argv: string[], extraFlags: string[] = []): ParsedArgs {
+/** Splits argv into a command, positionals and `--flag value` / `--flag=value` pairs; `extraBooleans`
+ *  are a command's flags that take no value (mapped to "true", like --help). */
+export function parseArgs(argv: string[], extraFlags: string[] = [], extraBooleans: string[] = []): ParsedArgs {
   const known = new Set([...Object.values(SETTINGS).map((s) => s.flag), ...extraFlags]);
+  const booleans = new Set([...BOOLEAN_FLAGS, ...extraBooleans]);
   const flags = new Map<string, string>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -51,7 +53,7 @@ export function parseArgs(argv: string[], extraFlags: string[] = []): ParsedArgs
       positionals.push(arg);
       continue;
     }
-    if (BOOLEAN_FLAGS.has(arg)) {
+    if (booleans.has(arg)) {
       flags.set(arg, "true");
       continue;
     }
