@@ -5,6 +5,7 @@ import { helpText } from "./cli/help";
 import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
 import { TOKEN_FLAGS, tokenCommand } from "./cli/token";
 import { FEED_FLAGS, feedCommand } from "./cli/feed";
+import { CLIENT_BOOLEANS, CLIENT_FLAGS, isClientCommand, runClient } from "./cli/client";
 import { DataDirInUse } from "./db/lock";
 import { DatabaseUnavailable } from "./db/database";
 import { createLogger } from "./log/logger";
@@ -21,7 +22,7 @@ function fail(message: string): never {
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
-    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS, ...FEED_FLAGS]);
+    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS, ...FEED_FLAGS, ...CLIENT_FLAGS], CLIENT_BOOLEANS);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(helpText(VERSION));
     return;
   }
+  // The terminal client only talks to a daemon: no settings to resolve, no data dir to prepare.
+  if (isClientCommand(command)) await runClient(command, args);
   let config;
   try {
     config = resolveConfig(args, process.env);
