@@ -1,11 +1,15 @@
 // Builds the Elysia app and owns its one error path (routes are mounted by src/http/routes/index.ts) (DomainError -> status -> JSON for
-// the API, a page or an htmx fragment for the browser; anything else is logged and answered 500).
+// the API, a page or an htmx fragment for the browser; anything else is logged and answered 500),
+// and the one place answers are compressed (src/http/compression.ts), errors included.
 import { Elysia } from "elysia";
+import { mapResponse as elysiaResponse } from "elysia/adapter/bun/handler";
 import type { Logger } from "../log/logger";
 import { errorFragment, errorPage } from "../../views/errors";
 import { domainErrorOf } from "../errors";
 import { statusOf } from "./errors";
 import { htmlResponse, isApiPath, isHtmx } from "./respond";
+import { COMPRESSION, compressResponse } from "./compression";
+import { identityOf } from "./request-identity";
 
 export interface AppDeps {
   version: string;
@@ -34,30 +38,50 @@ function errorResponse(request: Request, path: string, status: number, message: 
   return htmlResponse(errorPage(status, message, version), status, headers);
 }
 
+/**
+ * The response compressed as the client accepts (src/http/compression.ts). A page for a signed-in
+ * browser holds its CSRF token (views/controls.ts) beside what its URL may echo: it goes plain,
+ * so its compressed length cannot leak the token (BREACH).
+ */
+function compressed(request: Request, response: Response): Promise<Response> {
+  const secret = identityOf(request)?.csrf !== undefined && (response.headers.get("content-type") ?? "").startsWith("text/html");
+  return compressResponse(request, response, COMPRESSION, secret);
+}
+
 export function createApp(deps: AppDeps) {
   const app = new Elysia({ websocket: deps.websocket as never })
     // First of all hooks, before routing: a refusal by a later hook, or a 404, carries them too.
     .onRequest(({ set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
     })
-    .onError({ as: "global" }, ({ code, error, request, path }) => {
-      const p = path ?? new URL(request.url).pathname;
-      const domain = domainErrorOf(error);
-      if (domain) return errorResponse(request, p, statusOf(domain.code), domain.message, domain.extra, deps.version);
-      switch (code) {
-        case "NOT_FOUND":
-          return errorResponse(request, p, 404, "Not found", {}, deps.version);
-        case "PARSE":
-          return errorResponse(request, p, 400, "malformed request body (expected valid JSON)", {}, deps.version);
-        case "VALIDATION":
-          return errorResponse(request, p, 422, (error as Error).message.split("\n")[0] ?? "invalid request", {}, deps.version);
-        case "INVALID_COOKIE_SIGNATURE":
-        case "INVALID_FILE_TYPE":
-          return errorResponse(request, p, 400, (error as Error).message, {}, deps.version);
-      }
-      deps.logger.error("request failed", { method: request.method, path: p, code: String(code), error: error as Error });
-      return errorResponse(request, p, 500, "internal error (logged on the server)", {}, deps.version);
-    });
+    // Every handler's answer, and an early one from a hook (a redirect to the login page). Elysia
+    // maps a value to its Response first, with the status and headers set by the handler.
+    .mapResponse({ as: "global" }, async ({ request, responseValue, set }) => {
+      if (responseValue === undefined || responseValue === null) return; // a socket's upgrade
+      const response = responseValue instanceof Response ? responseValue : await elysiaResponse(responseValue, set as never, request);
+      return compressed(request, response);
+    })
+    // An unmatched path's 404 skips the hook above: the error path compresses its own answers.
+    .onError({ as: "global" }, async ({ code, error, request, path }) => compressed(request, errorOf(code, error, request, path)));
+
+  function errorOf(code: unknown, error: unknown, request: Request, path: string | undefined): Response {
+    const p = path ?? new URL(request.url).pathname;
+    const domain = domainErrorOf(error);
+    if (domain) return errorResponse(request, p, statusOf(domain.code), domain.message, domain.extra, deps.version);
+    switch (code) {
+      case "NOT_FOUND":
+        return errorResponse(request, p, 404, "Not found", {}, deps.version);
+      case "PARSE":
+        return errorResponse(request, p, 400, "malformed request body (expected valid JSON)", {}, deps.version);
+      case "VALIDATION":
+        return errorResponse(request, p, 422, (error as Error).message.split("\n")[0] ?? "invalid request", {}, deps.version);
+      case "INVALID_COOKIE_SIGNATURE":
+      case "INVALID_FILE_TYPE":
+        return errorResponse(request, p, 400, (error as Error).message, {}, deps.version);
+    }
+    deps.logger.error("request failed", { method: request.method, path: p, code: String(code), error: error as Error });
+    return errorResponse(request, p, 500, "internal error (logged on the server)", {}, deps.version);
+  }
   return app;
 }
 
