@@ -20,6 +20,17 @@ Usage:
   gridcast feed replay [--count N | --ids a,b] [--speed X] [--prefix P] --server URL [--token T]
                                       replay stored games as live games on a running daemon (prefix default
                                       replay-, speed default 1); needs --server: the replay runs in the daemon
+  gridcast grid-search --entry START:STOP:STEP --exit START:STOP:STEP [--fee F] [--games a,b,...]
+                                      run a grid search on a running daemon (--server URL, --token T or
+                                      GRIDCAST_TOKEN) and follow it: a progress bar, then the final selection
+                                      and the top 10 pairs by train P&L (--json: the results document)
+  gridcast simulate --entry E --exit X [--fee F] [--games a,b,...]
+                                      run one pair as a simulation the same way (per-game results)
+  gridcast watch ID                   follow a job that is already queued or running (or print its results)
+  gridcast jobs [--limit N]           list recent jobs: id, kind, state, progress, created (--json as served)
+                                      Ctrl-C while a job is followed asks the daemon to cancel it; exit codes:
+                                      0 complete, 1 error, cancelled, refused or daemon unreachable,
+                                      2 bad arguments, 130 interrupted by Ctrl-C
   gridcast --help | --version
 
 Options (each also read from its environment variable; flags win):
