@@ -29,10 +29,10 @@ export const USAGE: Record<ClientCommand, string> = {
 // Decimal or exponent notation, as the daemon reads numbers; "0x10", "" and "1e" are malformed.
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function numberArg(flag: string, raw: string, what = "a number"): number {
+function numberArg(flag: string, raw: string): number {
   const s = raw.trim();
   const n = Number(s);
-  if (!NUMBER.test(s) || !Number.isFinite(n)) throw new ConfigError(`invalid ${flag} ${JSON.stringify(raw)}: must be ${what}`);
+  if (!NUMBER.test(s) || !Number.isFinite(n)) throw new ConfigError(`invalid ${flag} ${JSON.stringify(raw)}: must be a number`);
   return n;
 }
 
@@ -40,8 +40,9 @@ function numberArg(flag: string, raw: string, what = "a number"): number {
 export function parseRange(flag: string, raw: string): { start: number; stop: number; step: number } {
   const parts = raw.split(":");
   const form = "START:STOP:STEP, three numbers such as 0.01:0.2:0.01";
-  if (parts.length !== 3) throw new ConfigError(`invalid ${flag} ${JSON.stringify(raw)}: must be ${form}`);
-  const [start, stop, step] = parts.map((p) => numberArg(flag, p, form)) as [number, number, number];
+  const values = parts.length !== 3 ? [NaN] : parts.map((p) => (NUMBER.test(p.trim()) ? Number(p.trim()) : NaN));
+  if (!values.every(Number.isFinite)) throw new ConfigError(`invalid ${flag} ${JSON.stringify(raw)}: must be ${form}`);
+  const [start, stop, step] = values as [number, number, number];
   return { start, stop, step };
 }
 

@@ -57,7 +57,7 @@ export function progressText(s: WireSnapshot, t: JobTiming, style: LineStyle): s
   const status = cell(s.status);
   const parts = style.terminal ? [`${bar(s)} ${shownPercent(s, 1).padStart(5)}%`] : [`${status} ${shownPercent(s, 0)}%`];
   if (s.total > 0) parts.push(style.terminal ? `${compact(s.current)}/${compact(s.total)}` : `${int(s.current)}/${int(s.total)} ${style.unit}`);
-  if (style.terminal && s.status !== "running") parts.push(`${status}${isTerminal(s.status) ? "," : ""}`);
+  if (style.terminal && s.status !== "running") parts.push(status);
   const p = pace(s, t, style);
   if (p) parts.push(p);
   if (s.status === "running" && s.current_combo) parts.push(cell(s.current_combo));
