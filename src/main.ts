@@ -1,6 +1,7 @@
 // The gridcast command line: resolves config once, then runs one command.
 import pkg from "../package.json" with { type: "json" };
-import { ConfigError, parseArgs, prepareDataDir, resolveConfig } from "./config/resolve";
+import { ConfigError, loadConfig, parseArgs, prepareDataDir } from "./config/resolve";
+import { LiveConfig } from "./config/live";
 import { helpText } from "./cli/help";
 import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
 import { TOKEN_FLAGS, tokenCommand } from "./cli/token";
@@ -10,7 +11,8 @@ import { DataDirInUse } from "./db/lock";
 import { DatabaseUnavailable } from "./db/database";
 import { createLogger } from "./log/logger";
 import { StartupError, startServer, type RunningServer } from "./server/lifecycle";
-import { onStopSignals } from "./server/signals";
+import { reloadSettings } from "./server/reload";
+import { onReloadSignal, onStopSignals } from "./server/signals";
 
 const VERSION = pkg.version;
 
@@ -40,20 +42,24 @@ async function main(argv: string[]): Promise<void> {
   if (isClientCommand(command)) await runClient(command, args);
   let config;
   try {
-    config = resolveConfig(args, process.env);
+    config = loadConfig(args, process.env);
     prepareDataDir(config);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel });
+  // The settings in force; the logger reads its level and format there, so a reload changes them.
+  const liveConfig = new LiveConfig(config);
+  const logger = createLogger({ get format() { return liveConfig.current.logFormat; }, get level() { return liveConfig.current.logLevel; } });
   switch (command) {
     case "serve": {
       if (args.positionals.length) fail(`serve takes no arguments (got ${JSON.stringify(args.positionals[0])})`);
       // Handlers first: a signal that arrives while the server starts must still stop it cleanly.
       let server: RunningServer | undefined;
       onStopSignals(logger, async () => server?.stop());
-      server = await startServer({ config, logger, version: VERSION });
+      // SIGHUP (systemctl reload): the same arguments, environment and settings file, resolved again.
+      onReloadSignal(logger, () => void reloadSettings({ load: () => loadConfig(args, process.env), liveConfig, logger }));
+      server = await startServer({ config, liveConfig, logger, version: VERSION });
       try {
         await server.ready;
       } catch (err) {

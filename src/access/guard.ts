@@ -4,6 +4,7 @@
 // hook and turns a page's missing identity into the way to /login.
 import { timingSafeEqual } from "node:crypto";
 import { networkInterfaces } from "node:os";
+import { rebuiltOnChange } from "../config/live";
 import { DomainError } from "../errors";
 import { FORM_BYTES, readText } from "../http/body";
 import { CSRF_FIELD, CSRF_HEADER } from "./index";
@@ -114,14 +115,16 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export function createGuard(options: GuardOptions): Guard {
-  const names = answeredNames(options.listenHost, options.allowedHosts);
-  const allowAnyOrigin = options.allowedOrigins.includes("*");
-  const origins = new Set(options.allowedOrigins.map(originOf).filter((o): o is string => o !== null));
+  // The lists are read at each request (a reload may replace them: src/server/reload.ts).
+  const answered = rebuiltOnChange(() => options.allowedHosts, (hosts) => answeredNames(options.listenHost, hosts));
+  const allowed = rebuiltOnChange(() => options.allowedOrigins, (list) => ({
+    any: list.includes("*"), origins: new Set(list.map(originOf).filter((o): o is string => o !== null)),
+  }));
 
   function checkHost(request: Request): void {
     const raw = request.headers.get("host");
     const name = hostName(raw);
-    if (name && (isLoopback(name) || names.has(name))) return;
+    if (name && (isLoopback(name) || answered().has(name))) return;
     const shown = JSON.stringify((raw ?? "").slice(0, 100));
     throw new DomainError("misdirected", `this server does not answer to host ${shown} (add it to --allowed-hosts)`);
   }
@@ -134,7 +137,8 @@ export function createGuard(options: GuardOptions): Guard {
     const origin = originOf(stated);
     if (origin === null) throw crossSite(); // `Origin: null` (sandboxed frames, data: pages) or junk
     const own = originOf(`${new URL(request.url).protocol}//${request.headers.get("host")}`);
-    if (origin === own || allowAnyOrigin || origins.has(origin)) return;
+    const { any, origins } = allowed();
+    if (origin === own || any || origins.has(origin)) return;
     throw crossSite();
   }
 

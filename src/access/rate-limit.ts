@@ -7,7 +7,8 @@ import { DomainError } from "../errors";
 export type LimitKind = "login" | "jobs" | "imports";
 
 export interface RateLimitOptions {
-  /** Requests allowed per minute; the bucket holds this many and refills evenly over the minute. 0 or less: no limit. */
+  /** Requests allowed per minute; the bucket holds this many and refills evenly over the minute. 0 or less: no limit.
+   *  Read at each request, so a reload that changes it (a getter) applies to the next one. */
   perMinute: number;
   /** Milliseconds; injected so tests advance time instead of waiting. */
   now: () => number;
@@ -28,11 +29,9 @@ export class RateLimiter {
   // used first, so eviction is O(1) without a linked list of our own.
   private readonly buckets = new Map<string, Bucket>();
   private readonly capacity: number;
-  private readonly perMs: number;
 
   constructor(private readonly options: RateLimitOptions) {
     this.capacity = Math.max(1, options.capacity ?? DEFAULT_CAPACITY);
-    this.perMs = options.perMinute / 60_000;
   }
 
   /** Keys held now (at most the capacity). */
@@ -53,13 +52,14 @@ export class RateLimiter {
   tryTake(key: string): number {
     const { perMinute, now } = this.options;
     if (!(perMinute > 0)) return 0;
+    const perMs = perMinute / 60_000;
     const t = now();
     const held = this.buckets.get(key);
     let b: Bucket;
     if (held) {
       this.buckets.delete(key);
       b = held;
-      b.tokens = Math.min(perMinute, b.tokens + Math.max(0, t - b.at) * this.perMs);
+      b.tokens = Math.min(perMinute, b.tokens + Math.max(0, t - b.at) * perMs);
       b.at = t;
     } else {
       b = { tokens: perMinute, at: t };
@@ -70,7 +70,7 @@ export class RateLimiter {
       b.tokens -= 1;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
+    return Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
   }
 }
 
@@ -80,10 +80,8 @@ export interface RateLimits {
   imports: RateLimiter;
 }
 
-export function createRateLimits(perMinute: Record<LimitKind, number>, now: () => number, capacity = DEFAULT_CAPACITY): RateLimits {
-  return {
-    login: new RateLimiter({ perMinute: perMinute.login, now, capacity }),
-    jobs: new RateLimiter({ perMinute: perMinute.jobs, now, capacity }),
-    imports: new RateLimiter({ perMinute: perMinute.imports, now, capacity }),
-  };
+/** One limiter per kind; each reads `perMinute[kind]` at every request (so getters there make them live). */
+export function createRateLimits(perMinute: Readonly<Record<LimitKind, number>>, now: () => number, capacity = DEFAULT_CAPACITY): RateLimits {
+  const limiter = (kind: LimitKind) => new RateLimiter({ get perMinute() { return perMinute[kind]; }, now, capacity });
+  return { login: limiter("login"), jobs: limiter("jobs"), imports: limiter("imports") };
 }

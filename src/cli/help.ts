@@ -2,7 +2,7 @@
 import { SETTINGS } from "../config/settings";
 
 export function helpText(version: string): string {
-  const rows = Object.values(SETTINGS).map((s) => `  ${`${s.flag} <value>`.padEnd(26)} ${s.env.padEnd(26)} ${s.doc} (default: ${s.defaultText})`);
+  const rows = Object.values(SETTINGS).map((s) => `  ${`${s.flag} <value>`.padEnd(26)} ${s.env.padEnd(26)} ${s.doc} (default: ${s.defaultText})${s.live ? " [live]" : ""}`);
   return `gridcast ${version}: parameter sweeps and simulations of trading strategies, streamed live.
 
 Usage:
@@ -33,7 +33,9 @@ Usage:
                                       2 bad arguments, 130 interrupted by Ctrl-C
   gridcast --help | --version
 
-Options (each also read from its environment variable; flags win):
+Options (each also read from its environment variable, and from the --settings-file; a flag wins over
+the variable, the variable over the file). [live]: SIGHUP (systemctl reload) applies a new value at once;
+the others need a restart:
 ${rows.join("\n")}
 `;
 }

@@ -1,8 +1,10 @@
-// Resolves flags, environment and defaults once into one typed, validated Config.
-// Anything wrong stops here with a ConfigError naming the setting; nothing downstream re-checks.
+// Resolves flags, environment, the settings file and defaults into one typed, validated Config:
+// once at start, and again on SIGHUP (src/server/reload.ts). Anything wrong stops here with a
+// ConfigError naming the setting; nothing downstream re-checks.
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { SETTINGS, SettingValueError, type SettingDef, type SettingKey } from "./settings";
+import { readSettingsFile, SettingsFileError, type SettingsFile } from "./settings-file";
 
 type ValueOf<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingDef<infer T> ? T : never;
 export type Config = Omit<{ [K in SettingKey]: ValueOf<K> }, "auth"> & { dataDir: string; auth: "on" | "off" };
@@ -67,13 +69,16 @@ export function parseArgs(argv: string[], extraFlags: string[] = [], extraBoolea
   return { command: positionals.shift(), positionals, flags };
 }
 
-/** Flags win over environment variables, which win over defaults. */
-export function resolveConfig(args: ParsedArgs, env: Record<string, string | undefined>): Config {
+type Env = Record<string, string | undefined>;
+
+/** Flags win over environment variables, which win over the settings file, which wins over defaults. */
+export function resolveConfig(args: ParsedArgs, env: Env, file?: SettingsFile): Config {
   const out: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(SETTINGS) as [SettingKey, SettingDef][]) {
     const fromFlag = args.flags.get(def.flag);
-    const fromEnv = env[def.env];
-    const raw = fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
+    const fromEnv = env[def.env] === "" ? undefined : env[def.env];
+    const fromFile = file?.values.get(def.env);
+    const raw = fromFlag ?? fromEnv ?? fromFile?.value;
     if (raw === undefined) {
       out[key] = def.default();
       continue;
@@ -83,13 +88,32 @@ export function resolveConfig(args: ParsedArgs, env: Record<string, string | und
     } catch (err) {
       if (!(err instanceof SettingValueError)) throw err;
       const source = fromFlag !== undefined ? def.flag : def.env;
-      throw new ConfigError(`invalid ${source} ${JSON.stringify(raw)}: ${err.message}`);
+      const where = fromFlag === undefined && fromEnv === undefined ? ` (${file!.path} line ${fromFile!.line})` : "";
+      throw new ConfigError(`invalid ${source} ${JSON.stringify(raw)}${where}: ${err.message}`);
     }
   }
   const config = out as Config;
   config.dataDir = resolvePath(config.dataDir);
   // access.md "Modes": a daemon reachable from other machines never comes up open by default.
   config.auth ??= isLoopbackHost(config.host) ? "off" : "on";
+  return config;
+}
+
+/**
+ * The Config for a command line: the settings file it names (--settings-file, else
+ * GRIDCAST_SETTINGS_FILE) read, then everything resolved. What start and every reload call.
+ */
+export function loadConfig(args: ParsedArgs, env: Env): Config {
+  const path = args.flags.get(SETTINGS.settingsFile.flag) ?? (env[SETTINGS.settingsFile.env] || undefined);
+  let file: SettingsFile | undefined;
+  try {
+    file = path === undefined ? undefined : readSettingsFile(path);
+  } catch (err) {
+    if (err instanceof SettingsFileError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const config = resolveConfig(args, env, file);
+  if (file) config.settingsFile = file.path;
   return config;
 }
 

@@ -33,9 +33,9 @@ function textValue(value: unknown): string {
 export function createLogger(options: LoggerOptions, base: Fields = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const now = options.now ?? (() => new Date());
-  const min = RANK[options.level];
+  // Level and format are read at each line: a reload (src/server/reload.ts) may change them.
   const emit = (level: Level, msg: string, fields?: Fields) => {
-    if (RANK[level] < min) return;
+    if (RANK[level] < RANK[options.level]) return;
     const all = { ...base, ...fields };
     const time = now().toISOString();
     if (options.format === "json") {

@@ -59,8 +59,13 @@ export function resolveRealtimeSettings(input: Partial<RealtimeSettings> = {}): 
   positiveInt("backpressureLimitBytes", s.backpressureLimitBytes, 16 * 1024, 1024 ** 3);
   positiveInt("slowConsumerGraceMs", s.slowConsumerGraceMs, 10, 3_600_000);
   positiveInt("retainTerminalTopics", s.retainTerminalTopics, 0, 1_000_000);
-  s.allowedOrigins = s.allowedOrigins.map((o) => (o === "*" ? o : o.replace(/\/+$/, "").toLowerCase()));
+  s.allowedOrigins = normalizeOrigins(s.allowedOrigins);
   return s;
+}
+
+/** Origins as a browser sends them (lowercase, no trailing slash), `*` kept: what originAllowed compares. */
+export function normalizeOrigins(origins: readonly string[]): string[] {
+  return origins.map((o) => (o === "*" ? o : o.replace(/\/+$/, "").toLowerCase()));
 }
 
 export interface WebSocketOptions {

@@ -5,6 +5,7 @@ import { createAccess, ensureAdmin, type Access } from "../access";
 import { identityOf } from "../access/guard";
 import { createRateLimits } from "../access/rate-limit";
 import type { Identity } from "../access/roles";
+import { LiveConfig, rebuiltOnChange } from "../config/live";
 import type { Config } from "../config/resolve";
 import { DatabaseUnavailable, type Database } from "../db/database";
 import { DataDirInUse } from "../db/lock";
@@ -24,6 +25,7 @@ import {
   jobIdOf, jobTopic, UPDATE_TOPIC, websocketOptions, type Hub, type Realtime, type Resolution,
 } from "../realtime";
 import type { SocketIdentity } from "../realtime/registry";
+import { normalizeOrigins, type RealtimeSettings } from "../realtime/settings";
 import { DomainError } from "../errors";
 import { systemClock, type Clock } from "../realtime/transport";
 import { DatabaseSlot } from "./database-slot";
@@ -37,6 +39,8 @@ import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/
 
 export interface RunningServer {
   config: Config;
+  /** The settings in force: `config` plus what reloads changed (src/server/reload.ts). */
+  liveConfig: LiveConfig;
   app: App;
   url: string;
   port: number;
@@ -61,6 +65,8 @@ export class StartupError extends Error {}
 
 export interface ServeDeps {
   config: Config;
+  /** What a reload updates (main's, which its logger reads too); one of its own over `config` when omitted. */
+  liveConfig?: LiveConfig;
   logger: Logger;
   version: string;
   /** Injected in tests to hold the database back or swap the driver. */
@@ -81,16 +87,24 @@ function socketIdentityOf(identity: Identity | null): SocketIdentity {
 
 export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const { config, logger } = deps;
+  // Settings marked `live` in the table are read when used, through the getters on `inForce()`
+  // below, so a reload reaches them; everything else keeps the value it was started with.
+  const liveConfig = deps.liveConfig ?? new LiveConfig(config);
+  const inForce = () => liveConfig.current;
   const clock = deps.clock ?? systemClock;
   const slot = new DatabaseSlot(config.databaseUrl ? "postgres" : "pglite");
   const access = createAccess({
     database: () => slot.get(), mode: config.auth, clock, sessionTtlMs: config.sessionTtlMs, logger: logger.child({ part: "access" }),
   });
 
-  const settings = resolveRealtimeSettings({
-    tickMs: config.tickMs, maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp,
-    allowedOrigins: config.allowedOrigins, metricsIntervalMs: config.metricsIntervalMs,
-  });
+  const origins = rebuiltOnChange(() => inForce().allowedOrigins, normalizeOrigins);
+  const settings: RealtimeSettings = {
+    ...resolveRealtimeSettings({
+      tickMs: config.tickMs, maxConnections: config.maxConnections, maxConnectionsPerIp: config.maxConnectionsPerIp,
+      allowedOrigins: config.allowedOrigins, metricsIntervalMs: config.metricsIntervalMs,
+    }),
+    get allowedOrigins() { return origins(); },
+  };
   const transport = createLateTransport();
   const realtimeLog = logger.child({ part: "realtime" });
 
@@ -104,7 +118,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     logger: logger.child({ part: "jobs" }),
     publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
     maxRunning: config.maxRunningJobs,
-    maxQueued: config.maxQueuedJobs,
+    get maxQueued() { return inForce().maxQueuedJobs; },
     maxBufferedUnits: config.storeBufferUnits,
   });
   // A job topic resolves to the job's real state when this process knows it, else not_found; the
@@ -132,14 +146,15 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     database: () => slot.get(), feed: liveFeed, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
   });
   const registry = createRegistry({
-    maxConnections: settings.maxConnections, maxConnectionsPerIp: settings.maxConnectionsPerIp, published: hub.published, logger: realtimeLog,
+    get maxConnections() { return inForce().maxConnections; }, get maxConnectionsPerIp() { return inForce().maxConnectionsPerIp; },
+    published: hub.published, logger: realtimeLog,
     latestSeq: hub.seqOfWire,
   });
 
   const updates = new UpdateService({
     database: () => slot.get(),
     inboxDir: join(config.dataDir, "inbox"),
-    limits: { maxBytes: config.maxImportBytes, maxGames: config.maxImportGames, maxTicksPerGame: config.maxGameTicks },
+    get limits() { return { maxBytes: config.maxImportBytes, maxGames: inForce().maxImportGames, maxTicksPerGame: inForce().maxGameTicks }; },
     logger: logger.child({ part: "update" }),
     publish: (status) => hub.set(UPDATE_TOPIC, status as never),
   });
@@ -193,13 +208,17 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   mountRoutes(app, {
     version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, live, sessionTtlMs: config.sessionTtlMs,
     security: {
-      metricsPublic: config.metricsPublic,
+      get metricsPublic() { return inForce().metricsPublic; },
       listenHost: config.host,
-      allowedHosts: config.allowedHosts,
-      allowedOrigins: config.allowedOrigins,
-      limits: createRateLimits({ login: config.rateLoginPerMin, jobs: config.rateJobsPerMin, imports: config.rateImportsPerMin }, () => clock.now()),
+      get allowedHosts() { return inForce().allowedHosts; },
+      get allowedOrigins() { return inForce().allowedOrigins; },
+      limits: createRateLimits({
+        get login() { return inForce().rateLoginPerMin; },
+        get jobs() { return inForce().rateJobsPerMin; },
+        get imports() { return inForce().rateImportsPerMin; },
+      }, () => clock.now()),
     },
-    maxPairs: config.maxPairs, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
+    get maxPairs() { return inForce().maxPairs; }, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
     metricsHistory: { intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, now: () => clock.now() },
   });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
@@ -259,5 +278,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, ready, stop };
+  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, ready, stop };
 }

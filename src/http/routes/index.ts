@@ -212,8 +212,9 @@ function mountGuard(app: AnyElysia, deps: RouteDeps): void {
     limitOf: (method, route) => RATE_LIMITED[`${method} ${route}`],
     limits: s.limits,
     listenHost: s.listenHost,
-    allowedHosts: s.allowedHosts,
-    allowedOrigins: s.allowedOrigins,
+    // Getters: a reload may change these (src/server/reload.ts), and the guard reads them per request.
+    get allowedHosts() { return s.allowedHosts; },
+    get allowedOrigins() { return s.allowedOrigins; },
     bodyTimeoutMs: deps.bodyTimeoutMs,
   });
   // Before routing, so unmatched paths (and socket upgrades) get the Host and cross-site rules too;
@@ -239,7 +240,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(healthRoutes(deps.health));
   app.use(assetRoutes());
   app.use(gamesRoutes(imports));
-  app.use(jobsRoutes({ database, scheduler, maxPairs: deps.maxPairs, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(jobsRoutes({ database, scheduler, get maxPairs() { return deps.maxPairs; }, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(tokensRoutes({ access, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(liveRoutes({ live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
   app.use(strategiesRoutes({ database, live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
@@ -249,7 +250,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
 
   // Pages for people (htmx), and the sockets that keep them live, one per page, named for what it watches.
   app.use(loginRoutes({ version, access, sessionTtlMs: deps.sessionTtlMs, bodyTimeoutMs: deps.bodyTimeoutMs }));
-  app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, maxPairs: deps.maxPairs, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
+  app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, get maxPairs() { return deps.maxPairs; }, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
   app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory }));
