@@ -6,6 +6,7 @@ import { helpText } from "./cli/help";
 import { CommandFailed, demoCommand, IMPORT_FLAGS, importCommand } from "./cli/import";
 import { TOKEN_FLAGS, tokenCommand } from "./cli/token";
 import { FEED_FLAGS, feedCommand } from "./cli/feed";
+import { INSTALL_BOOLEANS, INSTALL_FLAGS, installCommand } from "./cli/install";
 import { CLIENT_BOOLEANS, CLIENT_FLAGS, isClientCommand, runClient } from "./cli/client";
 import { DataDirInUse } from "./db/lock";
 import { DatabaseUnavailable } from "./db/database";
@@ -24,7 +25,7 @@ function fail(message: string): never {
 async function main(argv: string[]): Promise<void> {
   let args;
   try {
-    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS, ...FEED_FLAGS, ...CLIENT_FLAGS], CLIENT_BOOLEANS);
+    args = parseArgs(argv, [...IMPORT_FLAGS, ...TOKEN_FLAGS, ...FEED_FLAGS, ...INSTALL_FLAGS, ...CLIENT_FLAGS], [...CLIENT_BOOLEANS, ...INSTALL_BOOLEANS]);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -40,6 +41,20 @@ async function main(argv: string[]): Promise<void> {
   }
   // The terminal client only talks to a daemon: no settings to resolve, no data dir to prepare.
   if (isClientCommand(command)) await runClient(command, args);
+  // install/uninstall write a service for a target machine: nothing of this one to resolve or prepare.
+  if (command === "install" || command === "uninstall") {
+    try {
+      installCommand(command, args, VERSION);
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message);
+      if (err instanceof CommandFailed) {
+        process.stderr.write(`gridcast: ${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    return;
+  }
   let config;
   try {
     config = loadConfig(args, process.env);

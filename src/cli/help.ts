@@ -31,6 +31,11 @@ Usage:
                                       Ctrl-C while a job is followed asks the daemon to cancel it; exit codes:
                                       0 complete, 1 error, cancelled, refused or daemon unreachable,
                                       2 bad arguments, 130 interrupted by Ctrl-C
+  gridcast install [--prefix /] [--user gridcast] [--data-dir /var/lib/gridcast] [--binary PATH] [--dry-run]
+                                      write a systemd unit for this binary, /etc/gridcast/gridcast.env (every
+                                      setting, commented) and make the user and the data dir (--dry-run: print it all)
+  gridcast uninstall [--prefix /] [--dry-run]
+                                      remove the unit and the settings file install wrote (never the data)
   gridcast --help | --version
 
 Options (each also read from its environment variable, and from the --settings-file; a flag wins over

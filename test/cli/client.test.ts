@@ -5,8 +5,11 @@
 // A job that must stay queued waits behind a "blocker": a grid far too big to finish, cancelled
 // as soon as the test has seen what it waits for (one job runs at a time on these daemons).
 import { afterEach, beforeEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/server/lifecycle";
+import { launchDaemon, waitHealthy } from "../support/daemon";
 import { forEachDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
 import { makeToken, startAuthServer, startTestServer, stopTestServer } from "../support/server";
@@ -286,6 +289,28 @@ test("bad arguments exit 2 with a clear message, before anything is sent", async
     expect({ args, code: r.code, out: r.out }).toEqual({ args, code: 2, out: "" });
     expect(r.err).toStartWith("gridcast: ");
     expect(r.err).toContain(message);
+  }
+});
+
+test("a daemon killed while a job is followed: exit 1, saying the socket closed and how to follow the job again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gridcast-client-"));
+  const daemon = await launchDaemon(dir, FLAGS);
+  try {
+    await waitHealthy(daemon.url);
+    expect((await fetch(`${daemon.url}/api/games/demo?games=${GAMES}&seed=1`, { method: "POST" })).status).toBe(200);
+    const block = await fetch(`${daemon.url}/api/grid-search/run`, { method: "POST", body: JSON.stringify(BLOCKER), headers: { "content-type": "application/json" } });
+    expect(block.status).toBe(200);
+    const child = spawnCli(["grid-search", ...SMALL, "--server", daemon.url]);
+    await eventually(() => child.seen.out.includes("queued 0%"), { timeoutMs: 20_000, what: "the queued line" });
+    const id = /job ([0-9a-f-]{36}) submitted/.exec(child.seen.out)![1];
+    daemon.proc.kill("SIGKILL");
+    const r = await child.done();
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^gridcast: the job's socket closed \\(\\d+[^)]*\\) before the job finished; follow it again with gridcast watch ${id}\n$`));
+  } finally {
+    daemon.proc.kill("SIGKILL");
+    await daemon.proc.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
