@@ -8,10 +8,10 @@ import { createApp } from "../../src/http/app";
 import { invalid } from "../../src/errors";
 import { silentLogger } from "../../src/log/logger";
 import type { RunningServer } from "../../src/server/lifecycle";
-import { forEachDatabase } from "../support/db";
+import { forEachDatabase, freshDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
 import { randomGames } from "../support/reference";
-import { rawRequest, startTestServer, stopTestServer } from "../support/server";
+import { makeSession, makeToken, rawRequest, startAuthServer, startTestServer, stopTestServer } from "../support/server";
 
 /** The bytes as sent: Bun's fetch would otherwise decode them (and asks for gzip, br and zstd itself). */
 async function wire(url: string, acceptEncoding: string | null, init: RequestInit = {}) {
@@ -126,6 +126,28 @@ forEachDatabase("compressed responses", (db) => {
     });
     expect(JSON.parse(first).type).toBe("welcome");
     ws.close();
+  });
+});
+
+describe("with --auth on", () => {
+  test("a signed-in browser's page (it holds the CSRF token) goes plain; a token's page, and the session's JSON and assets, compress", async () => {
+    const db = await freshDatabase("pglite");
+    const server = await startAuthServer({ database: db });
+    try {
+      const session = await makeSession(server, "operator");
+      const token = await makeToken(server, "viewer");
+      const page = await wire(`${server.url}/grid-search/new`, "gzip, br", { headers: { cookie: session.cookie } });
+      expect(page.res.status).toBe(200);
+      expect(page.bytes.toString()).toContain(session.csrf);
+      expect(page.res.headers.get("content-encoding")).toBeNull();
+      const asBearer = await wire(`${server.url}/grid-search/new`, "gzip, br", { headers: { authorization: token.bearer } });
+      expect(asBearer.res.headers.get("content-encoding")).toBe("br");
+      const asset = await wire(`${server.url}/static/htmx.min.js`, "gzip", { headers: { cookie: session.cookie } });
+      expect(asset.res.headers.get("content-encoding")).toBe("gzip");
+    } finally {
+      await stopTestServer(server);
+      await db.close();
+    }
   });
 });
 

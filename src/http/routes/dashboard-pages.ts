@@ -2,6 +2,8 @@
 // form's live preview (pairs and work, inline errors) and its plain POST (303 to the job page).
 // Mounted by src/http/routes/index.ts, with the jobs and games they show.
 import { Elysia } from "elysia";
+import { doc, html, redirectTo } from "../openapi";
+import { Form } from "./schemas";
 import { countPairs, ParamError, validateGridParams, type GridParams } from "../../compute/grid";
 import type { Database } from "../../db/database";
 import { gameIdsInOrder, listGames } from "../../games/repository";
@@ -29,6 +31,8 @@ export interface DashboardRoutesDeps {
   bodyTimeoutMs: number;
 }
 
+/** The form's fields, as the page names and explains them. */
+const GRID_FORM = Form(Object.fromEntries(GRID_FIELDS.map((f) => [f.name, f.hint])));
 const DEFAULTS: Record<string, string> = Object.fromEntries(GRID_FIELDS.map((f) => [f.name, f.def]));
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
 
@@ -80,13 +84,18 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
     .get("/", async ({ request }) => {
       const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
       return htmlResponse(dashboardPage(deps.version, identityOf(request), await view(), form));
-    })
-    .get("/pages/dashboard", async () => htmlResponse(dashboardFragment(await view())))
+    }, { detail: doc({ summary: "The dashboard: jobs, health and the new grid search form", tag: "pages", responses: { 200: html("the page") } }) })
+    .get("/pages/dashboard", async () => htmlResponse(dashboardFragment(await view())), { detail: doc({
+      summary: "The dashboard's live part, for the fallback poll", tag: "pages", responses: { 200: html("a fragment") },
+    }) })
     .get("/grid-search/new", async ({ request }) => {
       const form = await preview(DEFAULTS).catch(() => ({ values: {}, errors: {} }));
       return htmlResponse(gridFormPage(deps.version, identityOf(request), form));
-    })
-    .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request, deps.bodyTimeoutMs)))), { parse: "none" })
+    }, { detail: doc({ summary: "The new grid search form", tag: "pages", responses: { 200: html("the page") } }) })
+    .post("/grid-search/preview", async ({ request }) => htmlResponse(previewFragment(await preview(await formValues(request, deps.bodyTimeoutMs)))), { parse: "none", detail: doc({
+      summary: "The form's live preview: pairs and work, or what is wrong (changes nothing)", tag: "pages",
+      body: { "application/x-www-form-urlencoded": GRID_FORM }, responses: { 200: html("a fragment") },
+    }) })
     .post("/grid-search", async ({ request }) => {
       const values = await formValues(request, deps.bodyTimeoutMs);
       const { params } = check(values, deps.maxPairs);
@@ -97,5 +106,8 @@ export function dashboardRoutes(deps: DashboardRoutesDeps) {
       }
       const id = await deps.scheduler.submit(gridPlan(params, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
-    }, { parse: "none" });
+    }, { parse: "none", detail: doc({
+      summary: "Start a grid search from the form", tag: "pages", body: { "application/x-www-form-urlencoded": GRID_FORM },
+      responses: { 303: redirectTo("to the job's page"), 422: html("the form again, the bad field marked") },
+    }) });
 }

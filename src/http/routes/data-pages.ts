@@ -2,6 +2,9 @@
 // the API, so one import path and one import at a time), the update status fragment for the
 // fallback poll, and demo data without scripts. Forms answer 303 to /data without scripts.
 import { Elysia } from "elysia";
+import { t } from "elysia";
+import { Int } from "./schemas";
+import { doc, html, redirectTo } from "../openapi";
 import type { Database } from "../../db/database";
 import { demoCsv } from "../../games/demo";
 import { listGames } from "../../games/repository";
@@ -75,17 +78,27 @@ export function dataPagesRoutes(deps: DataPagesDeps) {
   return new Elysia({ name: "data-pages" })
     .get("/data", async ({ query, request }) => {
       return htmlResponse(dataPage(deps.version, identityOf(request), await games(pageOf(query.page)), deps.updates.status(), notices.get(query.notice)));
-    })
-    .get("/data/games", async ({ query, request }) => htmlResponse(gamesTable(await games(pageOf(query.page)), identityOf(request))))
-    .get("/data/status", () => htmlResponse(updateStatusFragment(deps.updates.status())))
+    }, { detail: doc({
+      summary: "The data page: games, the import form, the update status", tag: "pages",
+      query: { page: Int({ minimum: 1 }), notice: t.String({ description: "the id of an import's outcome to show" }) }, responses: { 200: html("the page") },
+    }) })
+    .get("/data/games", async ({ query, request }) => htmlResponse(gamesTable(await games(pageOf(query.page)), identityOf(request))), { detail: doc({
+      summary: "A page of the games table", tag: "pages", query: { page: Int({ minimum: 1 }) }, responses: { 200: html("a fragment") },
+    }) })
+    .get("/data/status", () => htmlResponse(updateStatusFragment(deps.updates.status())), { detail: doc({
+      summary: "The update status, for the fallback poll", tag: "pages", responses: { 200: html("a fragment") },
+    }) })
     .post("/data/import", async ({ request }) => {
       const { notice, status } = await importUpload(request);
       if (isHtmx(request)) return htmlResponse(importNotice(notice), status);
       return seeOther(`/data?notice=${notices.keep(notice)}`);
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Import a file from the page's form", tag: "pages", body: { "multipart/form-data": t.Object({ file: t.String({ format: "binary" }) }) },
+      responses: { 200: html("htmx: what the import did"), 303: redirectTo("to /data, showing what the import did") },
+    }) })
     .post("/data/demo", async () => {
       // The same call as POST /api/games/demo with its defaults, for a browser without scripts.
       await deps.updates.importStream(demoCsv({ games: 200, seed: 1 }), { source: "demo", format: "csv", synthetic: true });
       return seeOther("/data");
-    });
+    }, { detail: doc({ summary: "Load the demo data from the page", tag: "pages", responses: { 303: redirectTo("to /data") } }) });
 }

@@ -1,5 +1,7 @@
 // GET /health: database, workers and websocket in one report; 503 unless everything is ok.
 import { Elysia } from "elysia";
+import { doc, json } from "../openapi";
+import { Health } from "./schemas";
 import { healthReport, type HealthSources } from "../../server/health";
 
 export const healthRoutes = (sources: HealthSources) =>
@@ -8,4 +10,7 @@ export const healthRoutes = (sources: HealthSources) =>
     set.status = report.status === "ok" ? 200 : 503;
     set.headers["cache-control"] = "no-store";
     return report;
-  });
+  }, { detail: doc({
+    summary: "Database, workers and websocket in one report", tag: "health",
+    responses: { 200: json(Health, "everything is ok"), 503: json(Health, "degraded: the database is not open (yet), or a part is unhealthy") },
+  }) });

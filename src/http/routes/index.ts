@@ -33,6 +33,8 @@ import { liveRoutes } from "./live";
 import { livePagesRoutes } from "./live-pages";
 import { strategiesRoutes } from "./strategies";
 import { tokensRoutes } from "./tokens";
+import { docsRoutes } from "./docs";
+import { assertEveryRouteDescribed } from "../openapi";
 
 /**
  * What every route requires, keyed `METHOD pattern` exactly as mounted (`WS` for a socket's
@@ -83,6 +85,10 @@ export const ROUTE_ACCESS = {
   "POST /api/live/replay/:id/cancel": "operator",
 
   // Viewer: every other read. The preview is a POST that changes nothing.
+  // The API's description: a viewer, not public, so an anonymous scanner gets no map of the routes,
+  // while whoever may call the API at all (a viewer at least) can read how.
+  "GET /openapi.json": "viewer",
+  "GET /docs": "viewer",
   "GET /api/games": "viewer",
   "GET /api/games/export.csv": "viewer",
   "GET /api/update/status": "viewer",
@@ -247,6 +253,13 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(metricsHistoryRoutes({ database, ...deps.metricsHistory }));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
+  // The API described (/openapi.json, /docs) from every route mounted here, read when asked.
+  app.use(docsRoutes({
+    version,
+    routes: () => app.routes,
+    requirementOf: (method, route) => requirementOf(method, route, deps.security.metricsPublic),
+    rateLimited: (method, route) => Object.hasOwn(RATE_LIMITED, `${method} ${route}`),
+  }));
 
   // Pages for people (htmx), and the sockets that keep them live, one per page, named for what it watches.
   app.use(loginRoutes({ version, access, sessionTtlMs: deps.sessionTtlMs, bodyTimeoutMs: deps.bodyTimeoutMs }));
@@ -265,4 +278,5 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   realtime.topicSocket("/pages/ws/live/:id", { ...page, topic: (p) => liveGamePageTopic(p.id ?? "") });
 
   assertEveryRouteDeclared(app);
+  assertEveryRouteDescribed(app.routes);
 }

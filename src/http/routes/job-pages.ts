@@ -2,6 +2,9 @@
 // fallback poll), the results fragment, the downloads, cancel, and a simulation from a form.
 // Forms work without scripts: they post and get a 303 to the job page.
 import { Elysia } from "elysia";
+import { t } from "elysia";
+import { csv, doc, html, json, redirectTo } from "../openapi";
+import { Form, GridResults, SimulationResults } from "./schemas";
 import { ParamError, validateSimulationParams } from "../../compute/grid";
 import { simulationPlan } from "../../jobs/plan";
 import type { Database } from "../../db/database";
@@ -31,6 +34,7 @@ export interface JobPagesDeps {
   bodyTimeoutMs: number;
 }
 
+const JOB = { id: "the job's request_id" };
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
 
 /** Whether the page offers the cancel button: the same rule the POST enforces. */
@@ -89,24 +93,37 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
         results: row.state === "complete" ? await resultsFragment(row, viewer) : undefined,
         canCancel: mayCancel(viewer, row),
       }));
-    })
-    .get("/jobs/:id/live", async ({ params: { id } }) => htmlResponse(jobLiveFragment((await liveOf(id)).live)))
-    .get("/jobs/:id/results", async ({ params: { id }, request }) => htmlResponse(await resultsFragment(await jobRow(id), identityOf(request))))
+    }, { detail: doc({ summary: "A job's page: progress, then results", tag: "pages", params: JOB, responses: { 200: html("the page"), 404: "No job with this id" } }) })
+    .get("/jobs/:id/live", async ({ params: { id } }) => htmlResponse(jobLiveFragment((await liveOf(id)).live)), { detail: doc({
+      summary: "A job's live part, for the fallback poll", tag: "pages", params: JOB, responses: { 200: html("a fragment"), 404: "No job with this id" },
+    }) })
+    .get("/jobs/:id/results", async ({ params: { id }, request }) => htmlResponse(await resultsFragment(await jobRow(id), identityOf(request))), { detail: doc({
+      summary: "A complete job's results table", tag: "pages", params: JOB, responses: { 200: html("a fragment"), 404: "No job with this id", 409: "not complete yet" },
+    }) })
     .get("/jobs/:id/results.json", async ({ params: { id } }) => {
       const row = complete(await jobRow(id));
       return download(id, resultsStream(deps.database(), row, "json"), "application/json", "json");
-    })
+    }, { detail: doc({
+      summary: "Download a complete job's results as JSON (the API's document)", tag: "pages", params: JOB,
+      responses: { 200: json(t.Union([GridResults, SimulationResults]), "an attachment, streamed"), 404: "No job with this id", 409: "not complete yet" },
+    }) })
     .get("/jobs/:id/results.csv", async ({ params: { id } }) => {
       const row = complete(await jobRow(id));
       const csv = { grid: gridResultsCsv, simulation: simulationResultsCsv };
       return download(id, resultsStream(deps.database(), row, { csv }), "text/csv; charset=utf-8", "csv");
-    })
+    }, { detail: doc({
+      summary: "Download a complete job's results as CSV", tag: "pages", params: JOB,
+      responses: { 200: csv("an attachment, streamed: a row per pair (grid) or per game (simulation)"), 404: "No job with this id", 409: "not complete yet" },
+    }) })
     .post("/jobs/:id/cancel", async ({ params: { id }, request }) => {
       checkMayCancel(identityOf(request), await jobRow(id));
       await deps.scheduler.cancel(id); // already finished: nothing to do, the page shows the final state
       if (!isHtmx(request)) return seeOther(`/jobs/${encodeURIComponent(id)}`);
       return htmlResponse(jobLiveFragment((await liveOf(id)).live));
-    })
+    }, { detail: doc({
+      summary: "Cancel a job from its page", tag: "pages", params: JOB,
+      responses: { 200: html("htmx: the job's live part"), 303: redirectTo("to the job's page"), 404: "No job with this id" },
+    }) })
     .post("/simulation", async ({ request }) => {
       const form = new URLSearchParams(await readText(request, { maxBytes: FORM_BYTES, timeoutMs: deps.bodyTimeoutMs }));
       let p;
@@ -120,5 +137,9 @@ export function jobPagesRoutes(deps: JobPagesDeps) {
       if (ids.length === 0) throw invalid("games: no games stored; import games first (or load the demo data)");
       const id = await deps.scheduler.submit(simulationPlan(p, ids.length), ids, creatorOf(identityOf(request)));
       return seeOther(`/jobs/${encodeURIComponent(id)}`);
-    }, { parse: "none" });
+    }, { parse: "none", detail: doc({
+      summary: "Start a simulation from a form", tag: "pages",
+      body: { "application/x-www-form-urlencoded": Form({ entry: "entry threshold", exit: "exit threshold", fee: "fee per trade" }) },
+      responses: { 303: redirectTo("to the job's page"), 422: "bad parameters, or no games stored" },
+    }) });
 }

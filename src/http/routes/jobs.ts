@@ -15,6 +15,8 @@ import { identityOf } from "../request-identity";
 import { invalid, malformed, notFound, wrongState } from "../../errors";
 import { readText } from "../body";
 import { gameIdParam, intParam } from "../params";
+import { doc, json } from "../openapi";
+import { CancelAnswer, GridParams, GridResults, Int, JobList, JobProgress, RequestId, SimulationParams, SimulationProgress, SimulationResults, queryOf } from "./schemas";
 
 export interface JobsDeps {
   database: () => Database;
@@ -101,31 +103,54 @@ export const jobsRoutes = (deps: JobsDeps) =>
       const gameIds = await resolveGames(deps.database(), input.games);
       const id = await deps.scheduler.submit(gridPlan(p, gameIds.length), gameIds, creatorOf(identityOf(request)));
       return { request_id: id };
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Start a grid search", tag: "jobs",
+      description: "Parameters as a JSON body or a query string (protocol.md). 422 names the field and the rule it broke; 429 when the queue is full (--max-queued-jobs).",
+      query: queryOf(GridParams), body: { optional: true, content: { "application/json": GridParams } },
+      responses: { 200: json(RequestId, "the job is queued"), 400: "the body is not valid JSON", 422: "invalid parameters, too many pairs, or an unknown game" },
+    }) })
     .post("/api/simulation/run", async ({ request, query }) => {
       const input = await readParams(request, query, deps.bodyTimeoutMs);
       const p = params(() => validateSimulationParams(input));
       const gameIds = await resolveGames(deps.database(), input.games);
       const id = await deps.scheduler.submit(simulationPlan(p, gameIds.length), gameIds, creatorOf(identityOf(request)));
       return { request_id: id };
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Start a simulation of one (entry, exit) pair", tag: "jobs", description: "Parameters as a JSON body or a query string (protocol.md).",
+      query: queryOf(SimulationParams), body: { optional: true, content: { "application/json": SimulationParams } },
+      responses: { 200: json(RequestId, "the job is queued"), 400: "the body is not valid JSON", 422: "invalid parameters or an unknown game" },
+    }) })
     .get("/api/grid-search/progress/:id", async ({ params: { id } }) => {
       const s = await progressOf(deps, id);
       if (!s) throw notFound("Request ID not found");
       return s;
-    })
+    }, { detail: doc({
+      summary: "A grid search's progress", tag: "jobs", params: { id: "the job's request_id" },
+      responses: { 200: json(JobProgress), 404: "Request ID not found" },
+    }) })
     .get("/api/simulation/progress/:id", async ({ params: { id } }) => {
       // The source system answered 200 with not_found here; its clients rely on it.
       return (await progressOf(deps, id)) ?? { status: "not_found", current: 0, total: 0 };
-    })
+    }, { detail: doc({
+      summary: "A simulation's progress", tag: "jobs", params: { id: "the job's request_id" },
+      description: "An unknown id is a 200 with status not_found, as the source system answered.",
+      responses: { 200: json(SimulationProgress) },
+    }) })
     .get("/api/grid-search/results/:id", async ({ params: { id } }) => {
       const row = await finishedJob(deps, id, "grid_search");
       return jsonStream(resultsStream(deps.database(), row, "json"));
-    })
+    }, { detail: doc({
+      summary: "A complete grid search's results: every pair's figures per split, and the final selection", tag: "jobs", params: { id: "the job's request_id" },
+      description: "Streamed as it is serialised (a large grid's are tens of MB; compressed when the client accepts it).",
+      responses: { 200: json(GridResults), 404: "Request ID not found", 409: "the job is not complete yet (`status` says where it is)" },
+    }) })
     .get("/api/simulation/results/:id", async ({ params: { id } }) => {
       const row = await finishedJob(deps, id, "simulation");
       return jsonStream(resultsStream(deps.database(), row, "json"));
-    })
+    }, { detail: doc({
+      summary: "A complete simulation's results: per game, in game order, with the equity curve", tag: "jobs", params: { id: "the job's request_id" },
+      responses: { 200: json(SimulationResults), 404: "Request ID not found", 409: "the job is not complete yet" },
+    }) })
     .post("/api/jobs/:id/cancel", async ({ params: { id }, request }) => {
       if (!isJobId(id)) throw notFound("Request ID not found");
       const row = await repo.getJob(deps.database(), id);
@@ -135,7 +160,11 @@ export const jobsRoutes = (deps: JobsDeps) =>
       if (s) return { request_id: id, status: s.status };
       const now = (await repo.getJob(deps.database(), id)) ?? row;
       throw wrongState(`the job is already ${now.state}`, { status: now.state });
-    })
+    }, { detail: doc({
+      summary: "Cancel a queued or running job", tag: "jobs", params: { id: "the job's request_id" },
+      description: "An operator may cancel the jobs they started; an admin any.",
+      responses: { 200: json(CancelAnswer), 404: "Request ID not found", 409: "the job has finished already" },
+    }) })
     .get("/api/jobs", async ({ query }) => {
       const limit = intParam(query.limit, "limit", { def: 50, min: 1, max: 200 });
       const rows = await repo.recentJobs(deps.database(), limit);
@@ -149,4 +178,8 @@ export const jobsRoutes = (deps: JobsDeps) =>
           };
         }),
       };
-    });
+    }, { detail: doc({
+      summary: "The most recent jobs", tag: "jobs",
+      query: { limit: Int({ minimum: 1, maximum: 200, default: 50, description: "how many" }) },
+      responses: { 200: json(JobList), 422: "limit out of range" },
+    }) });

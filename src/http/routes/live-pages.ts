@@ -3,6 +3,8 @@
 // of what they do); without scripts they post and get a 303 back to /live, with htmx they get a
 // line saying what happened (an error comes back as the error fragment, in the same place).
 import { Elysia } from "elysia";
+import { doc, html, redirectTo } from "../openapi";
+import { Form } from "./schemas";
 import type { Identity } from "../../access/roles";
 import { DomainError, notFound } from "../../errors";
 import type { LiveService } from "../../live/service";
@@ -21,6 +23,7 @@ export interface LivePagesRoutesDeps {
   bodyTimeoutMs: number;
 }
 
+const GAME = { id: "the live game's id" };
 const seeOther = (location: string) => new Response(null, { status: 303, headers: { location } });
 const noContent = () => new Response(null, { status: 204 });
 
@@ -90,26 +93,39 @@ export function livePagesRoutes(deps: LivePagesRoutesDeps) {
       const identity = identityOf(request);
       const view = await pageView();
       return htmlResponse(livePage(deps.version, identity, late(identity) ? { pending: true } : view));
-    })
-    .get("/pages/live", async ({ request }) => (late(identityOf(request)) ? noContent() : htmlResponse(livePageFragment(await pageView()))))
+    }, { detail: doc({ summary: "The live page: live games, strategies, signals, replays", tag: "pages", responses: { 200: html("the page") } }) })
+    .get("/pages/live", async ({ request }) => (late(identityOf(request)) ? noContent() : htmlResponse(livePageFragment(await pageView()))), { detail: doc({
+      summary: "The live page's lists, for the fallback poll", tag: "pages", responses: { 200: html("a fragment"), 204: "a starter identity: its socket fills the page late" },
+    }) })
     .get("/live/:id", async ({ params, request }) => {
       const identity = identityOf(request);
       await pages.ensureLoaded().catch(() => {});
       const state = gameView(params.id);
       return htmlResponse(liveGamePage(deps.version, identity, late(identity) ? { pending: true, game_id: state.game_id } : state));
-    })
+    }, { detail: doc({ summary: "A live game's page", tag: "pages", params: GAME, responses: { 200: html("the page"), 404: "No live game with this id" } }) })
     .get("/pages/live/:id", ({ params, request }) => {
       const state = gameView(params.id);
       return late(identityOf(request)) ? noContent() : htmlResponse(liveGameFragment(state));
-    })
+    }, { detail: doc({
+      summary: "A live game's chart and signals, for the fallback poll", tag: "pages", params: GAME,
+      responses: { 200: html("a fragment"), 204: "a starter identity", 404: "No live game with this id" },
+    }) })
     .post("/live/replay", async ({ request }) => {
       const s = await live.replays.start(replayBody(await formFields(request, deps.bodyTimeoutMs)), identityOf(request));
       if (!isHtmx(request)) return seeOther("/live");
       return htmlResponse(formNotice(`Replay started: ${s.games.length} game${s.games.length === 1 ? "" : "s"} (${s.games.slice(0, 3).join(", ")}${s.games.length > 3 ? ", …" : ""}) at ${s.speed}×.`));
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Start a replay from the live page's form", tag: "pages",
+      body: { "application/x-www-form-urlencoded": Form({ games: "stored game ids, one a line", count: "or: how many", speed: "times real time", prefix: "live ids' prefix" }) },
+      responses: { 200: html("htmx: a line saying what started"), 303: redirectTo("to /live"), 422: "bad values" },
+    }) })
     .post("/live/strategies", async ({ request }) => {
       const s = await live.deploy(deployBody(await formFields(request, deps.bodyTimeoutMs)), identityOf(request));
       if (!isHtmx(request)) return seeOther("/live");
       return htmlResponse(formNotice(`Deployed ${s.name} (#${s.id}): entry ${s.entry}, exit ${s.exit}, fee ${s.fee}.`));
-    }, { parse: "none" });
+    }, { parse: "none", detail: doc({
+      summary: "Deploy a strategy from a form (values, or a job's final selection)", tag: "pages",
+      body: { "application/x-www-form-urlencoded": Form({ name: "the strategy's name", entry: "entry", exit: "exit", fee: "fee", from_job: "or: a grid search's id" }) },
+      responses: { 200: html("htmx: a line saying what was deployed"), 303: redirectTo("to /live"), 422: "bad values" },
+    }) });
 }

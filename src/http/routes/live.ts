@@ -2,6 +2,9 @@
 // settlement, and the list of live games. The work is src/live's; this file only reads bodies
 // under their bounds and hands the ticks to the one ingest path. Roles: ROUTE_ACCESS (index.ts).
 import { Elysia } from "elysia";
+import { t } from "elysia";
+import { doc, json } from "../openapi";
+import { LiveGames, SettleAnswer, Tick, TicksAnswer } from "./schemas";
 import { invalid, tooLarge, unsupportedType } from "../../errors";
 import { ImportError } from "../../games/parse";
 import { MAX_TICKS_PER_REQUEST } from "../../live/ingest";
@@ -149,11 +152,21 @@ export const liveRoutes = (deps: LiveDeps) =>
       const { ticks, lines } = await readTicks(request, deps);
       const r = await deps.live.ingest(ticks as never, lines);
       return { ticks: r.ticks, games: r.games, signals: r.signals.length };
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Ingest live ticks (NDJSON, streamed or not, or a JSON array)", tag: "live",
+      body: { "application/x-ndjson": t.String({ description: "one tick a line" }), "application/json": t.Array(Tick) },
+      responses: { 200: json(TicksAnswer), 413: "too large", 415: "an unsupported content type", 422: "line L: a bad tick" },
+    }) })
     .post("/api/live/games/:id/settle", async ({ request, params }) => {
       const id = gameIdParam(params.id, "id");
       const outcome = await readOutcome(request, deps.bodyTimeoutMs);
       const r = await deps.live.settle(id, outcome);
       return { game_id: r.game_id, ticks: r.ticks, signals: r.signals.length };
-    }, { parse: "none" })
-    .get("/api/live/games", async ({ request }) => ({ games: await deps.live.liveGames(identityOf(request)) }));
+    }, { parse: "none", detail: doc({
+      summary: "Settle a live game with its outcome", tag: "live", params: { id: "the live game's id" },
+      body: { "application/json": t.Object({ outcome: t.Union([t.Literal(0), t.Literal(1)]) }) },
+      responses: { 200: json(SettleAnswer), 404: "no such live game", 422: "a missing or bad outcome" },
+    }) })
+    .get("/api/live/games", async ({ request }) => ({ games: await deps.live.liveGames(identityOf(request)) }), { detail: doc({
+      summary: "The live games (a starter token sees them late)", tag: "live", responses: { 200: json(LiveGames) },
+    }) });

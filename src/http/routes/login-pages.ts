@@ -3,6 +3,9 @@
 // gridcast_session cookie, POST /logout ends it. Public routes (the guard's table says so); the
 // guard still applies the cross-site rule and the login rate limit before these handlers run.
 import { Elysia } from "elysia";
+import { t } from "elysia";
+import { doc, html, redirectTo } from "../openapi";
+import { Form } from "./schemas";
 import { SESSION_COOKIE, type Access } from "../../access/index";
 import { DomainError } from "../../errors";
 import { loginPage } from "../../../views/pages/login";
@@ -66,7 +69,9 @@ export function loginRoutes(deps: LoginRoutesDeps) {
 
   return new Elysia({ name: "login-pages" })
     .get("/login", ({ request, query }) =>
-      htmlResponse(loginPage(deps.version, { next: safeNext(query.next), identity: identityOf(request) }), 200, NO_STORE))
+      htmlResponse(loginPage(deps.version, { next: safeNext(query.next), identity: identityOf(request) }), 200, NO_STORE), { detail: doc({
+      summary: "The sign-in page", tag: "pages", query: { next: t.String({ description: "a path on this server to go to afterwards" }) }, responses: { 200: html("the sign-in form") },
+    }) })
     .post("/login", async ({ request }) => {
       const form = new URLSearchParams(await readText(request, { maxBytes: FORM_BYTES, timeoutMs }));
       const next = safeNext(form.get("next"));
@@ -83,9 +88,13 @@ export function loginRoutes(deps: LoginRoutesDeps) {
       await deps.access.logout(request).catch(() => false);
       const maxAgeS = Math.max(1, Math.floor(ttlMs / 1000));
       return seeOther(next, { "set-cookie": sessionCookie(session.cookie, maxAgeS, overHttps(request)) });
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Sign in with a token: opens a session (the gridcast_session cookie)", tag: "pages",
+      body: { "application/x-www-form-urlencoded": Form({ token: "an access token", next: "where to go afterwards" }) },
+      responses: { 303: redirectTo("signed in: to `next`, with the session cookie"), 401: html("the token was not accepted (the form again)") },
+    }) })
     .post("/logout", async ({ request }) => {
       await deps.access.logout(request);
       return seeOther("/login", { "set-cookie": sessionCookie("", 0, overHttps(request)) });
-    });
+    }, { detail: doc({ summary: "Sign out: ends the session", tag: "pages", responses: { 303: redirectTo("to /login, the cookie cleared") } }) });
 }

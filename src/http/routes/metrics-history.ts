@@ -1,6 +1,9 @@
 // GET /api/metrics/history?since=&until=&limit= (admin, ROUTE_ACCESS): the performance history's
 // rows in a time range, oldest first, at most `limit`; `next_since` pages on when more are stored.
 import { Elysia } from "elysia";
+import { t } from "elysia";
+import { doc, json } from "../openapi";
+import { Int, MetricsHistory } from "./schemas";
 import type { Database } from "../../db/database";
 import { parseHistoryQuery } from "../../metrics-history/query";
 import { readHistory } from "../../metrics-history/repository";
@@ -33,4 +36,8 @@ export const metricsHistoryRoutes = (deps: MetricsHistoryDeps) =>
       ...(more && { next_since: new Date(rows[q.limit].at).toISOString() }),
       rows: shown.map(historyJson),
     };
-  });
+  }, { detail: doc({
+    summary: "The performance history's samples in a time range, oldest first", tag: "ops",
+    query: { since: t.String({ description: "ISO time or epoch ms (default: an hour ago)" }), until: t.String({ description: "ISO time or epoch ms (default: now)" }), limit: Int({ minimum: 1 }) },
+    responses: { 200: json(MetricsHistory), 422: "a bad since, until or limit" },
+  }) });

@@ -1,6 +1,7 @@
 // The ops page and its fallback fragment. Both compute a metrics update now (the metrics topic
 // publishes only while someone listens, so its last state may be old when nobody did).
 import { Elysia } from "elysia";
+import { doc, html } from "../openapi";
 import { opsFragment, opsPage, type OpsHistory, type OpsView } from "../../../views/pages/ops";
 import { processMemory } from "../../realtime/metrics";
 import { htmlResponse } from "../respond";
@@ -19,5 +20,9 @@ export const opsView = (metrics: Record<string, unknown> | undefined, history?: 
 
 export const opsPagesRoutes = (deps: OpsPagesDeps) =>
   new Elysia({ name: "ops-pages" })
-    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow(), deps.history))))
-    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow(), deps.history))));
+    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow(), deps.history))), { detail: doc({
+      summary: "The ops page: connections, throughput, workers, memory and the last hour's charts", tag: "pages", responses: { 200: html("the page") },
+    }) })
+    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow(), deps.history))), { detail: doc({
+      summary: "The ops page's figures, for the fallback poll", tag: "pages", responses: { 200: html("a fragment") },
+    }) });

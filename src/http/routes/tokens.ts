@@ -1,6 +1,8 @@
 // Tokens over HTTP (access.md "Managing tokens"), for admins: create (the secret answered once),
 // list (never a secret) and revoke. The role each needs is declared in ROUTE_ACCESS (index.ts).
 import { Elysia } from "elysia";
+import { doc, json } from "../openapi";
+import { TokenCreate, TokenCreated, TokenList } from "./schemas";
 import type { Access } from "../../access";
 import type { TokenInfo } from "../../access/tokens";
 import { duration, SettingValueError } from "../../config/settings";
@@ -61,14 +63,21 @@ export function tokensRoutes(deps: TokensDeps) {
       set.headers["cache-control"] = "no-store";
       const t = tokenJson(created);
       return { id: t.id, token: created.token, name: t.name, role: t.role, tier: t.tier, created_at: t.created_at, expires_at: t.expires_at };
-    }, { parse: "none" })
+    }, { parse: "none", detail: doc({
+      summary: "Create a token (its secret is in this answer only)", tag: "tokens",
+      body: { "application/json": TokenCreate },
+      responses: { 201: json(TokenCreated), 400: "the body is not valid JSON", 422: "a missing or bad name, role, tier or expires_in" },
+    }) })
     .get("/api/tokens", async ({ set }) => {
       set.headers["cache-control"] = "no-store";
       return { tokens: (await access.tokens.list()).map(tokenJson) };
-    })
+    }, { detail: doc({ summary: "Every token (never a secret)", tag: "tokens", responses: { 200: json(TokenList) } }) })
     .delete("/api/tokens/:id", async ({ params, set }) => {
       if (!(await access.tokens.revoke(params.id))) throw notFound("Token not found");
       set.status = 204;
       return "";
-    });
+    }, { detail: doc({
+      summary: "Revoke a token: its sessions end and its sockets close with 4001", tag: "tokens", params: { id: "the token's id" },
+      responses: { 204: "revoked", 404: "Token not found" },
+    }) });
 }
