@@ -20,14 +20,26 @@ type PendingQuery = ReturnType<Sql["unsafe"]>;
  * The client drizzle talks to (drizzle-orm/postgres-js calls `unsafe(...)` awaited or `.values()`,
  * `begin` and, in a transaction, `savepoint`), with every one of those under the breaker.
  * `unsafe` hands back a lazy query like postgres.js's own: it runs when awaited.
+ *
+ * Statements are prepared (named, once per connection) when they have few parameters: postgres.js
+ * runs an unprepared statement with parameters as two round trips (describe, then bind and
+ * execute) and the server parses and plans it every time, which was a third of a busy live
+ * ingest's statements' time. The bound keeps the set of statement texts finite: those with many
+ * parameters (a drizzle `in (...)` of a long list) vary with the list and stay unprepared, as do
+ * those with none (one round trip already; migrations' DDL among them, which a cached plan of a
+ * changed table would trip over).
  */
+const PREPARE_MAX_PARAMS = 16;
+
 function underBreaker(client: Sql, breaker: StoreBreaker, inTransaction = false): Sql {
   const gate = !inTransaction;
   return new Proxy(client, {
     get(target, prop) {
       if (prop === "unsafe") {
         return (query: string, params?: unknown[], options?: unknown) => {
-          const start = (): PendingQuery => target.unsafe(query, params as never, options as never);
+          const n = params?.length ?? 0;
+          const prepare = n > 0 && n <= PREPARE_MAX_PARAMS;
+          const start = (): PendingQuery => target.unsafe(query, params as never, { prepare, ...(options as object) } as never);
           return {
             values: () => breaker.run(() => start().values(), gate),
             then: (ok: (v: unknown) => unknown, ko: (e: unknown) => unknown) => breaker.run(() => start(), gate).then(ok, ko),
