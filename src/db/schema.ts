@@ -195,31 +195,38 @@ export const strategyGames = pgTable("strategy_games", {
   lastSeq: integer("last_seq").notNull(),
 }, (t) => [primaryKey({ columns: [t.strategyId, t.gameId] }), index("strategy_games_game_idx").on(t.gameId)]);
 
-export const signalAction = pgEnum("signal_action", ["open_long", "open_short", "close", "settle"]);
+export const SIGNAL_ACTIONS = ["open_long", "open_short", "close", "settle"] as const;
 
-/** What a strategy did on a tick, stored in the transaction of the tick that caused it. `seq` and
- * `strategy_seq` number the messages of the `signals` and `signals:{id}` topics (1, 2, ... without
- * gaps, which the id's sequence does not promise), so their history survives restarts (protocol.md). */
-export const signals = pgTable("signals", {
-  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-  seq: bigint("seq", { mode: "number" }).notNull(),
-  strategySeq: integer("strategy_seq").notNull(),
-  // No foreign keys (issue 12): two checks per signal were half of a busy ingest's signal insert.
-  // Strategies and live games are never deleted, and their ids come from rows the same
-  // transaction reads or writes under the live lock.
+/**
+ * Signals, stored as runs: the signals one transaction gave one strategy, ids (and `seq`, and
+ * `strategy_seq`) consecutive from the run's first, each field one array over the run. A busy
+ * ingest stores a row per strategy, not a row per signal: a signal row and its five index entries
+ * were most of an ingest request's time (issue 12). A migrated signal is a run of one.
+ * `seq` and `strategy_seq` number the messages of the `signals` and `signals:{id}` topics (1, 2,
+ * ... without gaps), so their history survives restarts (protocol.md); ids increase with them.
+ * No foreign keys: strategies and live games are never deleted, and their ids come from rows the
+ * same transaction reads or writes under the live lock. src/live/signals.ts reads and writes them.
+ */
+export const signalRuns = pgTable("signal_runs", {
+  firstId: bigint("first_id", { mode: "number" }).primaryKey(),
+  firstSeq: bigint("first_seq", { mode: "number" }).notNull(),
   strategyId: integer("strategy_id").notNull(),
-  gameId: text("game_id").notNull(),
-  action: signalAction("action").notNull(),
-  t: doublePrecision("t").notNull(),
-  price: doublePrecision("price").notNull(),
-  fair: doublePrecision("fair").notNull(),
-  edge: doublePrecision("edge").notNull(),
+  firstStrategySeq: integer("first_strategy_seq").notNull(),
+  count: integer("count").notNull(),
+  /** When they were emitted (the ingest's `now`): one time for the whole transaction. */
+  at: at("at").notNull(),
+  gameIds: text("game_ids").array().notNull(),
+  /** One of SIGNAL_ACTIONS each. */
+  actions: text("actions").array().notNull(),
+  t: doublePrecision("t").array().notNull(),
+  price: doublePrecision("price").array().notNull(),
+  fair: doublePrecision("fair").array().notNull(),
+  edge: doublePrecision("edge").array().notNull(),
   /** Null on opens; the trade's P&L on close and settle. */
-  pnl: doublePrecision("pnl"),
-  at: at("at").notNull().defaultNow(),
+  pnl: doublePrecision("pnl").array().notNull(),
 }, (t) => [
-  index("signals_strategy_idx").on(t.strategyId, t.id), index("signals_game_idx").on(t.gameId, t.id),
-  uniqueIndex("signals_seq_idx").on(t.seq), uniqueIndex("signals_strategy_seq_idx").on(t.strategyId, t.strategySeq),
+  uniqueIndex("signal_runs_seq_idx").on(t.firstSeq), uniqueIndex("signal_runs_strategy_seq_idx").on(t.strategyId, t.firstStrategySeq),
+  index("signal_runs_games_idx").using("gin", t.gameIds),
 ]);
 
 /** The performance history (README "Performance history and alerts"): one row of the daemon's
@@ -248,6 +255,6 @@ export const metricsHistory = pgTable("metrics_history", {
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
-  liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalAction, signals,
+  liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalRuns,
   metricsHistory,
 };

@@ -4,9 +4,9 @@
 // `live` (state), `live:{game_id}` (tick batches, one message per broadcast tick), `signals` and
 // `signals:{strategy_id}` (one message per signal). Listeners (the pages) hear the same changes.
 // Knows nothing of HTTP; the hub knows nothing of games.
-import { and, asc, eq, gt, isNull, lte, max, sql } from "drizzle-orm";
+import { asc, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/database";
-import { liveGames, liveTickChunks, meta, signals as signalRows } from "../db/schema";
+import { liveGames, liveTickChunks, meta } from "../db/schema";
 import { unpackFloat64 } from "../games/packed";
 import {
   liveGameTopic, strategySignalsTopic, LIVE_TOPIC, SIGNALS_TOPIC, type Hub, type Resolution, type State,
@@ -15,8 +15,8 @@ import { LIVE_GAME_PREFIX, STRATEGY_SIGNALS_PREFIX } from "../realtime/topics";
 
 export { LIVE_TOPIC, SIGNALS_TOPIC, liveGameTopic, strategySignalsTopic };
 import type { RealtimeLogger } from "../realtime/transport";
-import type { LiveGameSummary, Signal, TopicSeq } from "./repository";
-import { signalJson } from "./signals";
+import type { LiveGameSummary } from "./repository";
+import { readSignals, signalPositions, type Signal, type TopicSeq } from "./signals";
 import { listStrategies, strategyJson, type StrategyJson } from "./strategies";
 
 const GAME_PREFIX = LIVE_GAME_PREFIX;
@@ -168,10 +168,9 @@ export class LiveFeed {
     await database.db.insert(meta).values({ key: "signals_epoch", value: `s${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}` }).onConflictDoNothing();
     const [row] = await database.db.select().from(meta).where(eq(meta.key, "signals_epoch"));
     this.signalsEpoch = row.value;
-    const [top] = await database.db.select({ seq: max(signalRows.seq) }).from(signalRows);
-    this.lastSeq = Number(top?.seq ?? 0);
-    const per = await database.db.select({ id: signalRows.strategyId, seq: max(signalRows.strategySeq) }).from(signalRows).groupBy(signalRows.strategyId);
-    for (const r of per) this.lastStrategySeq.set(r.id, Number(r.seq ?? 0));
+    const positions = await signalPositions(database.db);
+    this.lastSeq = positions.seq;
+    for (const [id, seq] of positions.perStrategy) this.lastStrategySeq.set(id, seq);
   }
 
   /**
@@ -191,12 +190,8 @@ export class LiveFeed {
     if (topic !== SIGNALS_TOPIC && strategy === undefined) return undefined;
     const delay = this.deps.starterDelayMs ?? 0;
     const notAfter = tier === "starter" && delay > 0 ? new Date((this.deps.now ?? Date.now)() - delay) : undefined;
-    const seqCol = strategy === undefined ? signalRows.seq : signalRows.strategySeq;
-    const where = [gt(seqCol, afterSeq)];
-    if (strategy !== undefined) where.push(eq(signalRows.strategyId, strategy));
-    if (notAfter) where.push(lte(signalRows.at, notAfter));
-    return database.db.select().from(signalRows).where(and(...where)).orderBy(asc(seqCol)).limit(limit)
-      .then((rows) => rows.map((r) => ({ seq: Number(strategy === undefined ? r.seq : r.strategySeq), state: { type: "signal", signal: signalJson(r) } })));
+    return readSignals(database.db, strategy === undefined ? "seq" : "strategy_seq", afterSeq, { strategy, notAfter }, limit)
+      .then((rows) => rows.map((r) => ({ seq: strategy === undefined ? r.seq : r.strategySeq, state: { type: "signal", signal: r.signal } })));
   }
 
   private strategyOfTopic(topic: string): number | undefined {

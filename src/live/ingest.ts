@@ -12,9 +12,9 @@ import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
-  SLICE, activeStrategies, catchUp, insertSignals, loadStates, query, saveStates, stateKey, withLiveLock,
-  type PendingSignal, type Signal, type TopicSeq,
+  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateKey, withLiveLock, type ActiveStrategy, type GameState,
 } from "./repository";
+import { insertSignals, nextSignalNumbers, type PendingSignal, type SignalNumbers, type Signal, type TopicSeq } from "./signals";
 
 /** A tick as it arrives: checked here, whatever door it came by. */
 export interface TickInput {
@@ -131,15 +131,27 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
   return withLiveLock(database, async () => {
     const result = await database.db.transaction(async (txn) => {
       const tx = txn as unknown as Db;
-      const games = await loadGames(tx, [...ids]);
+      // Every read the request needs goes out at once (one round trip, not four), and then every
+      // write at once: on a busy machine each round trip to the server costs milliseconds.
+      const gameIds = [...ids];
+      const [games, active, states, numbering] = await Promise.all([
+        loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, undefined, gameIds), nextSignalNumbers(tx),
+      ]);
       checkOrder(valid, games);
       if (fieldError) throw fieldError;
-      return store(tx, valid, games, now);
+      return store(tx, valid, games, { active, states, numbering }, now);
     });
     const ticks = options.onTicks ? valid.map((v) => ({ game_id: v.gameId, t: v.t, price: v.price, fair: v.fair })) : undefined;
     await publishCommitted({ ticks, signals: result.signals, seqs: result.seqs, at: now }, options, "live");
     return result;
   });
+}
+
+/** What the strategies' evaluation reads before it runs. */
+interface StrategyReads {
+  active: ActiveStrategy[];
+  states: Map<string, GameState>;
+  numbering: SignalNumbers;
 }
 
 interface GameRow {
@@ -199,9 +211,9 @@ async function storeChunks(tx: Db, tickRows: { gameId: string; t: number; price:
   }
 }
 
-async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, now: Date): Promise<IngestResult> {
+async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, reads: StrategyReads, now: Date): Promise<IngestResult> {
   const at = now.toISOString();
-  // Games first (the ticks reference them): new ones start now, known ones move their last tick.
+  // Games: new ones start now, known ones move their last tick.
   const ids: string[] = [], counts: number[] = [], lastT: number[] = [], lastPrice: number[] = [], lastFair: number[] = [];
   for (const [id, g] of games) {
     ids.push(id); counts.push(g.stored + g.added); lastT.push(g.last!.t); lastPrice.push(g.last!.price); lastFair.push(g.last!.fair);
@@ -224,35 +236,38 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, no
     next.set(v.gameId, seq + 1);
     return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
-  // None of these four reads or writes what another does (no foreign keys between them), so
-  // they go out together: on a busy machine each round trip to the server costs milliseconds.
-  const [, , active, states] = await Promise.all([
-    upsertGames(), storeChunks(tx, tickRows, games, at), activeStrategies(tx), loadStates(tx, undefined, [...games.keys()]),
-  ]);
-  let inserted: { signals: Signal[]; seqs: TopicSeq[] } = { signals: [], seqs: [] };
+  const { active, states, numbering } = reads;
+  const touched = new Set<string>();
+  const pending: PendingSignal[] = [];
   if (active.length > 0) {
-    const touched = new Set<string>();
-    const pending: PendingSignal[] = [];
-    const caughtUp = new Set<string>();
+    // Per game, its states in `active` order: a tick then costs one step per strategy, no lookups.
+    const row = new Map<string, GameState[]>();
+    for (const id of games.keys()) {
+      // Ticks that arrived before a strategy met this game: evaluated once, now, in order.
+      await catchUp(tx, id, games.get(id)!.stored, active, states, touched, pending);
+      row.set(id, active.map((s) => {
+        const k = stateKey(s.id, id);
+        touched.add(k);
+        return states.get(k)!;
+      }));
+    }
     for (const r of tickRows) {
-      if (!caughtUp.has(r.gameId)) {
-        caughtUp.add(r.gameId);
-        // Ticks that arrived before a strategy met this game: evaluated once, now, in order.
-        await catchUp(tx, r.gameId, games.get(r.gameId)!.stored, active, states, touched, pending);
-      }
-      for (const s of active) {
-        const k = stateKey(s.id, r.gameId);
-        const state = states.get(k)!;
+      const of = row.get(r.gameId)!;
+      for (let j = 0; j < active.length; j++) {
+        const state = of[j];
         // A state ahead of this tick cannot happen under the lock; the guard keeps a signal unrepeated regardless.
         if (state.lastSeq >= r.seq) continue;
+        const s = active[j];
         const draft = step(state, s, r);
         if (draft) pending.push({ ...draft, strategyId: s.id, gameId: r.gameId });
         state.lastSeq = r.seq;
-        touched.add(k);
       }
     }
-    // Independent too: the states' upsert goes out with the signals' first read.
-    [, inserted] = await Promise.all([saveStates(tx, states, touched), insertSignals(tx, pending, now)]);
   }
+  // None of these writes reads or writes what another does (no foreign keys between them), so
+  // they go out together.
+  const [, , , inserted] = await Promise.all([
+    upsertGames(), storeChunks(tx, tickRows, games, at), saveStates(tx, states, touched), insertSignals(tx, pending, now, numbering),
+  ]);
   return { ticks: valid.length, games: games.size, ...inserted };
 }

@@ -1,21 +1,12 @@
-// The live store's reads and the pieces ingest and settlement share: the signal as the API shows
-// it, the one lock every live write holds, active strategies, per-(strategy, game) state and
-// the catch-up of a strategy that first meets a game after some of its ticks arrived.
+// The live store's reads and the pieces ingest and settlement share: the one lock every live
+// write holds, active strategies, per-(strategy, game) state and the catch-up of a strategy that first meets a game after some of its ticks arrived.
 import { and, asc, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
-import { nullableNumbers, numbers, texts } from "../db/arrays";
+import { numbers, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
 import { liveGames, liveTickChunks } from "../db/schema";
 import { unpackFloat64 } from "../games/packed";
-import { freshState, step, type SignalDraft, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
-
-/** A signal as stored and shown (live.md "Signals"). */
-export interface Signal extends SignalDraft {
-  id: number;
-  strategy_id: number;
-  game_id: string;
-  /** ISO time it was emitted (the ingest's `now`). */
-  at: string;
-}
+import { freshState, step, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
+import type { PendingSignal } from "./signals";
 
 export interface LiveGameSummary {
   game_id: string;
@@ -172,11 +163,6 @@ export async function storedTicks(tx: Db, gameId: string, from: number, to: numb
   return Array.from(t, (v, i) => ({ t: v, price: price[i], fair: fair[i] }));
 }
 
-export interface PendingSignal extends SignalDraft {
-  strategyId: number;
-  gameId: string;
-}
-
 /**
  * Brings every strategy without state on `gameId` up to seq `upTo` (exclusive) by running it over
  * the ticks stored so far: a strategy deployed mid-game then gets strategy.md on the whole game.
@@ -199,65 +185,4 @@ export async function catchUp(
     states.set(key(s.id, gameId), state);
     touched.add(key(s.id, gameId));
   }
-}
-
-/** A signal's numbers on its topics: `seq` on `signals`, `strategySeq` on `signals:{strategy_id}`. */
-export interface TopicSeq {
-  seq: number;
-  strategySeq: number;
-}
-
-export interface InsertedSignals {
-  signals: Signal[];
-  /** Per signal, in the same order. */
-  seqs: TopicSeq[];
-}
-
-/**
- * Stores the signals in order (ids increase in that order) and returns them as the API shows them,
- * with their topic numbers: each one more than the last stored (the live lock makes that safe).
- */
-export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date): Promise<InsertedSignals> {
-  const out: InsertedSignals = { signals: [], seqs: [] };
-  if (pending.length === 0) return out;
-  const at = now.toISOString();
-  const ids = [...new Set(pending.map((p) => p.strategyId))];
-  // Each max is one step down a unique index (signals_seq_idx, signals_strategy_seq_idx), so this
-  // costs the same however many signals are stored; a group by would read them all.
-  const tops = await query<{ id: unknown; top: unknown; seq: unknown }>(tx, sql`
-    select s.id, (select max(strategy_seq) from signals where strategy_id = s.id) as top, (select max(seq) from signals) as seq
-    from unnest(${numbers(ids)}::int[]) as s(id)`);
-  let seq = Number(tops[0].seq ?? 0);
-  const perStrategy = new Map<number, number>(tops.map((r) => [Number(r.id), Number(r.top ?? 0)]));
-  for (let i = 0; i < pending.length; i += SLICE) {
-    const part = pending.slice(i, i + SLICE);
-    const seqs = part.map((p) => {
-      const strategySeq = perStrategy.get(p.strategyId)! + 1;
-      perStrategy.set(p.strategyId, strategySeq);
-      return { seq: ++seq, strategySeq };
-    });
-    const col = (f: (p: PendingSignal) => number) => numbers(part.map(f));
-    // Rows go in in `pending` order (ordinality), so ids increase in that order. RETURNING's own
-    // order is not promised: the ids come back as one text in seq order (one row, not thousands).
-    const [row] = await query<{ ids: string }>(tx, sql`
-      with inserted as (insert into signals (seq, strategy_seq, strategy_id, game_id, action, t, price, fair, edge, pnl, at)
-      select u.seq, u.strategy_seq, u.strategy_id, u.game_id, u.action, u.t, u.price, u.fair, u.edge, u.pnl, ${at}::timestamptz
-      from unnest(${numbers(seqs.map((x) => x.seq))}::bigint[], ${numbers(seqs.map((x) => x.strategySeq))}::int[],
-        ${col((p) => p.strategyId)}::int[], ${texts(part.map((p) => p.gameId))}::text[], ${texts(part.map((p) => p.action))}::signal_action[],
-        ${col((p) => p.t)}::float8[], ${col((p) => p.price)}::float8[], ${col((p) => p.fair)}::float8[], ${col((p) => p.edge)}::float8[],
-        ${nullableNumbers(part.map((p) => p.pnl))}::float8[])
-        with ordinality as u(seq, strategy_seq, strategy_id, game_id, action, t, price, fair, edge, pnl, n)
-      order by u.n
-      returning id, seq)
-      select string_agg(id::text, ',' order by seq) as ids from inserted`);
-    // seqs[j] is the j-th smallest seq of this statement, so the j-th id is its row's.
-    const idList = row.ids.split(",");
-    part.forEach((p, j) => {
-      out.signals.push({
-        id: Number(idList[j]), strategy_id: p.strategyId, game_id: p.gameId, action: p.action, t: p.t, price: p.price, fair: p.fair, edge: p.edge, pnl: p.pnl, at,
-      });
-      out.seqs.push(seqs[j]);
-    });
-  }
-  return out;
 }

@@ -9,7 +9,7 @@ import { ingestTicks, type CommitHooks, type IngestResult, type TickInput } from
 import { Replays, type ReplayDeps } from "./replay";
 import { listLiveGames, type LiveGameSummary } from "./repository";
 import { settleGame, type SettleResult } from "./settle";
-import { listSignals, signalJson, type SignalJson, type SignalQuery } from "./signals";
+import { listSignals, type SignalJson, type SignalQuery } from "./signals";
 import { createStrategy, stopStrategy, strategyJson, type StrategyJson } from "./strategies";
 
 export interface LiveServiceDeps {
@@ -80,8 +80,7 @@ export class LiveService {
   }
 
   async signals(query: Omit<SignalQuery, "notAfter">, identity: Identity | null): Promise<SignalJson[]> {
-    const rows = await listSignals(this.deps.database(), { ...query, notAfter: this.cutOff(identity) });
-    return rows.map(signalJson);
+    return listSignals(this.deps.database(), { ...query, notAfter: this.cutOff(identity) });
   }
 
   /** Shutdown: running replays stop after the batch in flight (their games stay live where they stopped). */

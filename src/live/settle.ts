@@ -13,9 +13,9 @@ import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
 import { publishCommitted, type CommitHooks } from "./ingest";
 import {
-  activeStrategies, catchUp, insertSignals, loadStates, saveStates, stateKey, storedColumns, withLiveLock,
-  type PendingSignal, type Signal, type TopicSeq,
+  activeStrategies, catchUp, loadStates, saveStates, stateKey, storedColumns, withLiveLock,
 } from "./repository";
+import { insertSignals, type PendingSignal, type Signal, type TopicSeq } from "./signals";
 
 export interface SettleResult {
   game_id: string;

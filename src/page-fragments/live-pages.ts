@@ -4,12 +4,10 @@
 // state is a new plain object per change and never changed afterwards: the hub may hold it back
 // for a starter identity and render it later. The strategies' totals are read from the store
 // once, under the live lock, and then follow the signals.
-import { desc, inArray, asc } from "drizzle-orm";
 import type { Database } from "../db/database";
-import { signals as signalsTable } from "../db/schema";
 import type { LiveChange, LiveFeed, TickSeries } from "../live/feed";
-import { withLiveLock, type Signal } from "../live/repository";
-import { signalJson } from "../live/signals";
+import { withLiveLock } from "../live/repository";
+import { latestSignals, signalsOfGames, type Signal } from "../live/signals";
 import { listStrategies, strategyJson, strategyTotals, type StrategyJson } from "../live/strategies";
 import type { Hub, State } from "../realtime";
 import type { RealtimeLogger } from "../realtime/transport";
@@ -101,21 +99,20 @@ export class LivePagesFeed {
     this.loaded ??= withLiveLock(database, async () => {
       const rows = await listStrategies(database);
       const totals = await Promise.all(rows.map((r) => strategyTotals(database, r.id)));
-      const latest = await database.db.select().from(signalsTable).orderBy(desc(signalsTable.id)).limit(this.latestSignals);
+      const latest = await latestSignals(database.db, this.latestSignals);
       const live = [...this.games.keys()];
-      const perGame = live.length === 0 ? [] : await database.db.select().from(signalsTable)
-        .where(inArray(signalsTable.gameId, live.slice(0, 1000))).orderBy(asc(signalsTable.id));
+      const perGame = await signalsOfGames(database.db, live.slice(0, 1000));
       // Nothing awaited from here on: the lock is still held while the state is replaced.
       rows.forEach((r, i) => {
         const t = totals[i];
         this.strategies.set(r.id, { ...rowOf(strategyJson(r)), pnl: t.pnl, trades: t.trades, wins: t.wins, open_positions: t.open_positions });
       });
-      this.latest = latest.map((r) => this.signalRow(signalJson(r)));
+      this.latest = latest.map((r) => this.signalRow(r));
       const byGame = new Map<string, LiveSignalRow[]>();
       for (const r of perGame) {
-        let list = byGame.get(r.gameId);
-        if (!list) byGame.set(r.gameId, (list = []));
-        list.push(this.signalRow(signalJson(r)));
+        let list = byGame.get(r.game_id);
+        if (!list) byGame.set(r.game_id, (list = []));
+        list.push(this.signalRow(r));
       }
       for (const [id, list] of byGame) {
         this.gameSignals.set(id, list.slice(-this.maxMarkers));

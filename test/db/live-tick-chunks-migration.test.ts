@@ -2,40 +2,14 @@
 // game, bit for bit (little-endian as packed.ts, -0 and subnormals included), and the live
 // readers see the same games and ticks as before it.
 import { afterEach, describe, expect, test } from "bun:test";
-import postgres from "postgres";
 import { sql } from "drizzle-orm";
 import type { Database, Db } from "../../src/db/database";
 import { embeddedMigrations } from "../../src/db/migrations/index";
-import { createPglite, pgliteDatabase } from "../../src/db/pglite";
-import { postgresDatabase } from "../../src/db/postgres";
 import { listLiveGames, storedTicks } from "../../src/live/repository";
 import { databaseKinds } from "../support/db";
+import { apply, blankDatabase } from "../support/migrations";
 
 const CHUNKS = embeddedMigrations.findIndex((m) => m.tag === "0007_live_tick_chunks");
-
-async function blankDatabase(kind: string): Promise<Database> {
-  if (kind === "pglite") return pgliteDatabase(await createPglite(undefined));
-  const name = `gridcast_mig_${process.pid}_${Date.now()}`;
-  const admin = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = `/${name}`;
-  const db = await postgresDatabase(u.toString(), { max: 1 });
-  return {
-    ...db,
-    close: async () => {
-      await db.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
-
-async function apply(db: Database, upTo: number, from = 0): Promise<void> {
-  for (const m of embeddedMigrations.slice(from, upTo)) {
-    for (const statement of m.sql.split("--> statement-breakpoint")) if (statement.trim()) await db.db.execute(sql.raw(statement));
-  }
-}
 
 const TICKS: Record<string, [number, number, number][]> = {
   [`a "quoted", {braced} id`]: [[1, 0.5, 0.5], [2, 0.30000000000000004, 1e-300], [3.5, 5e-324, 0.123456789012345], [4, 1, -0]],

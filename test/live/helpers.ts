@@ -1,9 +1,9 @@
 // Shared by the live tests: a seeded interleaving of games, a strategy row, per-(strategy, game) totals of the stored signals.
 import { expect } from "bun:test";
-import { asc } from "drizzle-orm";
 import type { Database } from "../../src/db/database";
-import { signals, strategies } from "../../src/db/schema";
+import { strategies } from "../../src/db/schema";
 import type { TickInput } from "../../src/live/ingest";
+import { allSignals } from "../../src/live/signals";
 import type { RefGame } from "../support/reference";
 
 /** A seeded stream: every game's ticks in order, the games interleaved at random. */
@@ -30,10 +30,10 @@ export async function addStrategy(database: Database, name: string, entry: numbe
 
 /** Per (strategy, game): the sum of close/settle pnl in id order, their count and wins. */
 export async function signalTotals(database: Database): Promise<Map<string, { pnl: number; trades: number; wins: number }>> {
-  const rows = await database.db.select().from(signals).orderBy(asc(signals.id));
+  const rows = await allSignals(database);
   const out = new Map<string, { pnl: number; trades: number; wins: number }>();
   for (const r of rows) {
-    const k = `${r.strategyId}/${r.gameId}`;
+    const k = `${r.strategy_id}/${r.game_id}`;
     const sum = out.get(k) ?? { pnl: 0, trades: 0, wins: 0 };
     if (r.action === "close" || r.action === "settle") {
       sum.pnl += r.pnl!;

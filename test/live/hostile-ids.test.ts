@@ -6,12 +6,11 @@
 import { expect, test } from "bun:test";
 import { asc } from "drizzle-orm";
 import type { Db } from "../../src/db/database";
-import { signals } from "../../src/db/schema";
 import { loadGames } from "../../src/games/repository";
 import { ingestTicks, type TickInput } from "../../src/live/ingest";
-import { listLiveGames, storedTicks, type Signal } from "../../src/live/repository";
+import { listLiveGames, storedTicks } from "../../src/live/repository";
 import { settleGame } from "../../src/live/settle";
-import { listSignals, signalJson } from "../../src/live/signals";
+import { allSignals, listSignals, type Signal } from "../../src/live/signals";
 import { forEachDatabase } from "../support/db";
 import { randomGames, refStrategy } from "../support/reference";
 import { addStrategy, interleave, signalTotals } from "./helpers";
@@ -55,11 +54,10 @@ forEachDatabase("live ingest with hostile game ids", (db) => {
       published.push(...r.signals);
     }
     // What was published is what is stored, byte for byte, and in id order.
-    const rows = await db().db.select().from(signals).orderBy(asc(signals.id));
-    expect(JSON.stringify(rows.map(signalJson))).toBe(JSON.stringify(published));
+    expect(JSON.stringify(await allSignals(db()))).toBe(JSON.stringify(published));
     for (const g of games) {
       const byGame = await listSignals(db(), { game: g.id, limit: 1000 });
-      expect(JSON.stringify(byGame.map(signalJson))).toBe(JSON.stringify(published.filter((s) => s.game_id === g.id)));
+      expect(JSON.stringify(byGame)).toBe(JSON.stringify(published.filter((s) => s.game_id === g.id)));
     }
     // Per game and strategy, strategy.md's totals (the late one too: its catch-up read the hostile ids' ticks back).
     const totals = await signalTotals(db());

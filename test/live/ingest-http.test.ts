@@ -14,7 +14,7 @@ const NDJSON = { "content-type": "application/x-ndjson" };
 
 async function counts(database: Database) {
   const [r] = await database.rows<{ g: number; t: number; s: number }>(sql`select
-    (select count(*)::int from live_games) as g, (select coalesce(sum(count), 0)::int from live_tick_chunks) as t, (select count(*)::int from signals) as s`);
+    (select count(*)::int from live_games) as g, (select coalesce(sum(count), 0)::int from live_tick_chunks) as t, (select coalesce(sum(count), 0)::int from signal_runs) as s`);
   return r;
 }
 

@@ -4,11 +4,12 @@
 import { expect, test } from "bun:test";
 import { asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../src/db/database";
-import { games as gamesTable, liveGames, liveTickChunks, signals, strategies } from "../../src/db/schema";
+import { games as gamesTable, liveGames, liveTickChunks, strategies } from "../../src/db/schema";
 import { loadGames } from "../../src/games/repository";
 import { ingestTicks, publishFailures } from "../../src/live/ingest";
 import { memoryLogger } from "../support/server";
-import { listLiveGames, type Signal } from "../../src/live/repository";
+import { listLiveGames } from "../../src/live/repository";
+import { allSignals, type Signal } from "../../src/live/signals";
 import { settleGame } from "../../src/live/settle";
 import { forEachDatabase } from "../support/db";
 import { addStrategy, interleave, signalTotals } from "./helpers";
@@ -79,7 +80,7 @@ forEachDatabase("live ingest", (db) => {
     await ingestTicks(db(), g.ticks.map((t) => ({ game_id: g.id, ...t })));
     const id = await addStrategy(db(), "after", 0.1, 0, 0.01);
     const r = await settleGame(db(), g.id, 1);
-    const actions = (await db().db.select().from(signals).where(eq(signals.strategyId, id)).orderBy(asc(signals.id))).map((s) => s.action);
+    const actions = (await allSignals(db(), [id])).map((s) => s.action);
     expect(actions).toEqual(["open_long", "settle"]);
     expect(r.signals.map((s: Signal) => s.action)).toEqual(["open_long", "settle"]);
     const ref = refStrategy(g, 0.1, 0, 0.01);
@@ -103,6 +104,6 @@ forEachDatabase("live ingest", (db) => {
     expect(r.signals.map((s) => s.action)).toEqual(["open_long"]);
     expect(publishFailures.count).toBe(failures + 1);
     expect(log.lines.join("\n")).toContain("hub down");
-    expect((await db().db.select().from(signals)).length).toBe(1);
+    expect((await allSignals(db())).length).toBe(1);
   });
 });
