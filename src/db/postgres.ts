@@ -38,8 +38,10 @@ function underBreaker(client: Sql, breaker: StoreBreaker, inTransaction = false)
       if (prop === "unsafe") {
         return (query: string, params?: unknown[], options?: unknown) => {
           const n = params?.length ?? 0;
-          const prepare = n > 0 && n <= PREPARE_MAX_PARAMS;
-          const start = (): PendingQuery => target.unsafe(query, params as never, { prepare, ...(options as object) } as never);
+          // drizzle passes `prepare: false` unless a query was given a name; a name still prepares.
+          const asked = (options as { prepare?: boolean } | undefined)?.prepare === true;
+          const prepare = asked || (n > 0 && n <= PREPARE_MAX_PARAMS);
+          const start = (): PendingQuery => target.unsafe(query, params as never, { ...(options as object), prepare } as never);
           return {
             values: () => breaker.run(() => start().values(), gate),
             then: (ok: (v: unknown) => unknown, ko: (e: unknown) => unknown) => breaker.run(() => start(), gate).then(ok, ko),
