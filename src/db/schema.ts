@@ -218,12 +218,14 @@ export const signalRuns = pgTable("signal_runs", {
   gameIds: text("game_ids").array().notNull(),
   /** One of SIGNAL_ACTIONS each. */
   actions: text("actions").array().notNull(),
-  t: doublePrecision("t").array().notNull(),
-  price: doublePrecision("price").array().notNull(),
-  fair: doublePrecision("fair").array().notNull(),
-  edge: doublePrecision("edge").array().notNull(),
-  /** Null on opens; the trade's P&L on close and settle. */
-  pnl: doublePrecision("pnl").array().notNull(),
+  // The numbers as packed little-endian float64 arrays (src/games/packed.ts), as ticks are: no
+  // number is printed or parsed on the way in or out. P&L is NaN where null (on opens): no
+  // stored P&L is NaN, ticks being finite.
+  t: bytea("t").notNull(),
+  price: bytea("price").notNull(),
+  fair: bytea("fair").notNull(),
+  edge: bytea("edge").notNull(),
+  pnl: bytea("pnl").notNull(),
 }, (t) => [
   uniqueIndex("signal_runs_seq_idx").on(t.firstSeq), uniqueIndex("signal_runs_strategy_seq_idx").on(t.strategyId, t.firstStrategySeq),
   index("signal_runs_games_idx").using("gin", t.gameIds),

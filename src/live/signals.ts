@@ -4,9 +4,10 @@
 // in their transaction; read by the API's pages (id cursor, strategy, game, a starter's cut-off),
 // by the topics' recovery (seq or strategy_seq cursor) and by the live pages.
 import { and, asc, desc, eq, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
-import { nullableNumbers, numbers, texts } from "../db/arrays";
+import { numbers, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
 import { signalRuns } from "../db/schema";
+import { packFloat64, unpackFloat64 } from "../games/packed";
 import type { SignalDraft } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"), the API's and the topics' JSON. */
@@ -127,17 +128,19 @@ export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date,
     }
     // A run's field travels as one array literal, and the runs' literals as one text[]: a
     // statement has a parameter per column, whatever the number of runs and signals.
-    const field = (f: (p: PendingSignal) => number) => texts(batch.map((r) => numbers(r.signals.map(f))));
+    // Numbers as hex of packed float64 (decode() on the server, as ticks travel): nothing printed
+    // or parsed. A null P&L is NaN.
+    const field = (f: (p: PendingSignal) => number) => texts(batch.map((r) => Buffer.from(packFloat64(Float64Array.from(r.signals, f))).toString("hex")));
     await tx.execute(sql`
       insert into signal_runs (first_id, first_seq, strategy_id, first_strategy_seq, count, at, game_ids, actions, t, price, fair, edge, pnl)
       select u.first_id, u.first_seq, u.strategy_id, u.first_strategy_seq, u.n, ${at}::timestamptz, u.game_ids::text[], u.actions::text[],
-        u.t::float8[], u.price::float8[], u.fair::float8[], u.edge::float8[], u.pnl::float8[]
+        decode(u.t, 'hex'), decode(u.price, 'hex'), decode(u.fair, 'hex'), decode(u.edge, 'hex'), decode(u.pnl, 'hex')
       from unnest(${numbers(batch.map((r) => r.firstId))}::bigint[], ${numbers(batch.map((r) => r.firstSeq))}::bigint[],
         ${numbers(batch.map((r) => r.strategyId))}::int[], ${numbers(batch.map((r) => r.firstStrategySeq))}::int[],
         ${numbers(batch.map((r) => r.signals.length))}::int[],
         ${texts(batch.map((r) => texts(r.signals.map((p) => p.gameId))))}::text[], ${texts(batch.map((r) => texts(r.signals.map((p) => p.action))))}::text[],
         ${field((p) => p.t)}::text[], ${field((p) => p.price)}::text[], ${field((p) => p.fair)}::text[], ${field((p) => p.edge)}::text[],
-        ${texts(batch.map((r) => nullableNumbers(r.signals.map((p) => p.pnl))))}::text[])
+        ${field((p) => p.pnl ?? NaN)}::text[])
         as u(first_id, first_seq, strategy_id, first_strategy_seq, n, game_ids, actions, t, price, fair, edge, pnl)`);
   }
   return out;
@@ -145,18 +148,16 @@ export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date,
 
 type RunRow = typeof signalRuns.$inferSelect;
 
-/** Drizzle reads a NULL element of a float8[] as NaN on postgres.js; no stored P&L is NaN (ticks are finite). */
-const pnlOf = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? null : v);
-
 /** A run's signals, in id order. */
 function expand(r: RunRow): StoredSignal[] {
   const at = r.at.toISOString();
+  const [t, price, fair, edge, pnl] = [r.t, r.price, r.fair, r.edge, r.pnl].map(unpackFloat64);
   return Array.from({ length: r.count }, (_, j) => ({
     seq: r.firstSeq + j,
     strategySeq: r.firstStrategySeq + j,
     signal: {
       id: r.firstId + j, strategy_id: r.strategyId, game_id: r.gameIds[j], action: r.actions[j] as Signal["action"],
-      t: r.t[j], price: r.price[j], fair: r.fair[j], edge: r.edge[j], pnl: pnlOf(r.pnl[j]), at,
+      t: t[j], price: price[j], fair: fair[j], edge: edge[j], pnl: Number.isNaN(pnl[j]) ? null : pnl[j], at,
     },
   }));
 }

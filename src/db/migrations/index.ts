@@ -9,6 +9,7 @@ import m5 from "./0005_signal_topic_seq.sql" with { type: "text" };
 import m6 from "./0006_metrics_history.sql" with { type: "text" };
 import m7 from "./0007_live_tick_chunks.sql" with { type: "text" };
 import m8 from "./0008_signal_runs.sql" with { type: "text" };
+import m9 from "./0009_hot_updates.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
@@ -19,5 +20,6 @@ export const embeddedMigrations = [
   { tag: "0005_signal_topic_seq", when: 1796179950080, breakpoints: true, sql: m5 },
   { tag: "0006_metrics_history", when: 1796181384374, breakpoints: true, sql: m6 },
   { tag: "0007_live_tick_chunks", when: 1796184718682, breakpoints: true, sql: m7 },
-  { tag: "0008_signal_runs", when: 1796194266667, breakpoints: true, sql: m8 },
+  { tag: "0008_signal_runs", when: 1796195894525, breakpoints: true, sql: m8 },
+  { tag: "0009_hot_updates", when: 1796195906889, breakpoints: true, sql: m9 },
 ];
