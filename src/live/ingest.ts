@@ -4,9 +4,8 @@
 // an acknowledged tick is never lost and a restart resumes each strategy exactly after the last
 // tick it evaluated. Each tick costs one step per active strategy, never a re-run of the game.
 import { sql } from "drizzle-orm";
-import { numbers, texts } from "../db/arrays";
+import { numbers, packedText, texts } from "../db/arrays";
 import type { Database, Db } from "../db/database";
-import { packFloat64 } from "../games/packed";
 import { ImportError, checkGameId, gameIdText, toNumber, toProbability } from "../games/parse";
 import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
@@ -197,15 +196,14 @@ async function storeChunks(tx: Db, tickRows: { gameId: string; t: number; price:
     const c = cols.get(r.gameId)!;
     c.t[c.n] = r.t; c.price[c.n] = r.price; c.fair[c.n] = r.fair; c.n++;
   }
-  // Bytes travel as hex text (decode() on the server): the same SQL on postgres.js and PGlite.
-  const hex = (a: Float64Array) => Buffer.from(packFloat64(a)).toString("hex");
+  // Bytes travel as base64 text (decode() on the server): the same SQL on postgres.js and PGlite.
   const ids = [...games.keys()];
   for (let i = 0; i < ids.length; i += SLICE) {
     const part = ids.slice(i, i + SLICE);
-    const col = (f: (c: { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }) => Float64Array) => texts(part.map((id) => hex(f(cols.get(id)!))));
+    const col = (f: (c: { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }) => Float64Array) => texts(part.map((id) => packedText(f(cols.get(id)!))));
     await tx.execute(sql`
       insert into live_tick_chunks (game_id, first_seq, count, t, price, fair, received_at)
-      select u.game_id, u.first_seq, u.n, decode(u.t, 'hex'), decode(u.price, 'hex'), decode(u.fair, 'hex'), ${at}::timestamptz
+      select u.game_id, u.first_seq, u.n, decode(u.t, 'base64'), decode(u.price, 'base64'), decode(u.fair, 'base64'), ${at}::timestamptz
       from unnest(${texts(part)}::text[], ${numbers(part.map((id) => games.get(id)!.stored))}::int[], ${numbers(part.map((id) => cols.get(id)!.n))}::int[],
         ${col((c) => c.t)}::text[], ${col((c) => c.price)}::text[], ${col((c) => c.fair)}::text[]) as u(game_id, first_seq, n, t, price, fair)`);
   }

@@ -4,10 +4,10 @@
 // in their transaction; read by the API's pages (id cursor, strategy, game, a starter's cut-off),
 // by the topics' recovery (seq or strategy_seq cursor) and by the live pages.
 import { and, asc, desc, eq, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
-import { numbers, texts } from "../db/arrays";
+import { numbers, packedText, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
 import { signalRuns } from "../db/schema";
-import { packFloat64, unpackFloat64 } from "../games/packed";
+import { unpackFloat64 } from "../games/packed";
 import type { SignalDraft } from "./evaluator";
 
 /** A signal as stored and shown (live.md "Signals"), the API's and the topics' JSON. */
@@ -128,13 +128,12 @@ export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date,
     }
     // A run's field travels as one array literal, and the runs' literals as one text[]: a
     // statement has a parameter per column, whatever the number of runs and signals.
-    // Numbers as hex of packed float64 (decode() on the server, as ticks travel): nothing printed
-    // or parsed. A null P&L is NaN.
-    const field = (f: (p: PendingSignal) => number) => texts(batch.map((r) => Buffer.from(packFloat64(Float64Array.from(r.signals, f))).toString("hex")));
+    // Numbers packed (arrays.ts packedText), as ticks travel. A null P&L is NaN.
+    const field = (f: (p: PendingSignal) => number) => texts(batch.map((r) => packedText(Float64Array.from(r.signals, f))));
     await tx.execute(sql`
       insert into signal_runs (first_id, first_seq, strategy_id, first_strategy_seq, count, at, game_ids, actions, t, price, fair, edge, pnl)
       select u.first_id, u.first_seq, u.strategy_id, u.first_strategy_seq, u.n, ${at}::timestamptz, u.game_ids::text[], u.actions::text[],
-        decode(u.t, 'hex'), decode(u.price, 'hex'), decode(u.fair, 'hex'), decode(u.edge, 'hex'), decode(u.pnl, 'hex')
+        decode(u.t, 'base64'), decode(u.price, 'base64'), decode(u.fair, 'base64'), decode(u.edge, 'base64'), decode(u.pnl, 'base64')
       from unnest(${numbers(batch.map((r) => r.firstId))}::bigint[], ${numbers(batch.map((r) => r.firstSeq))}::bigint[],
         ${numbers(batch.map((r) => r.strategyId))}::int[], ${numbers(batch.map((r) => r.firstStrategySeq))}::int[],
         ${numbers(batch.map((r) => r.signals.length))}::int[],
