@@ -3,7 +3,7 @@
 // count and time; a watchdog kills every child and exits 1 past the run's time budget.
 //
 // Usage: bun scripts/bench-live.ts [--databases pglite,postgres] [--ticks 30000] [--strategies 0,10,100]
-//          [--batch 1000] [--games 40] [--game-ticks 300] [--phase-s 30]
+//          [--batch 1000] [--games 40] [--game-ticks 300] [--phase-s 30] [--repeat 3]
 //          [--rps-clients 4] [--rps-games 10] [--rps-count 20000] [--rps-s 5] [--rps-strategies 10]
 //          [--subscribers 1000] [--client-procs 2] [--signal-rate 20] [--latency-s 10] [--tick-ms 50]
 //          [--starter-clients 20] [--starter-delay-ms 2000] [--starter-s 6] [--parts 1,2,3,4]
@@ -17,6 +17,7 @@
 //    and fair drifts from them (scripts/lib/live-games.ts), so strategies open and close. Beside
 //    it: importGames (src/games/import.ts, as bench-import.ts runs it) on the very same ticks as a
 //    CSV, and the ratio ingest / import (goal: at least 0.3x with 10 strategies on PostgreSQL).
+//    Each is run --repeat times (a fresh process and database each) and the median run is shown.
 // 2. single-tick requests/s: POST /api/live/ticks with one tick per request (NDJSON), from
 //    --rps-clients concurrent loops against a real server (startServer in a child process: the
 //    roles are in scripts/lib/live-bench-roles.ts) with
@@ -55,6 +56,7 @@ const { values: opt } = parseArgs({
     databases: { type: "string", default: "pglite,postgres" },
     parts: { type: "string", default: "1,2,3,4" },
     ticks: { type: "string", default: "30000" },
+    repeat: { type: "string", default: "3" },
     strategies: { type: "string", default: "0,10,100" },
     batch: { type: "string", default: "1000" },
     games: { type: "string", default: "40" },
@@ -107,17 +109,28 @@ async function inChild<T>(role: string, cmd: string, args: Msg, timeoutMs: numbe
   }
 }
 
+/** The run of median rate of `repeat` runs, each in a fresh process and database: a run is a few hundred ms, and one alone moves with whatever else the machine did then. */
+async function medianRun<T extends { ticks: number; ms: number }>(repeat: number, run: () => Promise<T>): Promise<{ median: T; rates: number[] }> {
+  const runs: T[] = [];
+  for (let i = 0; i < repeat; i++) runs.push(await run());
+  const rates = runs.map((x) => x.ticks / (x.ms / 1000));
+  const order = runs.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
+  return { median: runs[order[Math.floor((repeat - 1) / 2)]], rates };
+}
+
 async function runThroughput(kind: DatabaseKind, pgUrl: string | undefined, r: Results): Promise<void> {
   const ticks = num("ticks");
   const maxMs = num("phase-s") * 1000;
-  const imported = await inChild<{ ticks: number; ms: number }>("throughput", "import", { kind, pgUrl, ticks, shape }, maxMs * 4 + 60_000);
-  r.import = imported;
-  console.log(`  import: ${int(imported.ticks)} ticks in ${ms1(imported.ms)} ms: ${int(imported.ticks / (imported.ms / 1000))} ticks/s`);
+  const repeat = Math.max(1, num("repeat"));
+  const runs = (rates: number[]) => (rates.length > 1 ? ` (median of ${rates.map(int).join(", ")})` : "");
+  const imported = await medianRun(repeat, () => inChild<{ ticks: number; ms: number }>("throughput", "import", { kind, pgUrl, ticks, shape }, maxMs * 4 + 60_000));
+  r.import = imported.median;
+  console.log(`  import: ${int(r.import.ticks)} ticks in ${ms1(r.import.ms)} ms: ${int(r.import.ticks / (r.import.ms / 1000))} ticks/s${runs(imported.rates)}`);
   for (const strategies of opt.strategies.split(",").map(Number)) {
-    const x = await inChild<ThroughputResult>("throughput", "ingest", { kind, pgUrl, ticks, shape, strategies, maxMs }, maxMs + 120_000);
+    const { median: x, rates } = await medianRun(repeat, () => inChild<ThroughputResult>("throughput", "ingest", { kind, pgUrl, ticks, shape, strategies, maxMs }, maxMs + 120_000));
     x.strategies = strategies;
     r.ingest.push(x);
-    console.log(`  ingest, ${strategies} strategies: ${int(x.ticks)} ticks in ${ms1(x.ms)} ms: ${int(x.ticks / (x.ms / 1000))} ticks/s, ` +
+    console.log(`  ingest, ${strategies} strategies: ${int(x.ticks)} ticks in ${ms1(x.ms)} ms: ${int(x.ticks / (x.ms / 1000))} ticks/s${runs(rates)}, ` +
       `${int(x.signals)} signals; a ${shape.batchTicks}-tick request p50 ${ms1(x.batchP50)} p99 ${ms1(x.batchP99)} ms; ` +
       `${x.settled} games settled (untimed) at ${ms1(x.settleMs / Math.max(1, x.settled))} ms each`);
   }
