@@ -55,9 +55,11 @@ export type KernelChoice = "auto" | "scan" | "jump";
 // The rule for "auto", measured by scripts/bench-kernel.ts (its header has the figures). A
 // pair's scan costs about a step per tick plus a mispredicted branch per entry and exit; its
 // jumps cost two searches of the index per trade (an entry and an exit, each O(16 + log n)
-// steps, the steps dearer than a scan's); and the game's index costs a few scans to build,
-// shared by the pairs run on it. So the scan keeps:
-/** games shorter than this (the index cannot pay for its build), */
+// steps, the steps dearer than a scan's); and the game's index costs 5-7 scans of a pair to
+// build, shared by the pairs run on it. Jumps won from about one trade every 20-30 ticks on
+// games of 128 ticks and more (4x to 14x at a few trades a game, more for pairs that never
+// trade), by up to 1.7x on 64-tick games, never on 32. So the scan keeps:
+/** games shorter than this (on shorter ones jumps gained nothing), */
 export const JUMP_MIN_TICKS = 64;
 /** games that fewer pairs than this will run on (a simulation's one pair), */
 export const JUMP_MIN_PAIRS = 16;
