@@ -1,5 +1,6 @@
 // One job inside the pool: its unit plan and hand-out cursor, its progress block, the fold of
 // its finished units, and the batches of partials handed to the caller for storage.
+import { JUMP_MIN_TICKS } from "./kernel.ts";
 import { ProgressBlock, type ProgressCounts } from "./progress.ts";
 import { splitBounds, type SplitBounds } from "./splits.ts";
 import type { GameStore } from "./store.ts";
@@ -11,10 +12,18 @@ import type { ComputeKind } from "./worker.ts";
 export const DEFAULT_UNIT_SIZE = 256;
 const UNIT_PAIR_TICKS = 1 << 21;
 
-/** A unit size fitted to a store: a power of two in [8, 1024] from its mean game length, for
- *  callers that know the store before they fix (and persist) the size. */
+/** Pairs per unit on games long enough for the kernel's jumps (JUMP_MIN_TICKS). */
+export const JUMP_UNIT_SIZE = 1024;
+
+/** A unit size fitted to a store, for callers that know the store before they fix (and persist)
+ *  the size. Games long enough for the kernel's jumps get JUMP_UNIT_SIZE pairs: a worker loads
+ *  and indexes a game once per unit (~5 ns a tick, ten scans of a pair), and jumping pairs cost
+ *  a fraction of a scan, so the more pairs share it the better: 256 -> 1024 pairs took 5,000-tick
+ *  games from ~450 to ~320 ns a pair-game (scripts/bench-grid.ts). Shorter games: a power of two
+ *  in [8, 1024] from the mean game length, ~2M pair-ticks a unit. */
 export function defaultUnitSize(store: Pick<GameStore, "games" | "ticks">): number {
   const perGame = store.games > 0 ? store.ticks / store.games : 1;
+  if (perGame >= JUMP_MIN_TICKS) return JUMP_UNIT_SIZE;
   const pairs = UNIT_PAIR_TICKS / (GAME_BLOCK * Math.max(1, perGame));
   return 2 ** Math.min(10, Math.max(3, Math.round(Math.log2(pairs))));
 }

@@ -1,6 +1,6 @@
 // The compute Worker: caches store views per store, runs units game by game through the kernel,
 // counts progress with Atomics and posts each unit's partial sums back. Also the message types.
-import { evalGame } from "./kernel.ts";
+import { GameKernel } from "./kernel.ts";
 import { addProgress, CONTROL_WAKE, controlSlot, isCancelled, progressViews, wakeMain, type ProgressViews } from "./progress.ts";
 import { storeViews, type SharedStore, type StoreViews } from "./store.ts";
 import type { UnitPartial, UnitSpec } from "./units.ts";
@@ -26,10 +26,9 @@ export type FromWorker =
 // A wake per game would cost the main thread more than it tells anyone: at most one per 10 ms.
 const WAKE_EVERY_MS = 10;
 const FLUSH_EVERY_MS = 1;
-// Inside a game, pairs are run in chunks of about this many pair-ticks (~3 ms at the kernel's
+// Inside a game, pairs are run in chunks of about this many pair-ticks (~3 ms at the scan's
 // slowest, trade-heavy rate of ~100M/s), so a cancel is seen in time even on a game with
-// hundreds of thousands of ticks. Each chunk recomputes the game's edges (the cost of about one
-// pair), which only matters for games past ~50k ticks; 256-pair units cut games past 1k ticks.
+// hundreds of thousands of ticks. The game is loaded (edges, index) once for all its chunks.
 const CHUNK_PAIR_TICKS = 1 << 18;
 
 interface WorkerJob {
@@ -54,6 +53,7 @@ export function createWorkerRuntime(post: Post) {
   let outP = new Float64Array(0);
   let outT = new Float64Array(0);
   let outW = new Float64Array(0);
+  const kernel = new GameKernel();
 
   // Progress is added to the shared counter at most once a millisecond (and at the end of each
   // unit): one atomic per game on a cache line both workers write would cost more than the count.
@@ -94,14 +94,15 @@ export function createWorkerRuntime(post: Post) {
       if (isCancelled(job.progress)) return null;
       const start = offsets[g];
       const end = offsets[g + 1];
+      kernel.load(price, fair, start, end, m);
       if ((end - start) * m <= CHUNK_PAIR_TICKS) {
-        evalGame(price, fair, start, end, outcomes[g], job.entries, job.exits, u.pairFrom, u.pairTo, job.fee, outP, outT, outW);
+        kernel.run(outcomes[g], job.entries, job.exits, u.pairFrom, u.pairTo, job.fee, outP, outT, outW);
       } else {
         const chunk = Math.max(1, Math.floor(CHUNK_PAIR_TICKS / (end - start)));
         for (let a = u.pairFrom; a < u.pairTo; a += chunk) {
           if (a > u.pairFrom && isCancelled(job.progress)) return null;
           const o = a - u.pairFrom;
-          evalGame(price, fair, start, end, outcomes[g], job.entries, job.exits, a, Math.min(a + chunk, u.pairTo), job.fee,
+          kernel.run(outcomes[g], job.entries, job.exits, a, Math.min(a + chunk, u.pairTo), job.fee,
             outP.subarray(o), outT.subarray(o), outW.subarray(o));
         }
       }

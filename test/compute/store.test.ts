@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { defaultUnitSize } from "../../src/compute/pool.ts";
+import { JUMP_MIN_TICKS } from "../../src/compute/kernel.ts";
+import { JUMP_UNIT_SIZE } from "../../src/compute/run.ts";
 import { ProgressBlock, addProgress, isCancelled, progressViews } from "../../src/compute/progress.ts";
 import { splitBounds } from "../../src/compute/splits.ts";
 import { buildStore, createStoreBuilder, storeViews } from "../../src/compute/store.ts";
@@ -110,11 +112,17 @@ describe("units", () => {
 });
 
 describe("defaultUnitSize", () => {
-  test("aims at ~2M pair-ticks per unit, as a power of two within [8, 1024]", () => {
-    expect(defaultUnitSize({ games: 8000, ticks: 8000 * 130 })).toBe(256);
-    expect(defaultUnitSize({ games: 100, ticks: 100 * 2000 })).toBe(16);
-    expect(defaultUnitSize({ games: 10, ticks: 10 * 1_000_000 })).toBe(8);
+  test("aims at ~2M pair-ticks per unit on games too short to jump, as a power of two within [8, 1024]", () => {
+    expect(defaultUnitSize({ games: 8000, ticks: 8000 * 40 })).toBe(1024);
+    expect(defaultUnitSize({ games: 100, ticks: 100 * (JUMP_MIN_TICKS - 1) })).toBe(512);
+    expect(defaultUnitSize({ games: 100, ticks: 100 * 20 })).toBe(1024);
     expect(defaultUnitSize({ games: 0, ticks: 0 })).toBe(1024);
+  });
+
+  test("gives games long enough for the kernel to jump JUMP_UNIT_SIZE pairs, however long", () => {
+    expect(defaultUnitSize({ games: 8000, ticks: 8000 * 130 })).toBe(JUMP_UNIT_SIZE);
+    expect(defaultUnitSize({ games: 100, ticks: 100 * 2000 })).toBe(JUMP_UNIT_SIZE);
+    expect(defaultUnitSize({ games: 10, ticks: 10 * 1_000_000 })).toBe(JUMP_UNIT_SIZE);
   });
 });
 
