@@ -10,6 +10,7 @@ import { liveIndicator, oobAttr, poller } from "../live";
 import { scrollTable } from "../scroll-table";
 import { csrfField, mayOperate, shownName, type Viewer } from "../controls";
 import { chartLegend, gameChartSvg, MARKER_NAME, sparklineSvg, type MarkerAction, type Series, type Spark } from "../svg/live-lines";
+import type { StrategyJson, StrategyTotals } from "../../src/live/strategies";
 
 export interface LiveGameRow {
   game_id: string;
@@ -23,19 +24,8 @@ export interface LiveGameRow {
   spark: Spark;
 }
 
-export interface LiveStrategyRow {
-  id: number;
-  name: string;
-  entry: number;
-  exit: number;
-  fee: number;
-  status: "active" | "stopped";
-  created_by: string | null;
-  pnl: number;
-  trades: number;
-  wins: number;
-  open_positions: number;
-}
+/** A deployed strategy as the page shows it: the API's fields and its totals so far. */
+export type LiveStrategyRow = Omit<StrategyJson, "created_at" | "stopped_at"> & Omit<StrategyTotals, "games">;
 
 export interface LiveSignalRow {
   id: number;
