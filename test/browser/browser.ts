@@ -3,7 +3,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "bun:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Database } from "../../src/db/database";
+import type { RunningServer } from "../../src/server/lifecycle";
+import { freshDatabase } from "../support/db";
+import { startTestServer, stopTestServer } from "../support/server";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -25,6 +30,38 @@ export async function launch(): Promise<{ context: BrowserContext; close: () => 
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** What a describe block of browser tests works with, filled in before its first test. */
+export interface BrowserSession {
+  server: RunningServer;
+  db: Database;
+  context: BrowserContext;
+  /** Content-Security-Policy violations reported by any page so far (watchCsp). */
+  csp: string[];
+}
+
+/**
+ * Registers, in the calling describe block, a daemon on a fresh PGlite with these flags and a
+ * browser whose violations are watched, started before the block's tests and stopped after them.
+ */
+export function browserSession(flags: string[], onContext?: (context: BrowserContext) => void): BrowserSession {
+  const session = {} as BrowserSession;
+  let browser: Awaited<ReturnType<typeof launch>> | undefined;
+  beforeAll(async () => {
+    session.db = await freshDatabase("pglite");
+    session.server = await startTestServer({ database: session.db, flags });
+    browser = await launch();
+    session.context = browser.context;
+    session.csp = watchCsp(session.context);
+    onContext?.(session.context);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (session.server) await stopTestServer(session.server);
+    await session.db?.close();
+  });
+  return session;
 }
 
 export function artifact(name: string): string {

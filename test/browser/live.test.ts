@@ -3,53 +3,32 @@
 // /live then fills with games and signals without a reload, a game's page grows as its ticks come;
 // screenshots of both at 1280 and 360 px in test-artifacts/, and no Content-Security-Policy
 // violation on any page.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BrowserContext, Page } from "playwright-core";
-import type { Database } from "../../src/db/database";
-import type { RunningServer } from "../../src/server/lifecycle";
-import { freshDatabase } from "../support/db";
+import { describe, expect, test } from "bun:test";
 import { eventually } from "../support/eventually";
-import { startTestServer, stopTestServer } from "../support/server";
-import { SKIP_REASON, artifact, hasChromium, launch, markHere, shoot, stillHere, watchCsp } from "./browser";
+import { SKIP_REASON, artifact, browserSession, hasChromium, markHere, shoot, stillHere } from "./browser";
 
 
 if (!hasChromium) {
   test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});
 } else {
   describe("live pages in chromium", () => {
-    let server: RunningServer;
-    let db: Database;
-    let browser: Awaited<ReturnType<typeof launch>>;
-    let context: BrowserContext;
-    let csp: string[] = [];
-    beforeAll(async () => {
-      db = await freshDatabase("pglite");
-      server = await startTestServer({ database: db, flags: ["--tick-ms", "50"] });
-      browser = await launch();
-      context = browser.context;
-      csp = watchCsp(context);
-    });
-    afterAll(async () => {
-      await browser?.close();
-      await stopTestServer(server);
-      await db.close();
-    });
+    const b = browserSession(["--tick-ms", "50"]);
 
     test("demo data, a grid search, deploy its pair, replay from /live: signals arrive and a game grows without a reload", async () => {
-      expect((await fetch(`${server.url}/api/games/demo?games=60&seed=1`, { method: "POST" })).status).toBe(200);
-      const { request_id: id } = await (await fetch(`${server.url}/api/grid-search/run`, {
+      expect((await fetch(`${b.server.url}/api/games/demo?games=60&seed=1`, { method: "POST" })).status).toBe(200);
+      const { request_id: id } = await (await fetch(`${b.server.url}/api/grid-search/run`, {
         method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify({ entry_start: 0.02, entry_stop: 0.2, entry_step: 0.02, exit_start: 0, exit_stop: 0.1, exit_step: 0.02 }),
       })).json() as { request_id: string };
 
-      const page = await context.newPage();
-      await page.goto(`${server.url}/jobs/${id}`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/jobs/${id}`);
       const deploy = page.getByRole("button", { name: "Deploy this pair" });
       await deploy.waitFor({ timeout: 30_000 });
       expect(await page.getByLabel("Strategy name").inputValue()).toBe(`grid ${id.slice(0, 8)}`);
       await deploy.scrollIntoViewIfNeeded();
       await page.screenshot({ path: artifact("live-deploy-pair.png") });
-      await Promise.all([page.waitForURL(`${server.url}/live`), deploy.click()]);
+      await Promise.all([page.waitForURL(`${b.server.url}/live`), deploy.click()]);
       await page.locator("#live-strategies", { hasText: `grid ${id.slice(0, 8)}` }).waitFor();
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await shoot(page, "live-empty");
@@ -65,7 +44,7 @@ if (!hasChromium) {
 
       // A replay at 8x of the four longest demo games (about 40 s here): the game page
       // below watches the longest, which is still live however slow this machine is today.
-      const stored = (await (await fetch(`${server.url}/api/games`)).json()).games as { id: string; ticks: number }[];
+      const stored = (await (await fetch(`${b.server.url}/api/games`)).json()).games as { id: string; ticks: number }[];
       const longest = [...stored].sort((a, b) => b.ticks - a.ticks).slice(0, 4).map((g) => g.id);
       await page.fill("#replay-count", "");
       await page.fill("#replay-games", longest.join("\n"));
@@ -84,8 +63,8 @@ if (!hasChromium) {
 
       // A game's page while it is live: its chart grows and its markers appear.
       const href = `/live/${encodeURIComponent(`replay-${longest[0]}`)}`;
-      const game = await context.newPage();
-      await game.goto(`${server.url}${href}`);
+      const game = await b.context.newPage();
+      await game.goto(`${b.server.url}${href}`);
       await game.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await markHere(game);
       const gameTicks = () => game.locator("#live-game dl.figures div").nth(1).locator("dd").textContent().then((t) => Number(t!.replace(/,/g, "")));
@@ -105,7 +84,7 @@ if (!hasChromium) {
       await page.setViewportSize({ width: 1280, height: 900 });
       await game.close();
       await page.close();
-      expect(csp).toEqual([]);
+      expect(b.csp).toEqual([]);
     }, 150_000);
   });
 }

@@ -5,35 +5,15 @@
 // from the printed `/login#token=...` link, the dashboard's socket through the session cookie,
 // demo data and a grid search posted with the session's CSRF token, and no Content-Security-Policy
 // violation reported on any page in either mode.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BrowserContext, Page } from "playwright-core";
-import type { Database } from "../../src/db/database";
-import type { RunningServer } from "../../src/server/lifecycle";
-import { freshDatabase } from "../support/db";
-import { startTestServer, stopTestServer } from "../support/server";
-import { SKIP_REASON, artifact, hasChromium, launch, liveState, shoot, watchCsp } from "./browser";
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { SKIP_REASON, artifact, browserSession, hasChromium, liveState, shoot } from "./browser";
 
 if (!hasChromium) {
   test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});
 } else {
   describe("pages in chromium", () => {
-    let server: RunningServer;
-    let db: Database;
-    let browser: Awaited<ReturnType<typeof launch>>;
-    let context: BrowserContext;
-    let csp: string[] = [];
-    beforeAll(async () => {
-      db = await freshDatabase("pglite");
-      server = await startTestServer({ database: db, flags: ["--metrics-interval-ms", "1000"] });
-      browser = await launch();
-      context = browser.context;
-      csp = watchCsp(context);
-    });
-    afterAll(async () => {
-      await browser?.close();
-      await stopTestServer(server);
-      await db.close();
-    });
+    const b = browserSession(["--metrics-interval-ms", "1000"]);
 
     /** Every request the page makes, by path. */
     function track(page: Page): string[] {
@@ -54,20 +34,20 @@ if (!hasChromium) {
     }
 
     test("data page: an empty store loads the demo data with one button; the games appear without a reload", async () => {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/data`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/data`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await shoot(page, "data-empty");
       await page.getByRole("button", { name: /Load demo data/ }).click();
       await page.locator("text=synthetic-0001").first().waitFor({ timeout: 20_000 });
-      expect(page.url()).toBe(`${server.url}/data`);
+      expect(page.url()).toBe(`${b.server.url}/data`);
       await page.close();
     });
 
     test("grid search from the form: the bar reaches 100% and the heatmap appears without a reload or progress polls", async () => {
-      const page = await context.newPage();
+      const page = await b.context.newPage();
       const requests = track(page);
-      await page.goto(`${server.url}/grid-search/new`);
+      await page.goto(`${b.server.url}/grid-search/new`);
       const fill = { entry_start: "0.002", entry_stop: "0.4", entry_step: "0.002", exit_start: "0", exit_stop: "0.3", exit_step: "0.002" };
       for (const [name, value] of Object.entries(fill)) await page.fill(`input[name="${name}"]`, value);
       // The preview follows the typing: 18,875 (entry, exit) pairs with exit < entry.
@@ -104,11 +84,11 @@ if (!hasChromium) {
     });
 
     test("cancel a job from its page", async () => {
-      const res = await fetch(`${server.url}/api/grid-search/run`, { method: "POST", headers: { "content-type": "application/json" },
+      const res = await fetch(`${b.server.url}/api/grid-search/run`, { method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify({ entry_start: 0.0005, entry_stop: 0.6, entry_step: 0.0005, exit_start: 0, exit_stop: 0.5, exit_step: 0.0005 }) });
       const { request_id } = await res.json();
-      const page = await context.newPage();
-      await page.goto(`${server.url}/jobs/${request_id}`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/jobs/${request_id}`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await page.locator('#job-progress[data-status="running"]').waitFor();
       await shoot(page, "job-running");
@@ -121,14 +101,14 @@ if (!hasChromium) {
     });
 
     test("socket killed from the server: Offline and polling every 2 s, then Live again and the polling stops", async () => {
-      const page = await context.newPage();
+      const page = await b.context.newPage();
       const requests = track(page);
-      await page.goto(`${server.url}/`);
+      await page.goto(`${b.server.url}/`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       const states = new Set<string>();
       const kill = async () => {
-        const status = await (await fetch(`${server.url}/api/websocket/status`)).json();
-        for (const c of status.connections) if (c.endpoint === "/pages/ws/dashboard") server.realtime.sockets.closeOne(c.id, 1012, "test restart");
+        const status = await (await fetch(`${b.server.url}/api/websocket/status`)).json();
+        for (const c of status.connections) if (c.endpoint === "/pages/ws/dashboard") b.server.realtime.sockets.closeOne(c.id, 1012, "test restart");
       };
       // Keep refusing the dashboard's socket for 5 s, as a restarting server would.
       const until = Date.now() + 5000;
@@ -157,8 +137,8 @@ if (!hasChromium) {
     });
 
     test("import a file from the data page", async () => {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/data`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/data`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       const csv = "game_id,t,price,fair,outcome\n<b>browser-game</b>,0,0.5,0.62,1\n<b>browser-game</b>,1,0.52,0.6,1\n";
       await page.setInputFiles("#import-file", { name: "browser.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
@@ -173,8 +153,8 @@ if (!hasChromium) {
     });
 
     test("ops page: live metrics", async () => {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/ops`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/ops`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await page.locator("#ops-metrics", { hasText: "Connections" }).waitFor();
       const first = await page.locator("#ops-metrics .muted").first().textContent();
@@ -184,43 +164,26 @@ if (!hasChromium) {
     });
 
     test("no page reported a Content-Security-Policy violation", () => {
-      expect(csp).toEqual([]);
+      expect(b.csp).toEqual([]);
     });
   });
 
   describe("pages in chromium with --auth on", () => {
-    let server: RunningServer;
-    let db: Database;
-    let browser: Awaited<ReturnType<typeof launch>>;
-    let context: BrowserContext;
-    let csp: string[] = [];
     /** Every URL the browser asked the server for: the token must be in none of them. */
     const asked: string[] = [];
-    beforeAll(async () => {
-      db = await freshDatabase("pglite");
-      server = await startTestServer({ database: db, flags: ["--auth", "on"] });
-      browser = await launch();
-      context = browser.context;
-      csp = watchCsp(context);
-      context.on("request", (r) => asked.push(r.url()));
-    });
-    afterAll(async () => {
-      await browser?.close();
-      await stopTestServer(server);
-      await db.close();
-    });
+    const b = browserSession(["--auth", "on"], (context) => context.on("request", (r) => asked.push(r.url())));
 
     test("sign in from /login#token=..., load demo data and run a grid search from the form (CSRF carried), with no CSP violation", async () => {
-      const { token } = await server.access.tokens.create({ name: "<b>ops</b> & co", role: "operator", tier: "pro" });
-      const page = await context.newPage();
+      const { token } = await b.server.access.tokens.create({ name: "<b>ops</b> & co", role: "operator", tier: "pro" });
+      const page = await b.context.newPage();
       // Without a session the dashboard sends the browser to the sign-in form.
-      await page.goto(`${server.url}/`);
+      await page.goto(`${b.server.url}/`);
       expect(new URL(page.url()).pathname).toBe("/login");
-      await page.goto(`${server.url}/login#token=${token}`);
+      await page.goto(`${b.server.url}/login#token=${token}`);
       await page.waitForFunction((t) => (document.getElementById("token") as HTMLInputElement | null)?.value === t, token);
-      expect(page.url()).toBe(`${server.url}/login`); // the fragment is gone from the address bar
+      expect(page.url()).toBe(`${b.server.url}/login`); // the fragment is gone from the address bar
       await shoot(page, "login");
-      await Promise.all([page.waitForURL(`${server.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
+      await Promise.all([page.waitForURL(`${b.server.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
       // The page's socket authenticates with the session cookie.
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       expect(await page.locator(".account .who").textContent()).toBe("Signed in as <b>ops</b> & co");
@@ -229,13 +192,13 @@ if (!hasChromium) {
       await shoot(page, "header-signed-in");
 
       // htmx's POST to /api/games/demo carries X-CSRF-Token (a cookie-authenticated change without it is refused).
-      await page.goto(`${server.url}/data`);
+      await page.goto(`${b.server.url}/data`);
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live");
       await page.getByRole("button", { name: /Load demo data/ }).click();
       await page.locator("text=synthetic-0001").first().waitFor({ timeout: 20_000 });
 
       // The form's plain POST carries the hidden _csrf field.
-      await page.goto(`${server.url}/`);
+      await page.goto(`${b.server.url}/`);
       const fill = { entry_start: "0.02", entry_stop: "0.2", entry_step: "0.02", exit_start: "0", exit_stop: "0.1", exit_step: "0.02" };
       for (const [name, value] of Object.entries(fill)) await page.fill(`input[name="${name}"]`, value);
       await page.locator("#grid-preview", { hasText: "pairs" }).waitFor(); // the preview's htmx POST went through too
@@ -245,12 +208,12 @@ if (!hasChromium) {
 
       // Signing out ends the session: the next page is the sign-in form again.
       await Promise.all([page.waitForURL(/\/login/), page.getByRole("button", { name: "Sign out" }).click()]);
-      await page.goto(`${server.url}/data`);
+      await page.goto(`${b.server.url}/data`);
       expect(new URL(page.url()).pathname).toBe("/login");
       await page.close();
 
       expect(asked.filter((u) => u.includes(token))).toEqual([]);
-      expect(csp).toEqual([]);
+      expect(b.csp).toEqual([]);
     });
   });
 }

@@ -4,14 +4,11 @@
 // and keeps closing it while ticks are ingested, or the job runs on and is cancelled; the fallback
 // poll is refused meanwhile, so whatever the page shows afterwards came over the socket. After it
 // is Live again the page shows what it missed, without a reload and without polling.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BrowserContext, Page } from "playwright-core";
-import type { Database } from "../../src/db/database";
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
 import type { RunningServer } from "../../src/server/lifecycle";
-import { freshDatabase } from "../support/db";
 import { eventually } from "../support/eventually";
-import { startTestServer, stopTestServer } from "../support/server";
-import { SKIP_REASON, artifact, hasChromium, launch, liveState, markHere, shoot, stillHere } from "./browser";
+import { SKIP_REASON, artifact, browserSession, hasChromium, liveState, markHere, shoot, stillHere } from "./browser";
 
 const waitLive = (page: Page, timeout = 20_000) =>
   page.waitForFunction(() => document.getElementById("live")?.dataset.live === "live", undefined, { timeout });
@@ -59,33 +56,19 @@ if (!hasChromium) {
   test.skip(`browser tests skipped: ${SKIP_REASON}`, () => {});
 } else {
   describe("pages recover after their socket comes back (chromium)", () => {
-    let server: RunningServer;
-    let db: Database;
-    let browser: Awaited<ReturnType<typeof launch>>;
-    let context: BrowserContext;
+    const b = browserSession(["--tick-ms", "50"]);
     const post = (path: string, body: unknown) =>
-      fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    beforeAll(async () => {
-      db = await freshDatabase("pglite");
-      server = await startTestServer({ database: db, flags: ["--tick-ms", "50"] });
-      browser = await launch();
-      context = browser.context;
-    });
-    afterAll(async () => {
-      await browser?.close();
-      await stopTestServer(server);
-      await db.close();
-    });
+      fetch(`${b.server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
     test("a live game's page shows the ticks and signals it missed while its socket was down, then stops polling", async () => {
       const game = "recover-1";
       expect((await post("/api/strategies", { name: "recovery", entry: 0.05, exit: 0.01, fee: 0 })).status).toBe(201);
       expect((await post("/api/live/ticks", ticks(game, 0, 10))).status).toBe(200);
 
-      const page = await context.newPage();
+      const page = await b.context.newPage();
       const requests: string[] = [];
       page.on("request", (r) => requests.push(new URL(r.url()).pathname));
-      await page.goto(`${server.url}/live/${game}`);
+      await page.goto(`${b.server.url}/live/${game}`);
       await waitLive(page);
       const figure = (name: string) => page.locator("#live-game dl.figures div", { has: page.locator(`dt:text-is("${name}")`) }).locator("dd").textContent();
       expect(await figure("Ticks")).toBe("10");
@@ -94,7 +77,7 @@ if (!hasChromium) {
       await markHere(page);
       const polls = await refusePolls(page, `/pages/live/${game}`);
 
-      const stop = keepClosing(server, "/pages/ws/live/:id");
+      const stop = keepClosing(b.server, "/pages/ws/live/:id");
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "offline", undefined, { timeout: 5000 });
       // Missed: 20 ticks (and their signals) while the page has no socket.
       const missed = ticks(game, 10, 20);
@@ -110,7 +93,7 @@ if (!hasChromium) {
       await eventually(async () => (await figure("Ticks")) === "30", { what: "the game page showing all 30 ticks" });
       const last = missed.at(-1)!;
       expect(Number(await figure("Price"))).toBe(last.price);
-      const signals = await (await fetch(`${server.url}/api/signals?game=${game}&limit=1000`)).json() as { signals?: unknown[] } | unknown[];
+      const signals = await (await fetch(`${b.server.url}/api/signals?game=${game}&limit=1000`)).json() as { signals?: unknown[] } | unknown[];
       const stored = Array.isArray(signals) ? signals.length : (signals.signals ?? []).length;
       expect(Number(await figure("Signals"))).toBe(stored);
       expect(stored).toBe(signalsBefore + ingest.signals);
@@ -130,10 +113,10 @@ if (!hasChromium) {
       expect((await post("/api/games/demo?games=200&seed=1", {})).status).toBe(200);
       const res = await post("/api/grid-search/run", { entry_start: 0.0005, entry_stop: 0.6, entry_step: 0.0005, exit_start: 0, exit_stop: 0.5, exit_step: 0.0005 });
       const { request_id: id } = await res.json() as { request_id: string };
-      const progressOf = async () => (await (await fetch(`${server.url}/api/grid-search/progress/${id}`)).json()) as { status: string; current: number; total: number };
+      const progressOf = async () => (await (await fetch(`${b.server.url}/api/grid-search/progress/${id}`)).json()) as { status: string; current: number; total: number };
 
-      const page = await context.newPage();
-      await page.goto(`${server.url}/jobs/${id}`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/jobs/${id}`);
       await waitLive(page);
       await page.locator('#job-progress[data-status="running"]').waitFor({ timeout: 20_000 });
       await markHere(page);
@@ -141,7 +124,7 @@ if (!hasChromium) {
       const shown = async () => Number(await page.locator("#job-progress progress").getAttribute("value"));
 
       // Down while the job runs on.
-      let stop = keepClosing(server, "/pages/ws/jobs/:id");
+      let stop = keepClosing(b.server, "/pages/ws/jobs/:id");
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "offline", undefined, { timeout: 5000 });
       const frozen = await shown();
       await eventually(async () => {
@@ -161,7 +144,7 @@ if (!hasChromium) {
       await shoot(page, "recovery-job-running");
 
       // Down again, and the job is cancelled meanwhile: back, the page says so.
-      stop = keepClosing(server, "/pages/ws/jobs/:id");
+      stop = keepClosing(b.server, "/pages/ws/jobs/:id");
       await page.waitForFunction(() => document.getElementById("live")?.dataset.live === "offline", undefined, { timeout: 5000 });
       expect((await post(`/api/jobs/${id}/cancel`, {})).status).toBeLessThan(300);
       await eventually(async () => (await progressOf()).status === "cancelled", { what: "the job cancelled" });
@@ -181,7 +164,7 @@ if (!hasChromium) {
 
     test("the ops page shows the history held, the recoveries and a client falling behind", async () => {
       // A protocol client that recovers `signals` from the start and acknowledges only the first of them.
-      const ws = new WebSocket(`${server.url.replace("http", "ws")}/ws`);
+      const ws = new WebSocket(`${b.server.url.replace("http", "ws")}/ws`);
       const inbox: Record<string, unknown>[] = [];
       ws.onmessage = (e) => inbox.push(JSON.parse(String(e.data)));
       await new Promise((r) => (ws.onopen = r));
@@ -193,8 +176,8 @@ if (!hasChromium) {
       ws.send(JSON.stringify({ type: "ack", topic: "signals", seq: 1 }));
       await post("/api/live/ticks", ticks("recover-2", 0, 6));
 
-      const page = await context.newPage();
-      await page.goto(`${server.url}/ops`);
+      const page = await b.context.newPage();
+      await page.goto(`${b.server.url}/ops`);
       await waitLive(page);
       await page.locator("#ops-metrics table.lagging tbody tr", { hasText: "signals" }).waitFor({ timeout: 20_000 });
       expect(await page.locator("#ops-metrics .ops-history").textContent()).toContain("Recoveries");
