@@ -69,8 +69,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Subprocess } from "bun";
-import { serveCommands, sleep, withTimeout, type Msg } from "./lib/bench-children";
+import { Child, serveCommands, sleep, withTimeout, type Msg } from "./lib/bench-children";
 import { LatencyHist } from "./lib/latency-hist";
 import { HISTORY_DEFAULTS } from "../src/realtime/history";
 
@@ -637,59 +636,6 @@ function clientRole(): void {
 
 // ---------------------------------------------------------------------------------------------
 // Parent: spawns, drives and measures.
-const children = new Set<Subprocess>();
-process.on("exit", () => {
-  // SIGKILL also ends a stalled client stopped with SIGSTOP, which could not notice its parent leave.
-  for (const c of children) try { c.kill("SIGKILL"); } catch { /* gone */ }
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
-
-class Child {
-  readonly proc: Subprocess;
-  private next = 0;
-  private readonly waiting = new Map<number, (m: Msg) => void>();
-  readonly ready: Promise<Msg>;
-  onEvent: (m: Msg) => void = () => {};
-
-  constructor(args: string[]) {
-    let readyResolve!: (m: Msg) => void;
-    this.ready = new Promise((r) => (readyResolve = r));
-    this.proc = Bun.spawn([process.execPath, import.meta.path, ...args], {
-      stdio: ["ignore", "inherit", "inherit"],
-      ipc: (m: Msg) => {
-        if (m.ev === "ready") readyResolve(m);
-        else if (m.ev) this.onEvent(m);
-        else if (m.re !== undefined) { this.waiting.get(m.re)?.(m); this.waiting.delete(m.re); }
-      },
-    });
-    children.add(this.proc);
-    void this.proc.exited.then(() => children.delete(this.proc));
-  }
-
-  ask(cmd: string, args: Msg = {}, timeoutMs = 30_000): Promise<Msg> {
-    const id = ++this.next;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.waiting.delete(id); reject(new Error(`${cmd}: no answer in ${timeoutMs} ms`)); }, timeoutMs);
-      this.waiting.set(id, (m) => {
-        clearTimeout(t);
-        if (m.error) reject(new Error(`${cmd}: ${m.error}`));
-        else resolve(m);
-      });
-      this.proc.send({ id, cmd, ...args });
-    });
-  }
-
-  tell(cmd: string, args: Msg = {}): void {
-    this.proc.send({ cmd, ...args });
-  }
-
-  async end(cmd = "stop"): Promise<void> {
-    await this.ask(cmd, {}, 5000).catch(() => {});
-    const exited = await Promise.race([this.proc.exited.then(() => true), sleep(3000).then(() => false)]);
-    if (!exited) this.proc.kill("SIGKILL");
-  }
-}
-
 function readFdLimits(): { soft: number; hard: number } {
   const read = (flag: string) => {
     const out = Bun.spawnSync(["sh", "-c", `ulimit ${flag}`]).stdout.toString().trim();
@@ -795,7 +741,7 @@ const ms2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 
 async function spawnClients(procs: number, n: number, url: string, acks = true, recordSeq = false, topic?: string) {
   const per = Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0)).filter((k) => k > 0);
-  const clients = per.map(() => new Child(["__client"]));
+  const clients = per.map(() => new Child(import.meta.path, ["__client"]));
   await Promise.all(clients.map((c) => withTimeout(c.ready, 20_000, "client start")));
   const t0 = performance.now();
   const replies = await Promise.all(clients.map((c, i) =>
@@ -871,7 +817,7 @@ async function round(t: Target, acc: PhaseAcc, label: string, run: () => Promise
 }
 
 async function startTarget(kind: string, n: number, stalledN: number, tickMs = 1, workers = 1, extraFlags: string[] = [], maxConnections = n + stalledN + 200): Promise<Target> {
-  const server = new Child(["__server", kind, String(tickMs), String(maxConnections), String(workers), JSON.stringify(extraFlags)]);
+  const server = new Child(import.meta.path, ["__server", kind, String(tickMs), String(maxConnections), String(workers), JSON.stringify(extraFlags)]);
   const { port } = await withTimeout(server.ready, 60_000, `${kind} start`);
   // The history server's clients follow its event topic on /ws; the others, the job's own socket.
   const topic = kind === "history" ? EVENT_TOPIC : undefined;
@@ -944,7 +890,7 @@ async function runSize(n: number, servers: string[], o: { procs: number; rate: n
     const slowTargets = targets.filter((t) => t.topic === undefined);
     if (o.stalledN > 0 && o.slowRounds > 0) {
       for (const t of slowTargets) {
-        t.stalled = new Child(["__client"]);
+        t.stalled = new Child(import.meta.path, ["__client"]);
         await withTimeout(t.stalled.ready, 20_000, "stalled client start");
         const s = await t.stalled.ask("connect", { url: t.url, n: o.stalledN, concurrency: o.stalledN, acks: false, timeoutMs: 10_000 }, 15_000);
         t.stalledOpened = s.opened;
@@ -1065,7 +1011,7 @@ async function runFlood(kind: string, readers: number, stalledN: number, ms: num
     const c = await spawnClients(1, readers, t.url);
     t.clients = c.clients;
     t.relay = ackRelay(t.server, c.clients);
-    t.stalled = new Child(["__client"]);
+    t.stalled = new Child(import.meta.path, ["__client"]);
     await withTimeout(t.stalled.ready, 20_000, "stalled client start");
     const st = await t.stalled.ask("connect", { url: t.url, n: stalledN, concurrency: stalledN, acks: false, timeoutMs: 10_000 }, 15_000);
     t.stalled.proc.kill("SIGSTOP");

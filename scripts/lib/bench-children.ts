@@ -94,6 +94,11 @@ export class Child {
     });
   }
 
+  /** Sends `cmd` without waiting for an answer. */
+  tell(cmd: string, args: Msg = {}): void {
+    this.proc.send({ cmd, ...args });
+  }
+
   /** Asks `cmd` (its stop), then waits a little for the exit, then SIGKILLs. */
   async end(cmd = "stop"): Promise<void> {
     await this.ask(cmd, {}, 10_000).catch(() => {});
