@@ -107,7 +107,9 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
   const log = deps.logger;
   // The process that holds the row: a heartbeat renews only its own, never one another took over.
   const instance = randomUUID();
-  const startedAt = clock.now();
+  // Whole ms: the columns are bigint, and the system clock has fractions.
+  const now = () => Math.round(clock.now());
+  const startedAt = now();
   let nodes: ClusterNode[] = [];
   let asOf: number | undefined;
   let failure: string | undefined;
@@ -120,29 +122,29 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
 
   /** Inserts or renews this node's row; false when a live node of another process holds the id. */
   const claim = async (database: Database): Promise<boolean> => {
-    const now = clock.now();
+    const at = now();
     const { workers, busy } = deps.counts();
     const rows = await database.rows(sql`
       insert into nodes (id, instance, host, port, started_at, last_heartbeat, workers, busy, version)
-      values (${self.id}, ${instance}, ${self.host}, ${self.port}, ${startedAt}, ${now}, ${workers}, ${busy}, ${self.version})
+      values (${self.id}, ${instance}, ${self.host}, ${self.port}, ${startedAt}, ${at}, ${workers}, ${busy}, ${self.version})
       on conflict (id) do update set instance = excluded.instance, host = excluded.host, port = excluded.port,
         started_at = excluded.started_at, last_heartbeat = excluded.last_heartbeat, workers = excluded.workers,
         busy = excluded.busy, version = excluded.version
-      where nodes.instance = excluded.instance or nodes.last_heartbeat < ${now - leaseMs}
+      where nodes.instance = excluded.instance or nodes.last_heartbeat < ${at - leaseMs}
       returning id`);
     return rows.length > 0;
   };
 
   const read = async (database: Database): Promise<void> => {
-    const now = clock.now();
+    const at = now();
     const rows = await database.rows<NodeRow>(sql`
       select id, host, port, started_at, last_heartbeat, workers, busy from nodes
-      where last_heartbeat >= ${now - leaseMs} order by id`);
+      where last_heartbeat >= ${at - leaseMs} order by id`);
     nodes = rows.map((r) => ({
       id: r.id, host: r.host, port: Number(r.port), started_at: iso(Number(r.started_at)), last_heartbeat: iso(Number(r.last_heartbeat)),
       workers: Number(r.workers), busy: Number(r.busy),
     }));
-    asOf = now;
+    asOf = at;
     failure = undefined;
   };
 
@@ -150,7 +152,7 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
     const [row] = await database.rows<{ host: string; port: number; version: string; last_heartbeat: string | number }>(
       sql`select host, port, version, last_heartbeat from nodes where id = ${self.id}`);
     if (!row) return "another daemon";
-    const ago = Math.max(0, Math.round(clock.now() - Number(row.last_heartbeat)));
+    const ago = Math.max(0, now() - Number(row.last_heartbeat));
     return `the daemon at ${row.host}:${row.port} (gridcast ${row.version}, last heartbeat ${ago} ms ago)`;
   };
 
@@ -197,7 +199,7 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
     async start() {
       const database = deps.database();
       // Rows of nodes long gone (an hour, or ten leases) are pruned rather than kept for ever.
-      await database.rows(sql`delete from nodes where last_heartbeat < ${clock.now() - Math.max(3_600_000, 10 * leaseMs)}`);
+      await database.rows(sql`delete from nodes where last_heartbeat < ${now() - Math.max(3_600_000, 10 * leaseMs)}`);
       if (!(await claim(database))) {
         throw new NodeIdInUse(`node id ${self.id} is in use by ${await holderOf(database)}: stop it, or wait --lease-ms (${leaseMs} ms) after it died, or start this daemon with another --node-id`);
       }
