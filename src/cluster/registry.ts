@@ -48,6 +48,7 @@ export interface RegistryDeps {
   clock: Clock;
   /** Stored on PostgreSQL; on PGlite the registry is this node alone (see soloRegistry). */
   shared: boolean;
+  /** `host` and `port`: where this process already listens (a restart on them proves their old holder dead). */
   self: { id: string; host: string; port: number; version: string };
   heartbeatMs: number;
   leaseMs: number;
@@ -106,7 +107,9 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
   const { self, clock, leaseMs } = deps;
   const log = deps.logger;
   // The process that holds the row: a heartbeat renews only its own, never one another took over.
-  const instance = randomUUID();
+  // It starts with the machine's name, so a restart on the same machine can tell its own dead row.
+  const machine = `${hostname()}/`;
+  const instance = `${machine}${process.pid}/${randomUUID()}`;
   // Whole ms: the columns are bigint, and the system clock has fractions.
   const now = () => Math.round(clock.now());
   const startedAt = now();
@@ -131,6 +134,9 @@ function storedRegistry(deps: RegistryDeps): ClusterRegistry {
         started_at = excluded.started_at, last_heartbeat = excluded.last_heartbeat, workers = excluded.workers,
         busy = excluded.busy, version = excluded.version
       where nodes.instance = excluded.instance or nodes.last_heartbeat < ${at - leaseMs}
+        -- Same machine, same address and port: this process listens there now, so the row's
+        -- holder is dead (a restart after kill -9 need not wait out the lease).
+        or (left(nodes.instance, ${machine.length}) = ${machine} and nodes.host = excluded.host and nodes.port = excluded.port)
       returning id`);
     return rows.length > 0;
   };

@@ -110,6 +110,22 @@ describe.skipIf(!pgUrl)("several daemons on one PostgreSQL", () => {
     await db.drop();
   }, 60_000);
 
+  test("a daemon killed with SIGKILL and restarted on the same port takes its node id back at once", async () => {
+    const db = await database();
+    const first = await daemon([...SHORT, "--lease-ms", "60000", "--node-id", "fixed"], { DATABASE_URL: db.url });
+    await waitHealthy(first.url);
+    const port = String(portOf(first));
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    // A lease of a minute has not passed, but this address and port are the new daemon's now.
+    const again = await daemon([...SHORT, "--lease-ms", "60000", "--node-id", "fixed", "--port", port], { DATABASE_URL: db.url });
+    await waitHealthy(again.url);
+    expect((await cluster(again)).nodes.map((x) => [x.id, x.port])).toEqual([["fixed", Number(port)]]);
+    again.proc.kill("SIGTERM");
+    expect(await again.proc.exited).toBe(0);
+    await db.drop();
+  }, 60_000);
+
   test("a database migrated by a newer gridcast is refused, naming both versions and the migrations", async () => {
     const db = await database();
     const first = await daemon([...SHORT, "--node-id", "old"], { DATABASE_URL: db.url });

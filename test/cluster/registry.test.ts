@@ -91,6 +91,17 @@ forEachDatabase("node registry", (db) => {
     await b.stop();
   });
 
+  test("a restart on the same machine, address and port takes its dead row over at once: that port is its own now", async () => {
+    const [ca, cb] = clocks();
+    const dead = node(db(), "n", ca, undefined, 7);
+    await dead.start();
+    cb.advance(HEARTBEAT);
+    const restarted = node(db(), "n", cb, undefined, 7);
+    await restarted.start();
+    expect(restarted.view()).toMatchObject({ stale: false, nodes: [{ id: "n", port: 7, last_heartbeat: new Date(cb.now()).toISOString() }] });
+    await restarted.stop();
+  });
+
   test("a clean stop removes the node's row at once", async () => {
     const [ca, cb] = clocks();
     const a = node(db(), "a", ca);
