@@ -93,6 +93,10 @@ export function resolveConfig(args: ParsedArgs, env: Env, file?: SettingsFile): 
     }
   }
   const config = out as Config;
+  // A lease must outlast two heartbeats, or one late beat would drop a live node from the cluster.
+  if (config.leaseMs <= 2 * config.heartbeatMs) {
+    throw new ConfigError(`invalid --lease-ms ${config.leaseMs} (GRIDCAST_LEASE_MS): must be more than twice --heartbeat-ms (${config.heartbeatMs})`);
+  }
   config.dataDir = resolvePath(config.dataDir);
   // access.md "Modes": a daemon reachable from other machines never comes up open by default.
   config.auth ??= isLoopbackHost(config.host) ? "off" : "on";

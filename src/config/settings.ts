@@ -76,6 +76,15 @@ const onOff: Parse<boolean> = (raw) => {
   return invalid("must be on or off");
 };
 
+/** Why `id` cannot name a node, or null: what the hostname-like rule allows, so it reads plainly in
+ *  logs, /health and the ops page and needs no escaping anywhere. */
+export function nodeIdProblem(id: string): string | null {
+  if (id.length === 0) return "must not be empty";
+  if (id.length > 128) return "must be at most 128 characters";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(id)) return "must start with a letter or digit and hold only letters, digits and . _ : -";
+  return null;
+}
+
 const cores = () => Math.max(1, availableParallelism());
 
 function def<T>(d: SettingDef<T>): SettingDef<T> {
@@ -105,6 +114,15 @@ export const SETTINGS = {
   storeTimeoutMs: def({ key: "storeTimeoutMs", flag: "--store-timeout-ms", env: "GRIDCAST_STORE_TIMEOUT_MS", defaultText: "5000",
     default: () => 5000, doc: "Most time one database statement (or a transaction's BEGIN or COMMIT) may take; over it the caller gets 503 and it counts as a fault.",
     parse: integer(10, 600_000) }),
+  // Several daemons on one PostgreSQL (README "Several daemons (cluster)"): the node registry.
+  nodeId: def<string | undefined>({ key: "nodeId", flag: "--node-id", env: "GRIDCAST_NODE_ID", defaultText: "(host name:port)",
+    default: () => undefined, doc: "This daemon's name among the daemons sharing one PostgreSQL: letters, digits and . _ : - (at most 128); a second daemon with the same id is refused while the first lives.",
+    parse: (raw) => nodeIdProblem(raw) === null ? raw : invalid(nodeIdProblem(raw)!), commands: ["serve"] }),
+  heartbeatMs: def({ key: "heartbeatMs", flag: "--heartbeat-ms", env: "GRIDCAST_HEARTBEAT_MS", defaultText: "2000",
+    default: () => 2000, doc: "How often a daemon on PostgreSQL tells the others it lives (its row in the node registry).", parse: integer(10, 600_000), commands: ["serve"] }),
+  leaseMs: def({ key: "leaseMs", flag: "--lease-ms", env: "GRIDCAST_LEASE_MS", defaultText: "10000",
+    default: () => 10_000, doc: "A daemon whose last heartbeat is older than this is gone: it drops out of the cluster and its node id may be taken. More than twice --heartbeat-ms.",
+    parse: integer(50, 3_600_000), commands: ["serve"] }),
   storeBufferUnits: def({ key: "storeBufferUnits", flag: "--store-buffer-units", env: "GRIDCAST_STORE_BUFFER_UNITS", defaultText: "1024",
     default: () => 1024, doc: "Finished job units held in memory while the database cannot take them; at this many the workers pause (nothing is dropped) until it is back.",
     parse: integer(1, 10_000_000), commands: ["serve"] }),

@@ -95,7 +95,7 @@ export function asDiskFull(err: unknown, where: string): unknown {
   return new DomainError("disk_full", `no space left on device: ${where} failed (${rootMessage(err)}); nothing was stored`);
 }
 
-function rootMessage(err: unknown): string {
+export function rootMessage(err: unknown): string {
   let e = err as { cause?: unknown; message?: string };
   // drizzle wraps the driver's error (its message is the whole query); the driver's says why.
   while (e?.cause && typeof (e.cause as { message?: unknown }).message === "string") e = e.cause as typeof e;

@@ -254,9 +254,25 @@ export const metricsHistory = pgTable("metrics_history", {
   alerts: jsonb("alerts").notNull(),
 }, (t) => [index("metrics_history_at_idx").on(t.at)]);
 
+/** The node registry (README "Several daemons (cluster)"): one row per daemon on a shared
+ * PostgreSQL, its heartbeat renewed every --heartbeat-ms; a row older than --lease-ms is a node gone.
+ * `instance` is the process that holds the id, so a heartbeat never renews a row another took over.
+ * Times are epoch ms from each node's clock: the nodes' clocks must agree well within the lease. */
+export const nodes = pgTable("nodes", {
+  id: text("id").primaryKey(),
+  instance: text("instance").notNull(),
+  host: text("host").notNull(),
+  port: integer("port").notNull(),
+  startedAt: bigint("started_at", { mode: "number" }).notNull(),
+  lastHeartbeat: bigint("last_heartbeat", { mode: "number" }).notNull(),
+  workers: integer("workers").notNull(),
+  busy: integer("busy").notNull(),
+  version: text("version").notNull(),
+});
+
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
   liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalRuns,
-  metricsHistory,
+  metricsHistory, nodes,
 };

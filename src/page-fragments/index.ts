@@ -2,6 +2,7 @@
 // fragments, once per topic per tick, only while a page listens), the dashboard's topic, and the
 // job clock that gives rates and ETAs. The routes and page sockets that use them are mounted in
 // src/http/routes/index.ts; `attach` runs once the realtime binding exists, before listen.
+import type { ClusterView } from "../cluster/registry";
 import type { Database } from "../db/database";
 import type { JobScheduler } from "../jobs/scheduler";
 import type { LiveService } from "../live/service";
@@ -31,6 +32,8 @@ export interface PageFragmentsDeps {
   now?: () => number;
   /** The performance history's last hour, for the ops page's charts (src/metrics-history). */
   opsHistory?: () => OpsHistory;
+  /** The node registry's list, for the ops page's nodes panel. */
+  cluster?: () => ClusterView;
 }
 
 export function createPageFragments(deps: PageFragmentsDeps) {
@@ -50,6 +53,7 @@ export function createPageFragments(deps: PageFragmentsDeps) {
     /** The last metrics_update if one went out, else a fresh reading (undefined before attach). */
     metricsNow: () => metricsNow(),
     opsHistory: deps.opsHistory,
+    cluster: deps.cluster,
     /** Registers the page format with the hub and starts the dashboard feed. */
     attach(realtime: Realtime) {
       const { hub } = deps;
@@ -72,7 +76,7 @@ export function createPageFragments(deps: PageFragmentsDeps) {
         clock, now,
         more: {
           [UPDATE_TOPIC]: (state) => updateStatusFragment(state as unknown as UpdateStatusView),
-          [METRICS_TOPIC]: (state) => opsFragment(opsView(state, deps.opsHistory)),
+          [METRICS_TOPIC]: (state) => opsFragment(opsView(state, deps.opsHistory, deps.cluster)),
           [ALERTS_TOPIC]: (state) => alertsBannerFragment(state),
         },
         families: [renderLivePage],

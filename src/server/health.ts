@@ -2,6 +2,7 @@
 import type { BreakerSnapshot } from "../db/breaker";
 import type { DatabaseKind } from "../db/database";
 import type { DiskReport } from "../db/disk";
+import type { ClusterView } from "../cluster/registry";
 
 export type DatabaseState = "opening" | "open" | "failed" | "closing" | "closed";
 
@@ -13,6 +14,8 @@ export interface HealthSources {
   };
   workers: () => { healthy: boolean; size: number; busy: number; [k: string]: unknown };
   websocket: () => { activeConnections: number; totalConnectionsTracked: number; [k: string]: unknown };
+  /** The nodes sharing the store (src/cluster/registry.ts): the last list read, `stale` when the store did not answer. */
+  cluster?: () => ClusterView;
 }
 
 export interface HealthReport {
@@ -24,6 +27,7 @@ export interface HealthReport {
     /** Below its floor, writes are refused with 507 and the report is degraded. */
     disk?: DiskReport;
   };
+  cluster?: ClusterView;
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -56,5 +60,6 @@ export async function healthReport(sources: HealthSources): Promise<HealthReport
   const websocket = { ...ws, healthy: true };
   const disk = db.disk?.();
   const ok = database.healthy && workers.healthy && websocket.healthy && (disk?.healthy ?? true);
-  return { status: ok ? "ok" : "degraded", services: { database, workers, websocket, ...(disk && { disk }) } };
+  const cluster = sources.cluster?.();
+  return { status: ok ? "ok" : "degraded", services: { database, workers, websocket, ...(disk && { disk }) }, ...(cluster && { cluster }) };
 }

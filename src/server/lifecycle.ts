@@ -1,5 +1,6 @@
 // Starts the daemon (listen first, then open the database so /health answers 503 meanwhile)
 // and stops it in order: sockets get server_shutdown and 1012, requests finish, the database closes.
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createAccess, ensureAdmin, type Access } from "../access";
 import { identityOf } from "../access/guard";
@@ -36,6 +37,7 @@ import { ALERTS_TOPIC, createAlerts, resolveAlertsTopic } from "../alerts";
 import { createEventLoopLag } from "../ops/event-loop-lag";
 import { createStoreProbe } from "../ops/store-probe";
 import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/recorder";
+import { advertisedHost, createClusterRegistry, defaultNodeId, NodeIdInUse, type ClusterRegistry } from "../cluster/registry";
 
 export interface RunningServer {
   config: Config;
@@ -54,6 +56,8 @@ export interface RunningServer {
   live: LiveService;
   /** The performance history (README "Performance history and alerts"). */
   history: HistoryRecorder;
+  /** The node registry (README "Several daemons (cluster)"). */
+  cluster: ClusterRegistry;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -165,10 +169,25 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return { healthy: s.alive === s.size, size: s.size, alive: s.alive, busy: s.busy, restarts: s.restarts, ...scheduler.stats() };
   };
 
+  // The node registry: stored on PostgreSQL, this node alone on PGlite. Its id defaults to the host
+  // name and the port, known once listening (port 0 picks one), which is before anyone can ask.
+  let listenPort = config.port;
+  const cluster = createClusterRegistry({
+    database: () => slot.get(), clock, shared: slot.kind === "postgres",
+    self: {
+      get id() { return config.nodeId ?? defaultNodeId(hostname(), listenPort); },
+      host: advertisedHost(config.host), get port() { return listenPort; }, version: deps.version,
+    },
+    heartbeatMs: config.heartbeatMs, leaseMs: config.leaseMs,
+    counts: () => { const s = pool.stats(); return { workers: s.size, busy: s.busy }; },
+    logger: logger.child({ part: "cluster" }),
+  });
+
   const health: HealthSources = {
     database: () => slot.snapshot(),
     workers,
     websocket: () => registry.health(),
+    cluster: () => cluster.view(),
   };
   // Event-loop lag all the time; the history's loop reads it with the other figures and checks the alerts.
   const eventLoop = createEventLoopLag({ clock });
@@ -201,12 +220,12 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     database: () => slot.get(), store: createStoreProbe({ ping: () => slot.get().ping(), clock }), alerts, logger: logger.child({ part: "history" }),
   });
   const pages = createPageFragments({
-    hub, database: () => slot.get(), scheduler, health, live,
+    hub, database: () => slot.get(), scheduler, health, live, cluster: () => cluster.view(),
     opsHistory: () => ({ rows: history.recent(), intervalMs: history.intervalMs, thresholds, now: clock.now() }),
   });
   pages.attach(realtime);
   mountRoutes(app, {
-    version: deps.version, database: () => slot.get(), health, updates, scheduler, realtime, pages, access, live, sessionTtlMs: config.sessionTtlMs,
+    version: deps.version, database: () => slot.get(), health, cluster, updates, scheduler, realtime, pages, access, live, sessionTtlMs: config.sessionTtlMs,
     security: {
       get metricsPublic() { return inForce().metricsPublic; },
       listenHost: config.host,
@@ -223,8 +242,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
   const server = app.server!;
+  listenPort = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-  logger.info("listening", { url, database: slot.kind, auth: config.auth });
+  logger.info("listening", { url, database: slot.kind, auth: config.auth, node: cluster.view().self });
 
   const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes,
     breaker: { failuresToOpen: c.storeFailuresToOpen, openMs: c.storeOpenMs, slowMs: c.storeSlowMs, timeoutMs: c.storeTimeoutMs } }));
@@ -233,6 +253,10 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     async (database) => {
       slot.opened(database);
       logger.info("database open", { kind: slot.kind, ms: Math.round(performance.now() - started) });
+      // Joined before any work starts; a live daemon holding this node id refuses the start.
+      await cluster.start().catch((err: unknown) => {
+        throw err instanceof NodeIdInUse ? new StartupError(err.message) : err;
+      });
       // Auth on and no admin yet: make one and print its login line once, on stdout only.
       const line = await ensureAdmin(access, `${url}/login`);
       if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
@@ -268,6 +292,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         await pool.close();
         hub.close();
         await ready.catch(() => {});
+        await cluster.stop(); // the others see this node leave at once
         await slot.close();
       } catch (err) {
         logger.error("error during shutdown", { error: err as Error });
@@ -278,5 +303,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, ready, stop };
+  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, cluster, ready, stop };
 }

@@ -11,6 +11,7 @@ import type { Viewer } from "../controls";
 import { historyChartSvg, type ChartLine } from "../svg/history-chart";
 import type { HistoryRow } from "../../src/metrics-history/sample";
 import type { Thresholds } from "../../src/alerts/thresholds";
+import type { ClusterView } from "../../src/cluster/registry";
 
 /** The performance history the charts draw: the recorder's rows of the last hour, and the alert lines. */
 export interface OpsHistory {
@@ -28,6 +29,8 @@ export interface OpsView {
   /** Read when the page renders (realtime/metrics.ts processMemory: heap used <= heap total <= RSS). */
   memory: MemoryFigures;
   history?: OpsHistory;
+  /** The node registry's list (README "Several daemons (cluster)"). */
+  cluster?: ClusterView;
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -68,6 +71,19 @@ function lagPanel(m: Record<string, unknown>): Html {
   return html`<section class="ops-lag" aria-labelledby="ops-lag-title"><h2 id="ops-lag-title">Connections falling behind</h2>
 <p class="muted">${summary}</p>
 ${top.length ? scrollTable("Connections falling behind", table) : ""}
+</section>`;
+}
+
+/** The daemons sharing the store, as the node registry last read them; this node marked. */
+function nodesPanel(c: ClusterView | undefined): Html {
+  if (!c) return html``;
+  const hms = (iso: string) => iso.slice(11, 19);
+  const table = html`<table class="nodes"><thead><tr><th scope="col">Node</th><th scope="col">Address</th><th scope="col">Started</th><th scope="col">Last heartbeat</th><th scope="col" class="num">Workers busy</th></tr></thead>
+<tbody>${c.nodes.map((n) => html`<tr data-node="${n.id}"><th scope="row"><code>${n.id}</code>${n.id === c.self ? html` <small class="muted">(this node)</small>` : ""}</th><td><code>${n.host}:${String(n.port)}</code></td><td>${hms(n.started_at)} UTC</td><td>${hms(n.last_heartbeat)} UTC</td><td class="num">${int(n.busy)} / ${int(n.workers)}</td></tr>`)}</tbody></table>`;
+  const count = `${int(c.nodes.length)} node${c.nodes.length === 1 ? "" : "s"}`;
+  return html`<section class="ops-nodes" aria-labelledby="ops-nodes-title"><h2 id="ops-nodes-title">Nodes</h2>
+<p class="muted">${c.stale ? html`<strong>Stale</strong>: ${c.error ?? "not read yet"}${c.as_of ? ` · as of ${hms(c.as_of)} UTC` : ""}` : c.error ? html`<strong>${c.error}</strong>` : `${count} sharing the store`}</p>
+${c.nodes.length ? scrollTable("Nodes", table) : ""}
 </section>`;
 }
 
@@ -129,6 +145,7 @@ ${tile("Messages total", int(num(m.messages_total)), `${bytes(num(m.bytes_total)
 <div><h2>Busiest topics</h2>${busiest.length ? html`<table><tbody>${busiest.map(([t, n]) => html`<tr><th scope="row"><code>${t}</code></th><td class="num">${int(num(n))} messages</td></tr>`)}</tbody></table>` : html`<p class="muted">None yet.</p>`}</div>
 </div>
 ${alertsList(v.history)}
+${nodesPanel(v.cluster)}
 ${chartsPanel(v.history)}
 ${recoveryPanel(m)}
 ${lagPanel(m)}

@@ -10,6 +10,7 @@ import m6 from "./0006_metrics_history.sql" with { type: "text" };
 import m7 from "./0007_live_tick_chunks.sql" with { type: "text" };
 import m8 from "./0008_signal_runs.sql" with { type: "text" };
 import m9 from "./0009_hot_updates.sql" with { type: "text" };
+import m10 from "./0010_cluster_nodes.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
@@ -22,4 +23,5 @@ export const embeddedMigrations = [
   { tag: "0007_live_tick_chunks", when: 1796184718682, breakpoints: true, sql: m7 },
   { tag: "0008_signal_runs", when: 1796195894525, breakpoints: true, sql: m8 },
   { tag: "0009_hot_updates", when: 1796195906889, breakpoints: true, sql: m9 },
+  { tag: "0010_cluster_nodes", when: 1796197683191, breakpoints: true, sql: m10 },
 ];

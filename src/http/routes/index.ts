@@ -34,6 +34,8 @@ import { livePagesRoutes } from "./live-pages";
 import { strategiesRoutes } from "./strategies";
 import { tokensRoutes } from "./tokens";
 import { docsRoutes } from "./docs";
+import { clusterRoutes } from "./cluster";
+import type { ClusterRegistry } from "../../cluster/registry";
 import { assertEveryRouteDescribed } from "../openapi";
 
 /**
@@ -102,6 +104,8 @@ export const ROUTE_ACCESS = {
   "GET /api/strategies/:id": "viewer",
   "GET /api/signals": "viewer",
   "GET /api/live/replay/:id": "viewer",
+  // The node registry: what /health (public) already shows, so any identity may read it.
+  "GET /api/cluster": "viewer",
   "GET /": "viewer",
   "GET /pages/dashboard": "viewer",
   "GET /grid-search/new": "viewer",
@@ -172,6 +176,8 @@ export interface RouteDeps {
   version: string;
   database: () => Database;
   health: HealthSources;
+  /** The node registry (src/cluster/registry.ts). */
+  cluster: ClusterRegistry;
   updates: UpdateService;
   scheduler: JobScheduler;
   realtime: Realtime;
@@ -251,6 +257,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(liveRoutes({ live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs, maxBytes: deps.maxImportBytes }));
   app.use(strategiesRoutes({ database, live: deps.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(metricsHistoryRoutes({ database, ...deps.metricsHistory }));
+  app.use(clusterRoutes(deps.cluster));
   // The protocol's sockets (/ws, the job and update sockets) and realtime status, /metrics.
   mountProtocolRoutes(app, realtime);
   // The API described (/openapi.json, /docs) from every route mounted here, read when asked.
@@ -266,7 +273,7 @@ export function mountRoutes(app: AnyElysia, deps: RouteDeps): void {
   app.use(dashboardRoutes({ version, database, scheduler, feed: pages.feed, clock: pages.clock, get maxPairs() { return deps.maxPairs; }, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(jobPagesRoutes({ version, database, scheduler, clock: pages.clock, now: pages.now, bodyTimeoutMs: deps.bodyTimeoutMs }));
   app.use(dataPagesRoutes({ version, ...imports }));
-  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory }));
+  app.use(opsPagesRoutes({ version, metricsNow: pages.metricsNow, history: pages.opsHistory, cluster: pages.cluster }));
   app.use(livePagesRoutes({ version, live: deps.live, pages: pages.live, bodyTimeoutMs: deps.bodyTimeoutMs }));
   // One socket a page: an admin's also carries the alerts banner (README "Performance history and alerts").
   const page = { format: PAGE_FORMAT, alsoFollow: (who: SocketIdentity) => (who.role === "admin" ? [ALERTS_TOPIC] : []) };

@@ -6,6 +6,7 @@ import { opsFragment, opsPage, type OpsHistory, type OpsView } from "../../../vi
 import { processMemory } from "../../realtime/metrics";
 import { htmlResponse } from "../respond";
 import { identityOf } from "../request-identity";
+import type { ClusterView } from "../../cluster/registry";
 
 export interface OpsPagesDeps {
   version: string;
@@ -13,16 +14,18 @@ export interface OpsPagesDeps {
   metricsNow: () => Record<string, unknown> | undefined;
   /** The performance history's last hour for the charts (src/metrics-history); none: no charts. */
   history?: () => OpsHistory;
+  /** The node registry's list (src/cluster/registry.ts). */
+  cluster?: () => ClusterView;
 }
 
-export const opsView = (metrics: Record<string, unknown> | undefined, history?: () => OpsHistory): OpsView =>
-  ({ metrics, memory: processMemory(), history: history?.() });
+export const opsView = (metrics: Record<string, unknown> | undefined, history?: () => OpsHistory, cluster?: () => ClusterView): OpsView =>
+  ({ metrics, memory: processMemory(), history: history?.(), cluster: cluster?.() });
 
 export const opsPagesRoutes = (deps: OpsPagesDeps) =>
   new Elysia({ name: "ops-pages" })
-    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow(), deps.history))), { detail: doc({
+    .get("/ops", ({ request }) => htmlResponse(opsPage(deps.version, identityOf(request), opsView(deps.metricsNow(), deps.history, deps.cluster))), { detail: doc({
       summary: "The ops page: connections, throughput, workers, memory and the last hour's charts", tag: "pages", responses: { 200: html("the page") },
     }) })
-    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow(), deps.history))), { detail: doc({
+    .get("/ops/metrics", () => htmlResponse(opsFragment(opsView(deps.metricsNow(), deps.history, deps.cluster))), { detail: doc({
       summary: "The ops page's figures, for the fallback poll", tag: "pages", responses: { 200: html("a fragment") },
     }) });

@@ -101,6 +101,17 @@ export const UpdateStatus = t.Object({
 });
 export const UpdateStarted = t.Object({ message: Str(), files: t.Array(Str(), { description: "the inbox files being imported" }) });
 
+/** The node registry (cluster.md): the nodes sharing this PostgreSQL, this node alone on PGlite. */
+export const Cluster = t.Object({
+  nodes: t.Array(t.Object({
+    id: Str("the node id (--node-id)"), host: Str(), port: Int(), started_at: Time(), last_heartbeat: Time(),
+    workers: Int("its worker threads"), busy: Int("of them busy at its last heartbeat"),
+  })),
+  self: Str("this node's id"),
+  stale: t.Boolean({ description: "the list is the last one read: the store has not answered since as_of" }),
+  as_of: t.Optional(Time("when the list was read")),
+  error: t.Optional(Str("why the list is stale, or this node holds no row")),
+});
 export const Health = t.Object({
   status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
   services: t.Object({
@@ -108,6 +119,7 @@ export const Health = t.Object({
     workers: t.Object({ healthy: t.Boolean() }, { additionalProperties: true }),
     websocket: t.Object({ healthy: t.Boolean(), activeConnections: Int(), totalConnectionsTracked: Int() }),
   }, { additionalProperties: true }),
+  cluster: t.Optional(Cluster),
 });
 export const WebSocketStatus = t.Object({
   status: t.Literal("ok"),
