@@ -149,6 +149,12 @@ export const SETTINGS = {
       const n = bytes(raw); // half of it must hold a 16 MiB WAL segment (src/db/disk.ts)
       return n >= 48 * 1024 ** 2 ? n : invalid("must be at least 48MiB");
     } }),
+  pgliteSharedBuffers: def({ key: "pgliteSharedBuffers", flag: "--pglite-shared-buffers", env: "GRIDCAST_PGLITE_SHARED_BUFFERS", defaultText: "8MiB",
+    default: () => 8 * 1024 ** 2, doc: "Shared buffers of the embedded PGlite (PostgreSQL's page cache, resident in the daemon's memory from the start). Its files are read through the OS page cache as well, so more rarely speeds anything up. From 128KiB to 1GiB; unused with DATABASE_URL.",
+    parse: (raw) => {
+      const n = bytes(raw);
+      return n >= 128 * 1024 && n <= 1024 ** 3 ? n : invalid("must be from 128KiB to 1GiB");
+    }, commands: ["serve"] }),
   maxPairs: def({ key: "maxPairs", flag: "--max-pairs", env: "GRIDCAST_MAX_PAIRS", defaultText: "1000000",
     default: () => 1_000_000, doc: "Most (entry, exit) pairs in one grid search (422 above).", parse: integer(1, 100_000_000), commands: ["serve"], live: true }),
   maxRunningJobs: def({ key: "maxRunningJobs", flag: "--max-running-jobs", env: "GRIDCAST_MAX_RUNNING_JOBS", defaultText: "4",

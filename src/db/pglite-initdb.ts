@@ -4,9 +4,9 @@ import { createPglite } from "./pglite";
 
 declare const self: Worker;
 
-self.onmessage = async (event: MessageEvent<{ dir: string }>) => {
+self.onmessage = async (event: MessageEvent<{ dir: string; sharedBuffers?: number }>) => {
   try {
-    const client = await createPglite(event.data.dir);
+    const client = await createPglite(event.data.dir, { sharedBuffers: event.data.sharedBuffers });
     await client.close();
     self.postMessage({ ok: true });
   } catch (err) {

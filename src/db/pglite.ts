@@ -1,5 +1,7 @@
 // Embedded PostgreSQL (PGlite) with its wasm and data bundle embedded, so the compiled binary
 // runs with no node_modules beside it. The same files serve development: one path, not two.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
@@ -12,7 +14,25 @@ import { schema } from "./schema";
 
 const BYTEA = 17; // PostgreSQL's type oid for bytea
 
-let modules: Promise<{ pgliteWasmModule: WebAssembly.Module; initdbWasmModule: WebAssembly.Module }> | undefined;
+/**
+ * PostgreSQL's shared buffers inside PGlite's WASM memory (--pglite-shared-buffers). PGlite's own
+ * default is PostgreSQL's 128 MB, and it is resident from the start: nearly half of what an idle
+ * daemon held. The data files are read through the OS page cache anyway (not counted in the
+ * process and shared), so a small pool costs no measurable import, job or live-ingest time
+ * (README "Memory footprint").
+ */
+export const DEFAULT_PGLITE_SHARED_BUFFERS = 8 * 1024 ** 2;
+/** PostgreSQL's least: 16 pages of 8 kB. */
+export const MIN_PGLITE_SHARED_BUFFERS = 128 * 1024;
+
+export interface PgliteOptions {
+  /** A dumped data dir to start from (tests clone one). */
+  loadDataDir?: Blob;
+  /** Bytes of shared buffers (DEFAULT_PGLITE_SHARED_BUFFERS when omitted). */
+  sharedBuffers?: number;
+}
+
+let pgliteModule: Promise<WebAssembly.Module> | undefined;
 
 async function compile(path: string): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await Bun.file(path).arrayBuffer());
@@ -20,25 +40,33 @@ async function compile(path: string): Promise<WebAssembly.Module> {
 
 /** Starts compiling PGlite's wasm early (e.g. while a worker runs initdb); idempotent. */
 export function warmPglite(): void {
-  void wasmModules();
+  void compiledPglite();
 }
 
-/** Compiled once per process: every PGlite instance (tests open many) reuses the modules. */
-function wasmModules() {
-  modules ??= Promise.all([compile(pgliteWasm), compile(initdbWasm)]).then(
-    ([pgliteWasmModule, initdbWasmModule]) => ({ pgliteWasmModule, initdbWasmModule }),
-  );
-  return modules;
+/** Compiled once per process: every PGlite instance (tests open many) reuses the module. */
+function compiledPglite(): Promise<WebAssembly.Module> {
+  pgliteModule ??= compile(pgliteWasm);
+  return pgliteModule;
 }
 
-/** Opens PGlite on `dataDir` (undefined: in memory), optionally from a dumped data dir (tests clone one). */
-export async function createPglite(dataDir: string | undefined, loadDataDir?: Blob): Promise<PGlite> {
-  const { pgliteWasmModule, initdbWasmModule } = await wasmModules();
+/** Whether opening `dataDir` runs initdb: in memory or a new dir, unless a dump is loaded. */
+export function needsInitdb(dataDir: string | undefined, loadDataDir?: Blob): boolean {
+  return !loadDataDir && (dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION")));
+}
+
+/** Opens PGlite on `dataDir` (undefined: in memory). */
+export async function createPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PGlite> {
+  const { loadDataDir, sharedBuffers = DEFAULT_PGLITE_SHARED_BUFFERS } = options;
+  // initdb's module only when initdb runs, and not kept: an existing data dir never needs it.
+  const initdbWasmModule = needsInitdb(dataDir, loadDataDir) ? await compile(initdbWasm) : undefined;
   return PGlite.create(dataDir, {
-    pgliteWasmModule,
+    pgliteWasmModule: await compiledPglite(),
     initdbWasmModule,
     fsBundle: Bun.file(pgliteData),
     loadDataDir,
+    // On the command line of every start, so it wins over the data dir's postgresql.conf (where
+    // initdb wrote 128MB); in kB, PostgreSQL's unit for it.
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${Math.floor(Math.max(sharedBuffers, MIN_PGLITE_SHARED_BUFFERS) / 1024)}kB`],
     // PGlite's own bytea codec builds one string per byte: ~100x slower than Buffer's hex, and
     // bytea is how every game's ticks travel. Same text format, native speed.
     serializers: { [BYTEA]: (v: Uint8Array) => `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}` },

@@ -247,7 +247,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   logger.info("listening", { url, database: slot.kind, auth: config.auth, node: cluster.view().self });
 
   const open = deps.openDatabase ?? ((c: Config) => openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, minFreeDiskBytes: c.minFreeDiskBytes,
-    breaker: { failuresToOpen: c.storeFailuresToOpen, openMs: c.storeOpenMs, slowMs: c.storeSlowMs, timeoutMs: c.storeTimeoutMs } }));
+    pgliteSharedBuffers: c.pgliteSharedBuffers, breaker: { failuresToOpen: c.storeFailuresToOpen, openMs: c.storeOpenMs, slowMs: c.storeSlowMs, timeoutMs: c.storeTimeoutMs } }));
   const started = performance.now();
   const ready = open(config).then(
     async (database) => {

@@ -55,7 +55,7 @@ function postgresTemplate(): Promise<void> {
 
 /** A fresh, migrated database of the given kind; close() also drops it. */
 export async function freshDatabase(kind: DatabaseKind): Promise<Database> {
-  if (kind === "pglite") return pgliteDatabase(await createPglite(undefined, await pgliteDump()));
+  if (kind === "pglite") return pgliteDatabase(await createPglite(undefined, { loadDataDir: await pgliteDump() }));
   await postgresTemplate();
   const name = `gridcast_t_${process.pid}_${++counter}`;
   await adminClient().unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
