@@ -20,17 +20,41 @@ export class DatabaseTooNew extends DatabaseUnavailable {
   }
 }
 
+/** What drizzle's migrator calls on the session it is given. */
+interface Session {
+  execute(q: unknown): Promise<unknown>;
+  all(q: unknown): Promise<unknown[]>;
+  transaction(body: (tx: unknown) => Promise<unknown>): Promise<unknown>;
+}
+
+/** Held while migrating: daemons that start together on one PostgreSQL migrate one at a time. */
+const MIGRATION_LOCK = 0x67726463; // "grdc"
+
+/**
+ * Daemons starting together on one PostgreSQL (cluster.md) would each apply the migrations, and
+ * all but one fail on what the first created: drizzle's migrator takes no lock. So it runs in a
+ * transaction holding an advisory lock: the first migrates, the others wait for its commit and
+ * then find nothing to apply (drizzle's own transaction becomes a savepoint inside this one).
+ */
 export async function migrate(db: Db): Promise<void> {
-  await refuseNewerDatabase(db);
   const migrations = embeddedMigrations.map((m) => ({
     sql: m.sql.split("--> statement-breakpoint"),
     bps: m.breakpoints,
     folderMillis: m.when,
     hash: createHash("sha256").update(m.sql).digest("hex"),
   }));
-  // biome-ignore lint: the dialect and session are drizzle internals with no public type.
-  const internal = db as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): Promise<void> }; session: unknown };
-  await internal.dialect.migrate(migrations, internal.session, { migrationsFolder: "(embedded)" });
+  await db.transaction(async (txn) => {
+    const tx = txn as unknown as Db;
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await refuseNewerDatabase(tx);
+    // biome-ignore lint: the dialect and session are drizzle internals with no public type.
+    const internal = tx as unknown as { dialect: { migrate(m: unknown, s: unknown, c: unknown): Promise<void> }; session: Session };
+    // The migrator's own transaction is this one (a transaction's session cannot begin another).
+    const session: Session = {
+      execute: (q) => internal.session.execute(q), all: (q) => internal.session.all(q), transaction: (body) => body(tx),
+    };
+    await internal.dialect.migrate(migrations, session, { migrationsFolder: "(embedded)" });
+  });
 }
 
 /** Throws DatabaseTooNew when the migrations table records one dated after this binary's last
