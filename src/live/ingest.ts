@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
-  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateKey, withLiveLock, type ActiveStrategy, type GameState,
+  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateKey, storeLiveLock, withLiveLock, type ActiveStrategy, type GameState,
 } from "./repository";
 import { insertSignals, nextSignalNumbers, type PendingSignal, type SignalNumbers, type Signal, type TopicSeq } from "./signals";
 
@@ -133,8 +133,8 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       // Every read the request needs goes out at once (one round trip, not four), and then every
       // write at once: on a busy machine each round trip to the server costs milliseconds.
       const gameIds = [...ids];
-      const [games, active, states, numbering] = await Promise.all([
-        loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, undefined, gameIds), nextSignalNumbers(tx),
+      const [, games, active, states, numbering] = await Promise.all([
+        storeLiveLock(tx), loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, undefined, gameIds), nextSignalNumbers(tx),
       ]);
       checkOrder(valid, games);
       if (fieldError) throw fieldError;

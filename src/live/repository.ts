@@ -28,10 +28,22 @@ export interface GameState extends StrategyState {
 }
 
 // Every live write of one database runs under this, one at a time: two requests on one game
-// must not interleave their checks of the last t and their appends. In-process is enough while
-// one daemon owns a store (PGlite's data dir lock; one daemon per PostgreSQL for live data).
-// Daemons sharing a PostgreSQL would add pg_advisory_xact_lock(LIVE_LOCK_KEY) in the transaction.
+// must not interleave their checks of the last t and their appends, nor two transactions number
+// signals from the same last seq. In-process for this daemon's writes (and the order they are
+// published in); across daemons sharing a PostgreSQL (cluster.md), each live write transaction
+// also takes storeLiveLock as its first statement.
 const locks = new WeakMap<object, Promise<unknown>>();
+
+/** The cluster's live lock: held until the transaction ends, so live writes of every node run one at a time. */
+const LIVE_LOCK_KEY = 0x67726c76; // "grlv"
+
+/**
+ * Takes the cluster's live lock in this transaction; sent before the transaction's reads (pipelined
+ * statements run in order, so it costs no round trip of its own). PGlite has one writer anyway.
+ */
+export async function storeLiveLock(tx: Db): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${LIVE_LOCK_KEY})`);
+}
 
 export function withLiveLock<T>(database: Database, work: () => Promise<T>): Promise<T> {
   const previous = locks.get(database) ?? Promise.resolve();

@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
 import { publishCommitted, type CommitHooks } from "./ingest";
 import {
-  activeStrategies, catchUp, loadStates, saveStates, stateKey, storedColumns, withLiveLock,
+  activeStrategies, catchUp, loadStates, saveStates, stateKey, storeLiveLock, storedColumns, withLiveLock,
 } from "./repository";
 import { insertSignals, type PendingSignal, type Signal, type TopicSeq } from "./signals";
 
@@ -35,7 +35,7 @@ export async function settleGame(database: Database, gameId: string, outcome: un
   return withLiveLock(database, async () => {
     const result = await database.db.transaction(async (txn) => {
       const tx = txn as unknown as Db;
-      const [game] = await tx.select().from(liveGames).where(eq(liveGames.id, gameId));
+      const [, [game]] = await Promise.all([storeLiveLock(tx), tx.select().from(liveGames).where(eq(liveGames.id, gameId))]);
       if (!game) throw notFound("Live game not found");
       if (game.settledAt) throw wrongState(`game ${JSON.stringify(gameId)} is already settled`, { outcome: game.outcome });
       const active = await activeStrategies(tx);
