@@ -3,28 +3,23 @@
 // succeed, and the stored signals are each strategy's exactly once, numbered without gaps or
 // repeats, equal per game to strategy.md.
 import { expect, test } from "bun:test";
-import postgres from "postgres";
 import type { Database } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { postgresDatabase } from "../../src/db/postgres";
 import { ingestTicks } from "../../src/live/ingest";
 import { settleGame } from "../../src/live/settle";
 import { readSignals } from "../../src/live/signals";
+import { scratchDatabase } from "../support/migrations";
 import { randomGames, refStrategy } from "../support/reference";
 import { addStrategy, interleave, signalTotals } from "./helpers";
 
 const pg = process.env.DATABASE_URL ? test : test.skip;
 
 pg("live writes sent to two nodes at once are serialised in the store: every signal once, numbered in order", async () => {
-  const name = `gridcast_live_cluster_${process.pid}`;
-  const admin = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = `/${name}`;
+  const scratch = await scratchDatabase("gridcast_live_cluster");
   const nodes: Database[] = [];
   try {
-    for (let i = 0; i < 2; i++) nodes.push(await postgresDatabase(u.toString(), { max: 4 }));
+    for (let i = 0; i < 2; i++) nodes.push(await postgresDatabase(scratch.url, { max: 4 }));
     await migrate(nodes[0].db);
     const pairs: [number, number, number][] = [[0.05, 0.01, 0], [0.02, 0, 0.005]];
     const ids: number[] = [];
@@ -57,7 +52,6 @@ pg("live writes sent to two nodes at once are serialised in the store: every sig
     });
   } finally {
     for (const n of nodes) await n.close();
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 });

@@ -7,20 +7,31 @@ import { embeddedMigrations } from "../../src/db/migrations/index";
 import { createPglite, pgliteDatabase } from "../../src/db/pglite";
 import { postgresDatabase } from "../../src/db/postgres";
 
-export async function blankDatabase(kind: string): Promise<Database> {
-  if (kind === "pglite") return pgliteDatabase(await createPglite(undefined));
-  const name = `gridcast_mig_${process.pid}_${Date.now()}`;
+/** A new, empty database on DATABASE_URL's server: its URL, and drop() to remove it. */
+export async function scratchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
   const admin = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const u = new URL(process.env.DATABASE_URL!);
   u.pathname = `/${name}`;
-  const db = await postgresDatabase(u.toString(), { max: 1 });
+  return {
+    url: u.toString(),
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export async function blankDatabase(kind: string): Promise<Database> {
+  if (kind === "pglite") return pgliteDatabase(await createPglite(undefined));
+  const scratch = await scratchDatabase("gridcast_mig");
+  const db = await postgresDatabase(scratch.url, { max: 1 });
   return {
     ...db,
     close: async () => {
       await db.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await scratch.drop();
     },
   };
 }
