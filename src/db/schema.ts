@@ -73,7 +73,22 @@ export const jobs = pgTable("jobs", {
   /** The token's id: what ownership checks compare, since names need not be unique. No foreign
    * key: a job outlives a deleted token and keeps saying who started it. */
   createdByToken: text("created_by_token"),
+  /** The node that runs the job's life (its states, the fold of its units, its results) on a
+   *  shared PostgreSQL (src/cluster/job-claims.ts); null on PGlite and before a node takes it. */
+  ownerNode: text("owner_node"),
 }, (t) => [index("jobs_state_idx").on(t.state, t.createdAt)]);
+
+/**
+ * The units of a running job still to be computed, as claimable rows (cluster.md): a node's pool
+ * claims a few (`for update skip locked`), computes them and deletes their rows in the transaction
+ * that stores them in job_units. A claim whose node is gone from `nodes` (its lease ran out) is
+ * claimable again. Only on a shared PostgreSQL: a single node hands out its units in memory.
+ */
+export const jobClaims = pgTable("job_claims", {
+  jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+  unit: integer("unit").notNull(),
+  nodeId: text("node_id"),
+}, (t) => [primaryKey({ columns: [t.jobId, t.unit] })]);
 
 /** Finished work units of a job (their partial sums), written in batches: what a restart resumes from. */
 export const jobUnits = pgTable("job_units", {
@@ -274,5 +289,5 @@ export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
   liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalRuns,
-  metricsHistory, nodes,
+  metricsHistory, nodes, jobClaims,
 };

@@ -52,7 +52,8 @@ export async function recentJobs(database: Database, limit: number): Promise<Omi
 function jobsColumns() {
   return { id: jobs.id, kind: jobs.kind, state: jobs.state, params: jobs.params, gameIds: jobs.gameIds, total: jobs.total,
     current: jobs.current, currentCombo: jobs.currentCombo, error: jobs.error, summary: jobs.summary,
-    createdAt: jobs.createdAt, startedAt: jobs.startedAt, finishedAt: jobs.finishedAt, createdBy: jobs.createdBy, createdByToken: jobs.createdByToken };
+    createdAt: jobs.createdAt, startedAt: jobs.startedAt, finishedAt: jobs.finishedAt, createdBy: jobs.createdBy, createdByToken: jobs.createdByToken,
+    ownerNode: jobs.ownerNode };
 }
 
 export async function saveUnits(database: Database, jobId: string, batch: UnitPartial[]) {

@@ -11,6 +11,7 @@ import m7 from "./0007_live_tick_chunks.sql" with { type: "text" };
 import m8 from "./0008_signal_runs.sql" with { type: "text" };
 import m9 from "./0009_hot_updates.sql" with { type: "text" };
 import m10 from "./0010_cluster_nodes.sql" with { type: "text" };
+import m11 from "./0011_cluster_claims.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
@@ -24,4 +25,5 @@ export const embeddedMigrations = [
   { tag: "0008_signal_runs", when: 1796195894525, breakpoints: true, sql: m8 },
   { tag: "0009_hot_updates", when: 1796195906889, breakpoints: true, sql: m9 },
   { tag: "0010_cluster_nodes", when: 1796197683191, breakpoints: true, sql: m10 },
+  { tag: "0011_cluster_claims", when: 1796217630717, breakpoints: true, sql: m11 },
 ];
