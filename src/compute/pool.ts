@@ -7,6 +7,7 @@ import { CONTROL_WAKE, controlSlot, type ProgressCounts } from "./progress.ts";
 import { JobRun, type ComputeJob, type JobEvents, type JobOutcome } from "./run.ts";
 // Types only: the worker module is loaded as a Worker, never into the main thread.
 import type { FromWorker, ToWorker } from "./worker.ts";
+import type { UnitPartial } from "./units.ts";
 
 export { DEFAULT_UNIT_SIZE, defaultUnitSize } from "./run.ts";
 export type { ComputeJob, GridResult, JobEvents, JobOutcome, SimulationResult } from "./run.ts";
@@ -32,6 +33,15 @@ export interface JobHandle {
   /** Ends the job as an error (its caller could not keep its results); a no-op once it has ended. */
   fail(message: string): void;
   snapshot(): ProgressCounts;
+  /** A `claimed` job: units this node may compute now. */
+  grant(units: readonly number[]): void;
+  /** A `claimed` job: partials stored by other nodes, folded in; the last one completes the job. */
+  absorb(partials: readonly UnitPartial[]): void;
+  /** Units granted but not on a worker yet, and units on workers. */
+  outstanding(): { waiting: number; inFlight: number };
+  /** The job's units, and whether one is in (computed here, resumed or absorbed). */
+  readonly units: number;
+  has(unit: number): boolean;
 }
 
 export interface PoolStats {
@@ -257,6 +267,13 @@ export function createPool(options: PoolOptions): Pool {
     run.inFlight++;
     run.served += run.work(unit);
     post(slot, { type: "unit", jobId: spec.id, token: t, unit: run.plan.unit(unit) });
+    if (spec.claimed) {
+      try {
+        run.events.onHandout?.();
+      } catch (err) {
+        log.error("hand-out listener failed", { job: spec.id, err });
+      }
+    }
   }
 
   // Woken by workers through the wake word (Atomics.waitAsync), never by a timer; re-armed after
@@ -301,6 +318,19 @@ export function createPool(options: PoolOptions): Pool {
         if (!run.outcome) fail(run, message);
       },
       snapshot: () => run.progress.snapshot(),
+      grant: (units: readonly number[]) => {
+        run.grant(units);
+        pump();
+      },
+      absorb: (partials: readonly UnitPartial[]) => {
+        let last = false;
+        for (const p of partials) last = run.absorb(p) === "last" || last;
+        if (partials.length > 0 && !run.outcome) publish(run);
+        if (last) void complete(run);
+      },
+      outstanding: () => ({ waiting: run.waiting(), inFlight: run.inFlight }),
+      units: run.plan.units,
+      has: (unit: number) => run.has(unit),
     };
   }
 

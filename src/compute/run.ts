@@ -43,6 +43,12 @@ export interface ComputeJob {
   unitSize?: number;
   /** Partials already stored by an earlier run of this job: not recomputed, not re-emitted. */
   done?: readonly UnitPartial[];
+  /**
+   * Units go to workers only once granted (JobHandle.grant): what a node of a cluster does, which
+   * computes the units it claimed from the store (src/cluster/unit-feeder.ts) while others compute
+   * the rest; their partials come back through JobHandle.absorb. Default: every unit, in order.
+   */
+  claimed?: boolean;
 }
 
 /** What a job's submitter hears while it runs (the outcome comes from the handle's result). */
@@ -54,6 +60,8 @@ export interface JobEvents {
   onProgress?: (counts: ProgressCounts, countedAt: number | undefined) => void;
   /** Finished units, batched. A returned promise is awaited before the job completes. */
   onUnits?: (batch: UnitPartial[]) => void | Promise<void>;
+  /** A unit of a `claimed` job went to a worker: the granted units left may need topping up. */
+  onHandout?: () => void;
 }
 
 export interface GridResult { kind: "grid"; pairs: number; splits: GridTotals }
@@ -96,6 +104,8 @@ export class JobRun {
   readonly mismatched: number[] = [];
   private cursor = 0;
   private retry: number[] = [];
+  /** Units granted and not yet handed out (claimed jobs only). */
+  private granted: number[] = [];
   private readonly done: Uint8Array;
   private batch: UnitPartial[] = [];
   private batchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -129,12 +139,29 @@ export class JobRun {
   hasWork(): boolean {
     if (this.outcome) return false;
     if (this.retry.length > 0) return true;
+    if (this.spec.claimed) {
+      while (this.granted.length > 0 && this.done[this.granted[0]!]) this.granted.shift();
+      return this.granted.length > 0;
+    }
     while (this.cursor < this.plan.units && this.done[this.cursor]) this.cursor++;
     return this.cursor < this.plan.units;
   }
   /** Only after hasWork() said yes. Requeued units go first. */
   nextUnit(): number {
-    return this.retry.length > 0 ? this.retry.shift()! : this.cursor++;
+    if (this.retry.length > 0) return this.retry.shift()!;
+    return this.spec.claimed ? this.granted.shift()! : this.cursor++;
+  }
+  /** Units this node may compute now (a claimed job); those done or out of range are skipped. */
+  grant(units: readonly number[]): void {
+    if (this.outcome) return;
+    for (const u of units) if (Number.isInteger(u) && u >= 0 && u < this.plan.units && !this.done[u]) this.granted.push(u);
+  }
+  has(unit: number): boolean {
+    return this.done[unit] === 1;
+  }
+  /** Units granted or requeued and not on a worker yet. */
+  waiting(): number {
+    return this.outcome ? 0 : this.granted.length + this.retry.length;
   }
   requeue(unit: number): void {
     if (!this.outcome) this.retry.push(unit);
@@ -156,6 +183,16 @@ export class JobRun {
       if (this.batch.length >= this.deps.batchUnits) this.flush();
       else this.batchTimer ??= setTimeout(() => this.flush(), this.deps.batchMs);
     }
+    return this.fold.complete ? "last" : "added";
+  }
+
+  /**
+   * Partials computed and stored elsewhere (another node of the cluster): folded and counted like
+   * resumed ones, never handed to onUnits. Ignored once the job ended, and for a unit already in.
+   */
+  absorb(partial: UnitPartial): "ignored" | "added" | "last" {
+    if (this.outcome || this.done[partial.unit] || !this.plan.matches(partial, this.kind === "simulation") || !this.fold.add(partial)) return "ignored";
+    this.counted(partial.unit);
     return this.fold.complete ? "last" : "added";
   }
 
@@ -192,6 +229,7 @@ export class JobRun {
     this.outcome = outcome;
     if (outcome.status !== "complete") this.progress.requestStop();
     this.retry = [];
+    this.granted = [];
     this.cursor = this.plan.units;
     return true;
   }

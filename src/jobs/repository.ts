@@ -3,7 +3,7 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { numbers, texts } from "../db/arrays";
 import type { Database } from "../db/database";
-import { gridResults, jobs, jobUnits, simulationGames } from "../db/schema";
+import { gridResults, jobClaims, jobs, jobUnits, simulationGames } from "../db/schema";
 import type { Totals, UnitPartial } from "../compute/units";
 import { decodeUnit, encodeUnit } from "./codec";
 import { Slices } from "./slices";
@@ -26,6 +26,7 @@ export interface JobCreator {
 
 export async function insertJob(database: Database, row: {
   id: string; kind: JobKind; params: JobPlan; gameIds: string[]; total: number; createdBy?: string | null; createdByToken?: string | null;
+  ownerNode?: string | null;
 }) {
   await database.db.insert(jobs).values({ ...row, state: "queued" });
 }
@@ -56,9 +57,26 @@ function jobsColumns() {
     ownerNode: jobs.ownerNode };
 }
 
-export async function saveUnits(database: Database, jobId: string, batch: UnitPartial[]) {
+/**
+ * Stores finished units. `claims`: a cluster job's, whose claim rows are deleted in the same
+ * transaction (src/cluster/job-claims.ts), so a unit is either claimed or stored, never lost
+ * between; only units still claimed are stored: a job that ended meanwhile (its claims dropped,
+ * or its units folded and removed by completeJob) gets nothing back.
+ */
+export async function saveUnits(database: Database, jobId: string, batch: UnitPartial[], options: { claims?: boolean } = {}) {
   if (batch.length === 0) return;
-  await database.db.insert(jobUnits).values(batch.map((p) => ({ jobId, unit: p.unit, payload: encodeUnit(p) }))).onConflictDoNothing();
+  const values = batch.map((p) => ({ jobId, unit: p.unit, payload: encodeUnit(p) }));
+  if (!options.claims) {
+    await database.db.insert(jobUnits).values(values).onConflictDoNothing();
+    return;
+  }
+  await database.db.transaction(async (tx) => {
+    const claimed = await tx.delete(jobClaims).where(and(eq(jobClaims.jobId, jobId), inArray(jobClaims.unit, batch.map((p) => p.unit))))
+      .returning({ unit: jobClaims.unit });
+    const still = new Set(claimed.map((c) => c.unit));
+    const kept = values.filter((v) => still.has(v.unit));
+    if (kept.length > 0) await tx.insert(jobUnits).values(kept).onConflictDoNothing();
+  });
 }
 
 export async function loadUnits(database: Database, jobId: string): Promise<UnitPartial[]> {
@@ -116,6 +134,7 @@ export async function completeJob(database: Database, jobId: string, rows: Resul
     await database.db.transaction(async (tx) => {
       await tx.update(jobs).set({ state: "complete", summary, current, currentCombo, finishedAt: new Date() }).where(eq(jobs.id, jobId));
       await tx.delete(jobUnits).where(eq(jobUnits.jobId, jobId));
+      await tx.delete(jobClaims).where(eq(jobClaims.jobId, jobId));
     });
   } catch (err) {
     await deleteResults(database, jobId, rows.kind, count).catch(() => {}); // the error that matters is the first one

@@ -19,6 +19,8 @@ import * as repo from "./repository";
 import { canTransition, isActive, snapshotOf, type JobSnapshot, type JobState } from "./states";
 import type { GameStoreCache } from "./stores";
 import { UnitBuffer } from "./unit-buffer";
+import { computeJobOf } from "./compute-job";
+import type { ClusterJobs, OwnerLink } from "../cluster/cluster-jobs";
 
 export type { JobSnapshot } from "./states";
 
@@ -33,9 +35,15 @@ export interface SchedulerDeps {
   maxQueued: number;
   /** Finished units held in memory, all jobs together, while the store cannot take them (default 1024). */
   maxBufferedUnits?: number;
+  /** Daemons sharing a PostgreSQL (cluster.md): jobs this node owns are computed by every node's
+   *  pool, and the others' jobs are watched and cancelled from here. None on PGlite. */
+  cluster?: ClusterJobs;
 }
 
 const isUnavailable = (err: unknown) => domainErrorOf(err)?.code === "store_unavailable";
+
+/** How long a cancel sent to another node waits for its answer before saying what it knows. */
+const CANCEL_WAIT_MS = 5000;
 
 /** Finished jobs whose last snapshot stays in memory for late subscribers and progress polls. */
 const KEEP_FINISHED = 1000;
@@ -123,6 +131,7 @@ export class JobScheduler {
     const id = crypto.randomUUID();
     await repo.insertJob(this.deps.database(), {
       id, kind: plan.kind, params: plan, gameIds, total: plan.total, createdBy: createdBy?.name ?? null, createdByToken: createdBy?.tokenId ?? null,
+      ownerNode: this.deps.cluster?.self ?? null,
     });
     this.set(id, { status: "queued", current: 0, total: plan.total, current_combo: "" });
     this.queue.push(id);
@@ -135,15 +144,47 @@ export class JobScheduler {
     // Recent finished jobs first, so a socket or a poll for one gets its final state, not not_found.
     const recent = await repo.recentJobs(this.deps.database(), KEEP_FINISHED);
     for (const r of recent.reverse()) if (!isActive(r.state)) this.snapshots.set(r.id, snapshotOf(r));
-    const rows = await repo.unfinishedJobs(this.deps.database());
-    for (const row of rows) {
-      // An interrupted `running` job is queued again: running -> queued is an allowed transition.
-      this.set(row.id, { ...snapshotOf(row), status: "queued" });
-      this.queue.push(row.id);
+    const cluster = this.deps.cluster;
+    let rows = await repo.unfinishedJobs(this.deps.database());
+    if (cluster) {
+      // Only the jobs this node id owned, and orphans: the others' go on where they run.
+      const mine = new Set(await cluster.resumable());
+      for (const r of rows) if (!mine.has(r.id)) this.snapshots.set(r.id, snapshotOf(r));
+      rows = rows.filter((r) => mine.has(r.id));
     }
+    for (const row of rows) this.enqueue(row);
     if (rows.length) this.deps.logger.info("resuming jobs", { jobs: rows.length });
     this.pump();
+    cluster?.start({
+      snapshot: (id, s) => {
+        if (this.running.has(id) || this.queue.includes(id)) return;
+        // The store's row lags the owner's messages: never show a watcher progress going back.
+        const known = this.snapshots.get(id);
+        if (known && known.status === s.status && s.current < known.current) return;
+        if (known && !isActive(known.status)) return; // a job that ended stays ended
+        this.set(id, s, undefined, "remote");
+      },
+      cancel: (id) => void this.cancel(id),
+      adopted: (ids) => void this.adopt(ids),
+      watched: () => [...this.snapshots].filter(([id, s]) => isActive(s.status) && !this.running.has(id) && !this.queue.includes(id)).map(([id]) => id),
+    });
     return rows.length;
+  }
+
+  /** An interrupted `running` job is queued again: running -> queued is an allowed transition. */
+  private enqueue(row: Pick<repo.JobRow, "id" | "state" | "current" | "total" | "currentCombo" | "error">) {
+    this.set(row.id, { ...snapshotOf(row), status: "queued" });
+    this.queue.push(row.id);
+  }
+
+  /** Jobs whose node died, handed to this one by the cluster: queued here (running ones resume from their units). */
+  private async adopt(ids: string[]) {
+    for (const id of ids) {
+      if (this.stopping || this.running.has(id) || this.queue.includes(id)) continue;
+      const row = await repo.getJob(this.deps.database(), id).catch(() => undefined);
+      if (row && isActive(row.state)) this.enqueue(row);
+    }
+    this.pump();
   }
 
   /** The live snapshot of a job this process knows about (active or recently finished). */
@@ -169,7 +210,29 @@ export class JobScheduler {
       await this.transition(id, "cancelled", {});
       return this.snapshots.get(id);
     }
-    return undefined;
+    return this.deps.cluster ? this.cancelElsewhere(this.deps.cluster, id) : undefined;
+  }
+
+  /** A job another node owns: its owner cancels it (we wait for its last snapshot), or we do if it is gone. */
+  private async cancelElsewhere(cluster: ClusterJobs, id: string): Promise<JobSnapshot | undefined> {
+    const answer = await cluster.cancelElsewhere(id);
+    if (answer === undefined) return undefined;
+    if (answer !== "sent") {
+      this.set(id, answer, undefined, "remote");
+      return answer;
+    }
+    // The owner's terminal snapshot comes over the bus; the store says it too if that is missed.
+    const deadline = Date.now() + CANCEL_WAIT_MS;
+    for (let n = 0; Date.now() < deadline; n++) {
+      const s = this.snapshots.get(id);
+      if (s && !isActive(s.status)) return s;
+      await Bun.sleep(50);
+      if (n % 5 === 4) {
+        const row = await repo.getJob(this.deps.database(), id);
+        if (row && !isActive(row.state)) return snapshotOf(row);
+      }
+    }
+    return this.snapshots.get(id) ?? { status: "running", current: 0, total: 0, current_combo: "" };
   }
 
   stats() {
@@ -188,6 +251,7 @@ export class JobScheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     this.queue.length = 0;
+    await this.deps.cluster?.stop();
   }
 
   /**
@@ -220,7 +284,9 @@ export class JobScheduler {
     this.set(id, next);
   }
 
-  private set(id: string, s: JobSnapshot, countedAt?: number) {
+  /** `remote`: a snapshot of a job another node owns (not sent on to the others). */
+  private set(id: string, s: JobSnapshot, countedAt?: number, origin: "local" | "remote" = "local") {
+    if (origin === "local") this.deps.cluster?.announce(id, s);
     this.snapshots.delete(id);
     this.snapshots.set(id, s);
     if (this.snapshots.size > KEEP_FINISHED + this.running.size + this.queue.length) {
@@ -264,6 +330,7 @@ export class JobScheduler {
       const store = await this.untilStored(() => this.deps.stores.storeFor(row.gameIds));
       const { entries, exits } = planPairs(plan);
       const splits = planSplits(plan);
+      const cluster = this.deps.cluster;
       const done = await this.untilStored(() => repo.loadUnits(database, id));
       // The unit size is fixed on the first run: a resumed job must cut its units the same way.
       const fixed: JobPlan = { ...plan, unit_size: plan.unit_size ?? defaultUnitSize(store) };
@@ -274,13 +341,10 @@ export class JobScheduler {
         return;
       }
       await this.transition(id, "running", {}, { startedAt: row.startedAt ?? new Date(), plan: fixed });
-      const job: ComputeJob = {
-        id, kind: plan.kind === "grid_search" ? "grid" : "simulation", store, entries, exits, fee: plan.params.fee, splits,
-        unitSize: fixed.unit_size!, done,
-      };
+      const job: ComputeJob = computeJobOf(id, fixed, store, done, cluster !== undefined);
       const units = new UnitBuffer({
         write: async (batch) => {
-          await repo.saveUnits(database, id, batch);
+          await repo.saveUnits(database, id, batch, { claims: cluster !== undefined });
           const s = handle.snapshot();
           await repo.updateJob(database, id, { current: s.current, currentCombo: s.current_combo });
         },
@@ -292,7 +356,9 @@ export class JobScheduler {
           handle.fail(`storing results failed: ${(err as Error).message}`);
         },
       });
+      let link: OwnerLink | undefined;
       const handle = this.deps.pool.submit(job, {
+        onHandout: () => link?.onHandout(),
         onProgress: (counts, countedAt) => this.progress(id, counts, countedAt),
         onUnits: (batch) => {
           const before = units.bytes;
@@ -303,8 +369,9 @@ export class JobScheduler {
       this.running.set(id, { cancel: () => handle.cancel(), done: this.running.get(id)!.done });
       if (this.cancelRequested.has(id)) handle.cancel();
       this.progress(id, handle.snapshot());
+      if (cluster) link = await this.untilStored(() => cluster.attach(id, handle));
       log.info("job running", { kind: plan.kind, games: store.games, pairs: plan.pairs, resumed_units: done.length });
-      const outcome: JobOutcome = await handle.result;
+      const outcome: JobOutcome = await handle.result.finally(() => link?.detach(!this.stopping));
       if (this.stopping && outcome.status !== "complete") return; // left running: the next start resumes it
       const final = handle.snapshot();
       // Every unit stored before the results: a restart after this point resumes from them.

@@ -37,6 +37,8 @@ import { ALERTS_TOPIC, createAlerts, resolveAlertsTopic } from "../alerts";
 import { createEventLoopLag } from "../ops/event-loop-lag";
 import { createStoreProbe } from "../ops/store-probe";
 import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/recorder";
+import { soloBus, type ClusterBus } from "../cluster/bus";
+import { ClusterJobs } from "../cluster/cluster-jobs";
 import { advertisedHost, createClusterRegistry, defaultNodeId, NodeIdInUse, type ClusterRegistry } from "../cluster/registry";
 
 export interface RunningServer {
@@ -113,13 +115,24 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const realtimeLog = logger.child({ part: "realtime" });
 
   const pool = createPool({ size: config.workers, workerUrl: workerUrl("compute"), logger: logger.child({ part: "compute" }) });
+  const stores = new GameStoreCache(() => slot.get());
+  // Daemons sharing a PostgreSQL share their jobs (cluster.md); the bus is this node's alone
+  // until the database is open and the node id known.
+  let bus: ClusterBus = soloBus("");
+  const clusterJobs = slot.kind === "postgres"
+    ? new ClusterJobs({
+      database: () => slot.get(), bus: () => bus, clock, leaseMs: config.leaseMs, pollMs: config.heartbeatMs, pool, stores,
+      logger: logger.child({ part: "cluster" }),
+    })
+    : undefined;
   // The scheduler publishes job snapshots to the hub, and the hub asks the scheduler what a job
   // topic holds: the scheduler is made first and reaches the hub only when a job changes.
   const scheduler = new JobScheduler({
     database: () => slot.get(),
     pool,
-    stores: new GameStoreCache(() => slot.get()),
+    stores,
     logger: logger.child({ part: "jobs" }),
+    ...(clusterJobs ? { cluster: clusterJobs } : {}),
     publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
     maxRunning: config.maxRunningJobs,
     get maxQueued() { return inForce().maxQueuedJobs; },
@@ -257,6 +270,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       await cluster.start().catch((err: unknown) => {
         throw err instanceof NodeIdInUse ? new StartupError(err.message) : err;
       });
+      bus = soloBus(cluster.view().self);
       // Auth on and no admin yet: make one and print its login line once, on stdout only.
       const line = await ensureAdmin(access, `${url}/login`);
       if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);

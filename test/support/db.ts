@@ -53,15 +53,18 @@ function postgresTemplate(): Promise<void> {
   return pgTemplate;
 }
 
-/** A fresh, migrated database of the given kind; close() also drops it. */
-export async function freshDatabase(kind: DatabaseKind): Promise<Database> {
+/** A fresh, migrated database of the given kind; close() also drops it. `url`: PostgreSQL's, for
+ *  more handles on it (nodes of a cluster each have their own). */
+export async function freshDatabase(kind: DatabaseKind): Promise<Database & { url?: string }> {
   if (kind === "pglite") return pgliteDatabase(await createPglite(undefined, { loadDataDir: await pgliteDump() }));
   await postgresTemplate();
   const name = `gridcast_t_${process.pid}_${++counter}`;
   await adminClient().unsafe(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
-  const db = await postgresDatabase(withDatabase(process.env.DATABASE_URL!, name), { max: 4 });
+  const url = withDatabase(process.env.DATABASE_URL!, name);
+  const db = await postgresDatabase(url, { max: 4 });
   return {
     ...db,
+    url,
     close: async () => {
       await db.close();
       await adminClient().unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
