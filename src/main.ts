@@ -74,7 +74,12 @@ async function main(argv: string[]): Promise<void> {
       onStopSignals(logger, async () => server?.stop());
       // SIGHUP (systemctl reload): the same arguments, environment and settings file, resolved again.
       onReloadSignal(logger, () => void reloadSettings({ load: () => loadConfig(args, process.env), liveConfig, logger }));
-      server = await startServer({ config, liveConfig, logger, version: VERSION });
+      try {
+        server = await startServer({ config, liveConfig, logger, version: VERSION });
+      } catch (err) {
+        if (err instanceof StartupError) fail(err.message);
+        throw err;
+      }
       try {
         await server.ready;
       } catch (err) {

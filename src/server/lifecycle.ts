@@ -253,7 +253,17 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     get maxPairs() { return inForce().maxPairs; }, maxImportBytes: config.maxImportBytes, bodyTimeoutMs: config.bodyTimeoutMs,
     metricsHistory: { intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, now: () => clock.now() },
   });
-  app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes) });
+  // Elysia asks Bun for SO_REUSEPORT unless told: a second daemon on this port would then share
+  // it silently, the kernel handing each connection to one or the other. One port, one daemon.
+  try {
+    app.listen({ hostname: config.host, port: config.port, maxRequestBodySize: serverBodyCap(config.maxImportBytes), reusePort: false });
+  } catch (err) {
+    await pool.close();
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      throw new StartupError(`port ${config.port} on ${config.host} is in use (another gridcast daemon?): stop it, or start this one with another --port`);
+    }
+    throw err;
+  }
   const server = app.server!;
   listenPort = server.port!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;

@@ -162,6 +162,22 @@ describe("one daemon on PGlite", () => {
     expect(await d.proc.exited).toBe(0);
   }, 60_000);
 
+  test("a second daemon on the port another one listens on is refused, naming the port, and the first keeps answering", async () => {
+    const first = await daemon([], { DATABASE_URL: "" });
+    await waitHealthy(first.url);
+    const port = portOf(first);
+    const second = Bun.spawn([process.execPath, MAIN, "serve", "--port", String(port), "--data-dir", dir()], {
+      env: { ...process.env, DATABASE_URL: "" }, stdout: "ignore", stderr: "pipe",
+    });
+    expect(await second.exited).toBe(2);
+    const said = await new Response(second.stderr as ReadableStream).text();
+    expect(said).toContain(`gridcast: port ${port} on 127.0.0.1 is in use`);
+    // Every request still reaches the first (with SO_REUSEPORT the kernel would share them out).
+    for (let i = 0; i < 20; i++) expect((await (await fetch(`${first.url}/api/cluster`)).json()).self).toBe((await cluster(first)).self);
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+  }, 60_000);
+
   test("a data dir migrated by a newer gridcast is refused", async () => {
     const data = dir();
     const first = await daemon(["--data-dir", data], { DATABASE_URL: "" });
