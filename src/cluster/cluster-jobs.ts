@@ -111,7 +111,7 @@ export class ClusterJobs {
       if (isId(m.id) && this.owned.has(m.id)) events.cancel(m.id);
     });
     // Messages missed while the LISTEN connection was down: the store has what they said.
-    bus.onResync(() => void this.poll(true));
+    bus.onResync(() => void this.poll());
     this.schedule();
   }
 
@@ -285,19 +285,17 @@ export class ClusterJobs {
   }
 
   /**
-   * Adopts orphans, joins the others' running jobs, sweeps stored units and ended jobs, and
-   * corrects what this node shows of the others' jobs from the store (every job after a resync,
-   * else those it shows as active, in case their last message was missed); never rejects.
+   * Adopts orphans, joins the others' running jobs, sweeps stored units, and corrects what this
+   * node shows of the others' jobs from the store (their active ones, and those it shows as
+   * active, in case a message was missed: their rows lag the owner's messages by a unit batch,
+   * and the scheduler never lets a snapshot go back); never rejects.
    */
-  private async poll(resync = false): Promise<void> {
+  private async poll(): Promise<void> {
     if (this.stopped) return;
     try {
       const database = this.deps.database();
-      const watched = this.events?.watched() ?? [];
-      if (resync || watched.length > 0) {
-        for (const r of await claims.activeOrEnded(database, this.self, resync ? undefined : watched)) {
-          if (!this.owned.has(r.id)) this.events?.snapshot(r.id, snapshotOf(r));
-        }
+      for (const r of await claims.othersJobs(database, this.self, this.events?.watched() ?? [])) {
+        if (!this.owned.has(r.id)) this.events?.snapshot(r.id, snapshotOf(r));
       }
       const adopted = await claims.adoptJobs(database, this.who(), "others only");
       if (adopted.length > 0) {

@@ -113,12 +113,11 @@ export async function cancelOrphan(database: Database, jobId: string, who: Claim
   return row && { current: Number(row.current), total: Number(row.total), current_combo: row.current_combo };
 }
 
-/** Jobs other nodes own, as their progress rows: the active ones, or (`ids`) these, whatever their state. */
-export async function activeOrEnded(database: Database, self: string, ids?: readonly string[]) {
-  const which = ids ? sql`j.id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})` : sql`j.state in ('queued', 'running')`;
-  if (ids && ids.length === 0) return [];
+/** Jobs other nodes own, as their progress rows: the active ones, and these (`ids`) whatever their state. */
+export async function othersJobs(database: Database, self: string, ids: readonly string[]) {
+  const also = ids.length > 0 ? sql` or j.id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})` : sql``;
   const rows = await database.rows<{ id: string; state: JobState; current: number; total: number; current_combo: string; error: string | null }>(sql`
     select j.id, j.state, j.current, j.total, j.current_combo, j.error from jobs j
-    where ${which} and j.owner_node is distinct from ${self}`);
+    where (j.state in ('queued', 'running')${also}) and j.owner_node is distinct from ${self}`);
   return rows.map((r) => ({ id: r.id, state: r.state, current: Number(r.current), total: Number(r.total), currentCombo: r.current_combo, error: r.error }));
 }
