@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
-  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateKey, storeLiveLock, withLiveLock, type ActiveStrategy, type GameState,
+  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateChanges, stateKey, storeLiveLock, withLiveLock, type ActiveStrategy, type GameState,
 } from "./repository";
 import { insertSignals, nextSignalNumbers, type PendingSignal, type SignalNumbers, type Signal, type TopicSeq } from "./signals";
 
@@ -134,7 +134,7 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       // write at once: on a busy machine each round trip to the server costs milliseconds.
       const gameIds = [...ids];
       const [, games, active, states, numbering] = await Promise.all([
-        storeLiveLock(tx), loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, undefined, gameIds), nextSignalNumbers(tx),
+        storeLiveLock(tx), loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, gameIds), nextSignalNumbers(tx),
       ]);
       checkOrder(valid, games);
       if (fieldError) throw fieldError;
@@ -235,17 +235,17 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, re
     return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
   const { active, states, numbering } = reads;
-  const touched = new Set<string>();
+  const changes = stateChanges();
   const pending: PendingSignal[] = [];
   if (active.length > 0) {
     // Per game, its states in `active` order: a tick then costs one step per strategy, no lookups.
     const row = new Map<string, GameState[]>();
     for (const id of games.keys()) {
       // Ticks that arrived before a strategy met this game: evaluated once, now, in order.
-      await catchUp(tx, id, games.get(id)!.stored, active, states, touched, pending);
+      await catchUp(tx, id, games.get(id)!.stored, active, states, changes, pending);
       row.set(id, active.map((s) => {
         const k = stateKey(s.id, id);
-        touched.add(k);
+        changes.touched.add(k);
         return states.get(k)!;
       }));
     }
@@ -265,7 +265,7 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, re
   // None of these writes reads or writes what another does (no foreign keys between them), so
   // they go out together.
   const [, , , inserted] = await Promise.all([
-    upsertGames(), storeChunks(tx, tickRows, games, at), saveStates(tx, states, touched), insertSignals(tx, pending, now, numbering),
+    upsertGames(), storeChunks(tx, tickRows, games, at), saveStates(tx, states, changes, pending), insertSignals(tx, pending, now, numbering),
   ]);
   return { ticks: valid.length, games: games.size, ...inserted };
 }
