@@ -120,8 +120,14 @@ export async function query<T>(tx: Db, statement: SQL): Promise<T[]> {
 /** Rows per statement: one array literal per column stays a few MB at most (ids are <= 200 characters). */
 export const SLICE = 5000;
 
+/**
+ * The status as a parameter, not a literal: a statement with parameters is prepared on
+ * PostgreSQL (db/postgres.ts), so the server plans it once per connection, not on every ingest.
+ */
+export const ACTIVE = "active";
+
 export async function activeStrategies(tx: Db): Promise<ActiveStrategy[]> {
-  const rows = await query<ActiveStrategy>(tx, sql`select id, entry, exit, fee from strategies where status = 'active' order by id`);
+  const rows = await query<ActiveStrategy>(tx, sql`select id, entry, exit, fee from strategies where status = ${ACTIVE} order by id`);
   return rows.map((r) => ({ id: Number(r.id), entry: Number(r.entry), exit: Number(r.exit), fee: Number(r.fee) }));
 }
 
@@ -144,16 +150,23 @@ export async function loadStates(tx: Db, gameIds: string[]): Promise<Map<string,
   const states = new Map<string, GameState>();
   for (let i = 0; i < gameIds.length; i += SLICE) {
     const rows = await query<{ game_id: string; states: string }>(tx, sql`
-      select game_id, encode(states, 'base64') as states from game_states where game_id = any(${texts(gameIds, i, i + SLICE)}::text[])`);
-    for (const r of rows) {
-      const b = Buffer.from(r.states, "base64");
-      const v = unpackFloat64(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-      for (let o = 0; o < v.length; o += FIELDS) {
-        states.set(key(v[o], r.game_id), { pos: v[o + 1], ep: v[o + 2], pnl: v[o + 3], trades: v[o + 4], wins: v[o + 5], lastSeq: v[o + 6] });
-      }
-    }
+      select game_id, ${STATES_TEXT} as states from game_states where game_id = any(${texts(gameIds, i, i + SLICE)}::text[])`);
+    for (const r of rows) addStates(states, r.game_id, r.states);
   }
   return states;
+}
+
+/** game_states.states as text in a select: base64, read the same on either driver (addStates). */
+export const STATES_TEXT = sql.raw("encode(states, 'base64')");
+
+/** A game's row of states (as STATES_TEXT selects it; null: none stored) into `states`. */
+export function addStates(states: Map<string, GameState>, gameId: string, text: string | null): void {
+  if (text === null) return;
+  const b = Buffer.from(text, "base64");
+  const v = unpackFloat64(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  for (let o = 0; o < v.length; o += FIELDS) {
+    states.set(key(v[o], gameId), { pos: v[o + 1], ep: v[o + 2], pnl: v[o + 3], trades: v[o + 4], wins: v[o + 5], lastSeq: v[o + 6] });
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { rowsOf, type Database, type Db } from "../db/database";
 import { SIGNAL_ACTIONS, signalRuns } from "../db/schema";
 import { unpackFloat64, unpackUint16 } from "../games/packed";
 import type { SignalDraft } from "./evaluator";
+import { ACTIVE } from "./repository";
 
 /** A signal as stored and shown (live.md "Signals"), the API's and the topics' JSON. */
 export interface Signal extends SignalDraft {
@@ -62,7 +63,7 @@ export interface SignalNumbers {
  * other reads before evaluating; the live lock keeps it true until the commit.
  */
 export async function nextSignalNumbers(tx: Db, strategyIds?: number[]): Promise<SignalNumbers> {
-  const from = strategyIds ? sql`unnest(${numbers(strategyIds)}::int[]) as s(id)` : sql`(select id from strategies where status = 'active') as s`;
+  const from = strategyIds ? sql`unnest(${numbers(strategyIds)}::int[]) as s(id)` : sql`(select id from strategies where status = ${ACTIVE}) as s`;
   const rows = rowsOf<{ strategy_id: unknown; top: unknown; last_id: unknown; last_seq: unknown }>(await tx.execute(sql`
     with last as (select
       (select r.first_id + r.count - 1 from signal_runs r order by r.first_id desc limit 1) as last_id,
