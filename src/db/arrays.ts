@@ -32,10 +32,10 @@ export function texts(a: readonly string[], from = 0, to = a.length): string {
 }
 
 /**
- * Packed little-endian float64 (games/packed.ts) as base64 text, for `decode(x, 'base64')` on
- * the server: a column of numbers crosses as bytes, nothing printed or parsed, in two thirds of
- * the characters hex takes.
+ * Packed little-endian numbers (games/packed.ts: float64, uint16, bytes) as base64 text, for
+ * `decode(x, 'base64')` on the server: a column of numbers crosses as bytes, nothing printed or
+ * parsed, in two thirds of the characters hex takes.
  */
-export function packedText(a: Float64Array): string {
+export function packedText(a: ArrayBufferView): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
 }

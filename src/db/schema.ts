@@ -195,20 +195,31 @@ export const strategies = pgTable("strategies", {
   createdBy: text("created_by"),
   createdByToken: text("created_by_token"),
   stoppedAt: at("stopped_at"),
+  // Its totals over every game so far (strategy.md's pnl, trades, wins; the games it has a state
+  // on; its open positions), moved by each live write with the signals it stores, in the same
+  // transaction: the states themselves are packed a row per game (gameStates).
+  pnl: doublePrecision("pnl").notNull().default(0),
+  trades: integer("trades").notNull().default(0),
+  wins: integer("wins").notNull().default(0),
+  games: integer("games").notNull().default(0),
+  openPositions: integer("open_positions").notNull().default(0),
 });
 
-/** The evaluator's state per (strategy, game): a restart resumes after last_seq, so it neither
- * repeats nor skips a signal. last_seq -1: no tick evaluated yet. */
-export const strategyGames = pgTable("strategy_games", {
-  strategyId: integer("strategy_id").notNull().references(() => strategies.id, { onDelete: "cascade" }),
-  gameId: text("game_id").notNull().references(() => liveGames.id, { onDelete: "cascade" }),
-  pos: smallint("pos").notNull(),
-  ep: doublePrecision("ep").notNull(),
-  pnl: doublePrecision("pnl").notNull(),
-  trades: integer("trades").notNull(),
-  wins: integer("wins").notNull(),
-  lastSeq: integer("last_seq").notNull(),
-}, (t) => [primaryKey({ columns: [t.strategyId, t.gameId] }), index("strategy_games_game_idx").on(t.gameId)]);
+/**
+ * The evaluator's state per (strategy, game), a row per game: a restart resumes each strategy
+ * after its last_seq, so it neither repeats nor skips a signal. `states` is packed little-endian
+ * float64 (src/games/packed.ts), STATE_FIELDS numbers per strategy with a state on the game, in
+ * ascending strategy id: one row a game, not one per (strategy, game), because writing those
+ * rows was most of a busy ingest's time on the server (issue 12). A last_seq of -1: no tick
+ * evaluated yet. No foreign keys: strategies and live games are never deleted.
+ */
+export const gameStates = pgTable("game_states", {
+  gameId: text("game_id").primaryKey(),
+  states: bytea("states").notNull(),
+});
+
+/** A strategy's state in gameStates.states, in this order (every value exact as a float64). */
+export const STATE_FIELDS = ["strategy_id", "pos", "ep", "pnl", "trades", "wins", "last_seq"] as const;
 
 export const SIGNAL_ACTIONS = ["open_long", "open_short", "close", "settle"] as const;
 
@@ -221,6 +232,8 @@ export const SIGNAL_ACTIONS = ["open_long", "open_short", "close", "settle"] as 
  * ... without gaps), so their history survives restarts (protocol.md); ids increase with them.
  * No foreign keys: strategies and live games are never deleted, and their ids come from rows the
  * same transaction reads or writes under the live lock. src/live/signals.ts reads and writes them.
+ * Since migration 0012 a run is as few bytes as it can be (its bytes were most of what an ingest
+ * request sent and the server stored): each signal is a game index, an action byte and four numbers.
  */
 export const signalRuns = pgTable("signal_runs", {
   firstId: bigint("first_id", { mode: "number" }).primaryKey(),
@@ -230,17 +243,20 @@ export const signalRuns = pgTable("signal_runs", {
   count: integer("count").notNull(),
   /** When they were emitted (the ingest's `now`): one time for the whole transaction. */
   at: at("at").notNull(),
+  /** The run's games, each once, in the order they first appear (a run of a busy ingest has a
+   * signal on each game many times). Null gameIndex (runs stored before 0012): one id per signal. */
   gameIds: text("game_ids").array().notNull(),
-  /** One of SIGNAL_ACTIONS each. */
-  actions: text("actions").array().notNull(),
-  // The numbers as packed little-endian float64 arrays (src/games/packed.ts), as ticks are: no
-  // number is printed or parsed on the way in or out. P&L is NaN where null (on opens): no
-  // stored P&L is NaN, ticks being finite.
-  t: bytea("t").notNull(),
-  price: bytea("price").notNull(),
-  fair: bytea("fair").notNull(),
-  edge: bytea("edge").notNull(),
-  pnl: bytea("pnl").notNull(),
+  /** Per signal, its game's position in gameIds: packed little-endian uint16 (a run is on at most
+   * MAX_GAMES_PER_REQUEST games). */
+  gameIndex: bytea("game_index"),
+  /** Per signal, one byte: its action's index in SIGNAL_ACTIONS. */
+  actions: bytea("action_codes").notNull(),
+  /** The numbers as packed little-endian float64 (src/games/packed.ts), as ticks are, no number
+   * printed or parsed on the way in or out: t of every signal, then price, fair and P&L (NaN
+   * where null, on opens: no stored P&L is NaN, ticks being finite). One value, not four: each
+   * large value is a TOAST entry of its own. A signal's edge is fair - price (evaluator.ts), so
+   * it is not stored. */
+  numbers: bytea("numbers").notNull(),
 }, (t) => [
   uniqueIndex("signal_runs_seq_idx").on(t.firstSeq), uniqueIndex("signal_runs_strategy_seq_idx").on(t.strategyId, t.firstStrategySeq),
   index("signal_runs_games_idx").using("gin", t.gameIds),
@@ -288,6 +304,6 @@ export const nodes = pgTable("nodes", {
 export const schema = {
   games, gameTicks, meta, imports, jobs, jobUnits, gridResults, simulationGames, jobKind, jobState,
   tokens, sessions, tokenRole, tokenTier,
-  liveGames, liveTickChunks, strategyStatus, strategies, strategyGames, signalRuns,
+  liveGames, liveTickChunks, strategyStatus, strategies, gameStates, signalRuns,
   metricsHistory, nodes, jobClaims,
 };

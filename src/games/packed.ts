@@ -10,3 +10,10 @@ export function unpackFloat64(bytes: Uint8Array): Float64Array {
   if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   return new Float64Array(bytes.slice().buffer);
 }
+
+/** Packed little-endian uint16 (a Uint16Array's own bytes), as unpackFloat64 reads float64: copies when unaligned. */
+export function unpackUint16(bytes: Uint8Array): Uint16Array {
+  if (bytes.byteLength % 2 !== 0) throw new Error(`packed uint16 array of ${bytes.byteLength} bytes`);
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return new Uint16Array(bytes.slice().buffer);
+}

@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger";
 import { step } from "./evaluator";
 import type { CommittedTick } from "./feed";
 import {
-  SLICE, activeStrategies, catchUp, loadStates, query, saveStates, stateKey, storeLiveLock, withLiveLock, type ActiveStrategy, type GameState,
+  STATES_TEXT, SLICE, activeStrategies, addStates, catchUp, query, saveStates, stateChanges, stateKey, storeLiveLock, withLiveLock, type ActiveStrategy, type GameState,
 } from "./repository";
 import { insertSignals, nextSignalNumbers, type PendingSignal, type SignalNumbers, type Signal, type TopicSeq } from "./signals";
 
@@ -133,8 +133,9 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       // Every read the request needs goes out at once (one round trip, not four), and then every
       // write at once: on a busy machine each round trip to the server costs milliseconds.
       const gameIds = [...ids];
-      const [, games, active, states, numbering] = await Promise.all([
-        storeLiveLock(tx), loadGames(tx, gameIds), activeStrategies(tx), loadStates(tx, undefined, gameIds), nextSignalNumbers(tx),
+      const states = new Map<string, GameState>();
+      const [, games, active, numbering] = await Promise.all([
+        storeLiveLock(tx), loadGames(tx, gameIds, states), activeStrategies(tx), nextSignalNumbers(tx),
       ]);
       checkOrder(valid, games);
       if (fieldError) throw fieldError;
@@ -164,12 +165,17 @@ interface GameRow {
   first?: ValidTick;
 }
 
-async function loadGames(tx: Db, ids: string[]): Promise<Map<string, GameRow>> {
+/** The games' rows, and every strategy's state on them into `states` (loadStates, in the same read). */
+async function loadGames(tx: Db, ids: string[], states: Map<string, GameState>): Promise<Map<string, GameRow>> {
   const out = new Map<string, GameRow>();
   for (let i = 0; i < ids.length; i += SLICE) {
-    const rows = await query<{ id: string; n: number; last_t: number; settled: boolean }>(tx, sql`
-      select id, tick_count as n, last_t, settled_at is not null as settled from live_games where id = any(${texts(ids, i, i + SLICE)}::text[])`);
-    for (const r of rows) out.set(r.id, { stored: Number(r.n), lastT: Number(r.last_t), settled: r.settled === true, added: 0 });
+    const rows = await query<{ id: string; n: number; last_t: number; settled: boolean; states: string | null }>(tx, sql`
+      select g.id, g.tick_count as n, g.last_t, g.settled_at is not null as settled, ${STATES_TEXT} as states
+      from live_games g left join game_states s on s.game_id = g.id where g.id = any(${texts(ids, i, i + SLICE)}::text[])`);
+    for (const r of rows) {
+      out.set(r.id, { stored: Number(r.n), lastT: Number(r.last_t), settled: r.settled === true, added: 0 });
+      addStates(states, r.id, r.states);
+    }
   }
   for (const id of ids) if (!out.has(id)) out.set(id, { stored: 0, lastT: -Infinity, settled: false, added: 0 });
   return out;
@@ -188,8 +194,12 @@ function checkOrder(valid: ValidTick[], games: Map<string, GameRow>): void {
   }
 }
 
-/** This request's ticks as one chunk per game (schema.ts liveTickChunks), packed as game_ticks. */
-async function storeChunks(tx: Db, tickRows: { gameId: string; t: number; price: number; fair: number }[], games: Map<string, GameRow>, at: string): Promise<void> {
+/**
+ * The games' rows (new ones start now, known ones move their last tick) and this request's ticks
+ * as one chunk per game (schema.ts liveTickChunks), packed as game_ticks: one statement, the games
+ * spread once for both.
+ */
+async function storeGames(tx: Db, tickRows: { gameId: string; t: number; price: number; fair: number }[], games: Map<string, GameRow>, at: string): Promise<void> {
   const cols = new Map<string, { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }>();
   for (const [id, g] of games) cols.set(id, { n: 0, t: new Float64Array(g.added), price: new Float64Array(g.added), fair: new Float64Array(g.added) });
   for (const r of tickRows) {
@@ -200,34 +210,24 @@ async function storeChunks(tx: Db, tickRows: { gameId: string; t: number; price:
   const ids = [...games.keys()];
   for (let i = 0; i < ids.length; i += SLICE) {
     const part = ids.slice(i, i + SLICE);
+    const of = (f: (g: GameRow) => number) => numbers(part.map((id) => f(games.get(id)!)));
     const col = (f: (c: { n: number; t: Float64Array; price: Float64Array; fair: Float64Array }) => Float64Array) => texts(part.map((id) => packedText(f(cols.get(id)!))));
     await tx.execute(sql`
+      with u as (select * from unnest(${texts(part)}::text[], ${of((g) => g.stored)}::int[], ${of((g) => g.added)}::int[],
+          ${of((g) => g.last!.t)}::float8[], ${of((g) => g.last!.price)}::float8[], ${of((g) => g.last!.fair)}::float8[],
+          ${col((c) => c.t)}::text[], ${col((c) => c.price)}::text[], ${col((c) => c.fair)}::text[])
+        as u(id, stored, n, last_t, last_price, last_fair, t, price, fair)),
+      g as (insert into live_games (id, started_at, tick_count, last_t, last_price, last_fair)
+        select u.id, ${at}::timestamptz, u.stored + u.n, u.last_t, u.last_price, u.last_fair from u
+        on conflict (id) do update set tick_count = excluded.tick_count, last_t = excluded.last_t,
+          last_price = excluded.last_price, last_fair = excluded.last_fair)
       insert into live_tick_chunks (game_id, first_seq, count, t, price, fair, received_at)
-      select u.game_id, u.first_seq, u.n, decode(u.t, 'base64'), decode(u.price, 'base64'), decode(u.fair, 'base64'), ${at}::timestamptz
-      from unnest(${texts(part)}::text[], ${numbers(part.map((id) => games.get(id)!.stored))}::int[], ${numbers(part.map((id) => cols.get(id)!.n))}::int[],
-        ${col((c) => c.t)}::text[], ${col((c) => c.price)}::text[], ${col((c) => c.fair)}::text[]) as u(game_id, first_seq, n, t, price, fair)`);
+      select u.id, u.stored, u.n, decode(u.t, 'base64'), decode(u.price, 'base64'), decode(u.fair, 'base64'), ${at}::timestamptz from u`);
   }
 }
 
 async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, reads: StrategyReads, now: Date): Promise<IngestResult> {
   const at = now.toISOString();
-  // Games: new ones start now, known ones move their last tick.
-  const ids: string[] = [], counts: number[] = [], lastT: number[] = [], lastPrice: number[] = [], lastFair: number[] = [];
-  for (const [id, g] of games) {
-    ids.push(id); counts.push(g.stored + g.added); lastT.push(g.last!.t); lastPrice.push(g.last!.price); lastFair.push(g.last!.fair);
-  }
-  const upsertGames = async () => {
-    for (let i = 0; i < ids.length; i += SLICE) {
-      const n = (a: number[]) => numbers(a, i, i + SLICE);
-      await tx.execute(sql`
-        insert into live_games (id, started_at, tick_count, last_t, last_price, last_fair)
-        select u.id, ${at}::timestamptz, u.n, u.t, u.price, u.fair
-        from unnest(${texts(ids, i, i + SLICE)}::text[], ${n(counts)}::int[], ${n(lastT)}::float8[], ${n(lastPrice)}::float8[], ${n(lastFair)}::float8[])
-          as u(id, n, t, price, fair)
-        on conflict (id) do update set tick_count = excluded.tick_count, last_t = excluded.last_t,
-          last_price = excluded.last_price, last_fair = excluded.last_fair`);
-    }
-  };
   const next = new Map<string, number>();
   const tickRows = valid.map((v) => {
     const seq = next.get(v.gameId) ?? games.get(v.gameId)!.stored;
@@ -235,17 +235,17 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, re
     return { gameId: v.gameId, seq, t: v.t, price: v.price, fair: v.fair };
   });
   const { active, states, numbering } = reads;
-  const touched = new Set<string>();
+  const changes = stateChanges();
   const pending: PendingSignal[] = [];
   if (active.length > 0) {
     // Per game, its states in `active` order: a tick then costs one step per strategy, no lookups.
     const row = new Map<string, GameState[]>();
     for (const id of games.keys()) {
       // Ticks that arrived before a strategy met this game: evaluated once, now, in order.
-      await catchUp(tx, id, games.get(id)!.stored, active, states, touched, pending);
+      await catchUp(tx, id, games.get(id)!.stored, active, states, changes, pending);
       row.set(id, active.map((s) => {
         const k = stateKey(s.id, id);
-        touched.add(k);
+        changes.touched.add(k);
         return states.get(k)!;
       }));
     }
@@ -264,8 +264,8 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, re
   }
   // None of these writes reads or writes what another does (no foreign keys between them), so
   // they go out together.
-  const [, , , inserted] = await Promise.all([
-    upsertGames(), storeChunks(tx, tickRows, games, at), saveStates(tx, states, touched), insertSignals(tx, pending, now, numbering),
+  const [, , inserted] = await Promise.all([
+    storeGames(tx, tickRows, games, at), saveStates(tx, states, changes, pending), insertSignals(tx, pending, now, numbering),
   ]);
   return { ticks: valid.length, games: games.size, ...inserted };
 }

@@ -1,9 +1,9 @@
 // The live store's reads and the pieces ingest and settlement share: the one lock every live
-// write holds, active strategies, per-(strategy, game) state and the catch-up of a strategy that first meets a game after some of its ticks arrived.
+// write holds, active strategies, the strategies' states (a row per game) and totals, and the catch-up of a strategy that first meets a game after some of its ticks arrived.
 import { and, asc, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
-import { numbers, texts } from "../db/arrays";
+import { numbers, packedText, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
-import { liveGames, liveTickChunks } from "../db/schema";
+import { STATE_FIELDS, liveGames, liveTickChunks } from "../db/schema";
 import { unpackFloat64 } from "../games/packed";
 import { freshState, step, type StrategyParams, type StrategyState, type Tick } from "./evaluator";
 import type { PendingSignal } from "./signals";
@@ -120,52 +120,117 @@ export async function query<T>(tx: Db, statement: SQL): Promise<T[]> {
 /** Rows per statement: one array literal per column stays a few MB at most (ids are <= 200 characters). */
 export const SLICE = 5000;
 
+/**
+ * The status as a parameter, not a literal: a statement with parameters is prepared on
+ * PostgreSQL (db/postgres.ts), so the server plans it once per connection, not on every ingest.
+ */
+export const ACTIVE = "active";
+
 export async function activeStrategies(tx: Db): Promise<ActiveStrategy[]> {
-  const rows = await query<ActiveStrategy>(tx, sql`select id, entry, exit, fee from strategies where status = 'active' order by id`);
+  const rows = await query<ActiveStrategy>(tx, sql`select id, entry, exit, fee from strategies where status = ${ACTIVE} order by id`);
   return rows.map((r) => ({ id: Number(r.id), entry: Number(r.entry), exit: Number(r.exit), fee: Number(r.fee) }));
 }
 
 const key = (strategyId: number, gameId: string) => `${strategyId}\u0000${gameId}`;
 
-/** The stored states of these strategies (undefined: every strategy's) on these games, keyed by key(strategy, game). */
-export async function loadStates(tx: Db, strategyIds: number[] | undefined, gameIds: string[]): Promise<Map<string, GameState>> {
+export { key as stateKey };
+
+/** What a live write changes besides its states: which (strategy, game) states it moved, and which of them it created. */
+export interface StateChanges {
+  touched: Set<string>;
+  created: Set<string>;
+}
+
+export const stateChanges = (): StateChanges => ({ touched: new Set(), created: new Set() });
+
+const FIELDS = STATE_FIELDS.length;
+
+/** Every stored strategy state on these games (stopped strategies' too: a game's row holds them all), keyed by key(strategy, game). */
+export async function loadStates(tx: Db, gameIds: string[]): Promise<Map<string, GameState>> {
   const states = new Map<string, GameState>();
-  if (strategyIds?.length === 0) return states;
-  const ofStrategies = strategyIds ? sql`and strategy_id = any(${numbers(strategyIds)}::int[])` : sql``;
   for (let i = 0; i < gameIds.length; i += SLICE) {
-    // One JSON text, not a row each: parsing hundreds of rows' columns was most of this read's
-    // time. PostgreSQL prints a float8 exactly (shortest round-trip form, -0 included).
-    const [row] = await query<{ states: string }>(tx, sql`
-      select coalesce(json_agg(json_build_array(strategy_id, game_id, pos, ep, pnl, trades, wins, last_seq)), '[]')::text as states
-      from strategy_games where game_id = any(${texts(gameIds, i, i + SLICE)}::text[]) ${ofStrategies}`);
-    for (const [strategyId, gameId, pos, ep, pnl, trades, wins, lastSeq] of JSON.parse(row.states) as [number, string, number, number, number, number, number, number][]) {
-      states.set(key(strategyId, gameId), { pos, ep, pnl, trades, wins, lastSeq });
-    }
+    const rows = await query<{ game_id: string; states: string }>(tx, sql`
+      select game_id, ${STATES_TEXT} as states from game_states where game_id = any(${texts(gameIds, i, i + SLICE)}::text[])`);
+    for (const r of rows) addStates(states, r.game_id, r.states);
   }
   return states;
 }
 
-export { key as stateKey };
+/** game_states.states as text in a select: base64, read the same on either driver (addStates). */
+export const STATES_TEXT = sql.raw("encode(states, 'base64')");
 
-export async function saveStates(tx: Db, states: Map<string, GameState>, touched: Iterable<string>): Promise<void> {
-  const strategyIds: number[] = [], gameIds: string[] = [], pos: number[] = [], ep: number[] = [], pnl: number[] = [];
-  const trades: number[] = [], wins: number[] = [], lastSeq: number[] = [];
-  for (const k of touched) {
-    const s = states.get(k)!;
+/** A game's row of states (as STATES_TEXT selects it; null: none stored) into `states`. */
+export function addStates(states: Map<string, GameState>, gameId: string, text: string | null): void {
+  if (text === null) return;
+  const b = Buffer.from(text, "base64");
+  const v = unpackFloat64(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  for (let o = 0; o < v.length; o += FIELDS) {
+    states.set(key(v[o], gameId), { pos: v[o + 1], ep: v[o + 2], pnl: v[o + 3], trades: v[o + 4], wins: v[o + 5], lastSeq: v[o + 6] });
+  }
+}
+
+/**
+ * Stores the row of every game with a touched state (`states` holds every state of those games,
+ * as loadStates gave them), and moves each strategy's totals by what this write did: the trades
+ * its close and settle signals record, the positions its signals open and close, the states it
+ * created. In the same transaction as the signals, so the totals are always the signals' sums.
+ */
+export async function saveStates(tx: Db, states: Map<string, GameState>, changes: StateChanges, signals: readonly PendingSignal[]): Promise<void> {
+  const games = new Set<string>();
+  for (const k of changes.touched) games.add(k.slice(k.indexOf("\u0000") + 1));
+  const byGame = new Map<string, [number, GameState][]>();
+  for (const [k, s] of states) {
     const sep = k.indexOf("\u0000");
-    strategyIds.push(Number(k.slice(0, sep)));
-    gameIds.push(k.slice(sep + 1));
-    pos.push(s.pos); ep.push(s.ep); pnl.push(s.pnl); trades.push(s.trades); wins.push(s.wins); lastSeq.push(s.lastSeq);
+    const game = k.slice(sep + 1);
+    if (!games.has(game)) continue;
+    const list = byGame.get(game);
+    const entry: [number, GameState] = [Number(k.slice(0, sep)), s];
+    if (list) list.push(entry);
+    else byGame.set(game, [entry]);
   }
-  for (let i = 0; i < gameIds.length; i += SLICE) {
-    const n = (a: number[]) => numbers(a, i, i + SLICE);
-    await tx.execute(sql`
-      insert into strategy_games (strategy_id, game_id, pos, ep, pnl, trades, wins, last_seq)
-      select * from unnest(${n(strategyIds)}::int[], ${texts(gameIds, i, i + SLICE)}::text[], ${n(pos)}::smallint[], ${n(ep)}::float8[],
-        ${n(pnl)}::float8[], ${n(trades)}::int[], ${n(wins)}::int[], ${n(lastSeq)}::int[])
-      on conflict (strategy_id, game_id) do update set pos = excluded.pos, ep = excluded.ep, pnl = excluded.pnl,
-        trades = excluded.trades, wins = excluded.wins, last_seq = excluded.last_seq`);
+  const ids = [...byGame.keys()];
+  const blobs = ids.map((game) => {
+    const list = byGame.get(game)!.sort((a, b) => a[0] - b[0]);
+    const v = new Float64Array(list.length * FIELDS);
+    list.forEach(([id, s], j) => v.set([id, s.pos, s.ep, s.pnl, s.trades, s.wins, s.lastSeq], j * FIELDS));
+    return packedText(v);
+  });
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < ids.length; i += SLICE) {
+    writes.push(tx.execute(sql`
+      insert into game_states (game_id, states)
+      select u.game_id, decode(u.states, 'base64') from unnest(${texts(ids, i, i + SLICE)}::text[], ${texts(blobs, i, i + SLICE)}::text[]) as u(game_id, states)
+      on conflict (game_id) do update set states = excluded.states`));
   }
+  const totals = new Map<number, { pnl: number; trades: number; wins: number; games: number; open: number }>();
+  const of = (id: number) => {
+    let t = totals.get(id);
+    if (!t) totals.set(id, (t = { pnl: 0, trades: 0, wins: 0, games: 0, open: 0 }));
+    return t;
+  };
+  for (const k of changes.created) of(Number(k.slice(0, k.indexOf("\u0000")))).games++;
+  for (const p of signals) {
+    const t = of(p.strategyId);
+    if (p.pnl === null) {
+      t.open++;
+      continue;
+    }
+    t.open--;
+    t.trades++;
+    if (p.pnl > 0) t.wins++;
+    t.pnl += p.pnl;
+  }
+  if (totals.size > 0) {
+    const sid = [...totals.keys()];
+    const col = (f: (t: { pnl: number; trades: number; wins: number; games: number; open: number }) => number) => numbers(sid.map((id) => f(totals.get(id)!)));
+    writes.push(tx.execute(sql`
+      update strategies s set pnl = s.pnl + u.pnl, trades = s.trades + u.trades, wins = s.wins + u.wins, games = s.games + u.games,
+        open_positions = s.open_positions + u.open
+      from unnest(${numbers(sid)}::int[], ${col((t) => t.pnl)}::float8[], ${col((t) => t.trades)}::int[], ${col((t) => t.wins)}::int[],
+        ${col((t) => t.games)}::int[], ${col((t) => t.open)}::int[]) as u(id, pnl, trades, wins, games, open)
+      where s.id = u.id`));
+  }
+  await Promise.all(writes);
 }
 
 /** A game's stored ticks with seq in [from, to), in seq order. */
@@ -182,7 +247,7 @@ export async function storedTicks(tx: Db, gameId: string, from: number, to: numb
  */
 export async function catchUp(
   tx: Db, gameId: string, upTo: number, strategiesNow: ActiveStrategy[], states: Map<string, GameState>,
-  touched: Set<string>, out: PendingSignal[],
+  changes: StateChanges, out: PendingSignal[],
 ): Promise<void> {
   const missing = strategiesNow.filter((s) => !states.has(key(s.id, gameId)));
   if (missing.length === 0) return;
@@ -195,6 +260,7 @@ export async function catchUp(
       state.lastSeq = seq;
     }
     states.set(key(s.id, gameId), state);
-    touched.add(key(s.id, gameId));
+    changes.touched.add(key(s.id, gameId));
+    changes.created.add(key(s.id, gameId));
   }
 }

@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger";
 import { settle } from "./evaluator";
 import { publishCommitted, type CommitHooks } from "./ingest";
 import {
-  activeStrategies, catchUp, loadStates, saveStates, stateKey, storeLiveLock, storedColumns, withLiveLock,
+  activeStrategies, catchUp, loadStates, saveStates, stateChanges, stateKey, storeLiveLock, storedColumns, withLiveLock,
 } from "./repository";
 import { insertSignals, type PendingSignal, type Signal, type TopicSeq } from "./signals";
 
@@ -41,18 +41,19 @@ export async function settleGame(database: Database, gameId: string, outcome: un
       const active = await activeStrategies(tx);
       const pending: PendingSignal[] = [];
       if (active.length > 0) {
-        const states = await loadStates(tx, active.map((s) => s.id), [gameId]);
-        const touched = new Set<string>();
+        // Every strategy's state on the game, stopped ones' too: the game's row is written whole.
+        const states = await loadStates(tx, [gameId]);
+        const changes = stateChanges();
         // A strategy deployed after the last tick still trades the whole game before it settles.
-        await catchUp(tx, gameId, game.tickCount, active, states, touched, pending);
+        await catchUp(tx, gameId, game.tickCount, active, states, changes, pending);
         const last = { t: game.lastT, price: game.lastPrice, fair: game.lastFair };
         for (const s of active) {
           const k = stateKey(s.id, gameId);
           const draft = settle(states.get(k)!, s, outcome, last);
-          touched.add(k);
+          changes.touched.add(k);
           if (draft) pending.push({ ...draft, strategyId: s.id, gameId });
         }
-        await saveStates(tx, states, touched);
+        await saveStates(tx, states, changes, pending);
       }
       const inserted = await insertSignals(tx, pending, now);
       await storeAsGame(tx, gameId, outcome, now);

@@ -6,9 +6,10 @@
 import { and, asc, desc, eq, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
 import { numbers, packedText, texts } from "../db/arrays";
 import { rowsOf, type Database, type Db } from "../db/database";
-import { signalRuns } from "../db/schema";
-import { unpackFloat64 } from "../games/packed";
+import { SIGNAL_ACTIONS, signalRuns } from "../db/schema";
+import { unpackFloat64, unpackUint16 } from "../games/packed";
 import type { SignalDraft } from "./evaluator";
+import { ACTIVE } from "./repository";
 
 /** A signal as stored and shown (live.md "Signals"), the API's and the topics' JSON. */
 export interface Signal extends SignalDraft {
@@ -45,7 +46,7 @@ export interface StoredSignal extends TopicSeq {
   signal: Signal;
 }
 
-/** Most signals in one run, and in one insert statement: array parameters stay a few MB at most. */
+/** Most signals in one run (so a game index fits a uint16), and in one insert statement: array parameters stay a few MB at most. */
 const RUN_MAX = 5000;
 const STATEMENT_MAX = 20_000;
 
@@ -62,7 +63,7 @@ export interface SignalNumbers {
  * other reads before evaluating; the live lock keeps it true until the commit.
  */
 export async function nextSignalNumbers(tx: Db, strategyIds?: number[]): Promise<SignalNumbers> {
-  const from = strategyIds ? sql`unnest(${numbers(strategyIds)}::int[]) as s(id)` : sql`(select id from strategies where status = 'active') as s`;
+  const from = strategyIds ? sql`unnest(${numbers(strategyIds)}::int[]) as s(id)` : sql`(select id from strategies where status = ${ACTIVE}) as s`;
   const rows = rowsOf<{ strategy_id: unknown; top: unknown; last_id: unknown; last_seq: unknown }>(await tx.execute(sql`
     with last as (select
       (select r.first_id + r.count - 1 from signal_runs r order by r.first_id desc limit 1) as last_id,
@@ -126,23 +127,45 @@ export async function insertSignals(tx: Db, pending: PendingSignal[], now: Date,
       n += runs[i].signals.length;
       batch.push(runs[i++]);
     }
-    // A run's field travels as one array literal, and the runs' literals as one text[]: a
-    // statement has a parameter per column, whatever the number of runs and signals.
-    // Numbers packed (arrays.ts packedText), as ticks travel. A null P&L is NaN.
-    const field = (f: (p: PendingSignal) => number) => texts(batch.map((r) => packedText(Float64Array.from(r.signals, f))));
+    // A run's field travels as one value (an array literal of its games, packed bytes as base64
+    // for the rest), and the runs' values as one text[]: a statement has a parameter per column,
+    // whatever the number of runs and signals.
+    const packed = batch.map(packRun);
     await tx.execute(sql`
-      insert into signal_runs (first_id, first_seq, strategy_id, first_strategy_seq, count, at, game_ids, actions, t, price, fair, edge, pnl)
-      select u.first_id, u.first_seq, u.strategy_id, u.first_strategy_seq, u.n, ${at}::timestamptz, u.game_ids::text[], u.actions::text[],
-        decode(u.t, 'base64'), decode(u.price, 'base64'), decode(u.fair, 'base64'), decode(u.edge, 'base64'), decode(u.pnl, 'base64')
+      insert into signal_runs (first_id, first_seq, strategy_id, first_strategy_seq, count, at, game_ids, game_index, action_codes, numbers)
+      select u.first_id, u.first_seq, u.strategy_id, u.first_strategy_seq, u.n, ${at}::timestamptz, u.game_ids::text[],
+        decode(u.game_index, 'base64'), decode(u.actions, 'base64'), decode(u.numbers, 'base64')
       from unnest(${numbers(batch.map((r) => r.firstId))}::bigint[], ${numbers(batch.map((r) => r.firstSeq))}::bigint[],
         ${numbers(batch.map((r) => r.strategyId))}::int[], ${numbers(batch.map((r) => r.firstStrategySeq))}::int[],
-        ${numbers(batch.map((r) => r.signals.length))}::int[],
-        ${texts(batch.map((r) => texts(r.signals.map((p) => p.gameId))))}::text[], ${texts(batch.map((r) => texts(r.signals.map((p) => p.action))))}::text[],
-        ${field((p) => p.t)}::text[], ${field((p) => p.price)}::text[], ${field((p) => p.fair)}::text[], ${field((p) => p.edge)}::text[],
-        ${field((p) => p.pnl ?? NaN)}::text[])
-        as u(first_id, first_seq, strategy_id, first_strategy_seq, n, game_ids, actions, t, price, fair, edge, pnl)`);
+        ${numbers(batch.map((r) => r.signals.length))}::int[], ${texts(packed.map((p) => p.games))}::text[],
+        ${texts(packed.map((p) => p.index))}::text[], ${texts(packed.map((p) => p.actions))}::text[], ${texts(packed.map((p) => p.numbers))}::text[])
+        as u(first_id, first_seq, strategy_id, first_strategy_seq, n, game_ids, game_index, actions, numbers)`);
   }
   return out;
+}
+
+const ACTION_CODE = new Map<string, number>(SIGNAL_ACTIONS.map((a, i) => [a, i]));
+
+/** A run's columns as schema.ts signalRuns lays them out: its games once each, then per signal a game index, an action byte and four numbers. */
+function packRun(run: { signals: PendingSignal[] }): { games: string; index: string; actions: string; numbers: string } {
+  const list = run.signals;
+  const n = list.length;
+  const games = new Map<string, number>();
+  const index = new Uint16Array(n);
+  const actions = new Uint8Array(n);
+  const values = new Float64Array(4 * n);
+  for (let j = 0; j < n; j++) {
+    const p = list[j];
+    let g = games.get(p.gameId);
+    if (g === undefined) games.set(p.gameId, (g = games.size));
+    index[j] = g;
+    actions[j] = ACTION_CODE.get(p.action)!;
+    values[j] = p.t;
+    values[n + j] = p.price;
+    values[2 * n + j] = p.fair;
+    values[3 * n + j] = p.pnl ?? NaN;
+  }
+  return { games: texts([...games.keys()]), index: packedText(index), actions: packedText(actions), numbers: packedText(values) };
 }
 
 type RunRow = typeof signalRuns.$inferSelect;
@@ -150,15 +173,20 @@ type RunRow = typeof signalRuns.$inferSelect;
 /** A run's signals, in id order. */
 function expand(r: RunRow): StoredSignal[] {
   const at = r.at.toISOString();
-  const [t, price, fair, edge, pnl] = [r.t, r.price, r.fair, r.edge, r.pnl].map(unpackFloat64);
-  return Array.from({ length: r.count }, (_, j) => ({
-    seq: r.firstSeq + j,
-    strategySeq: r.firstStrategySeq + j,
-    signal: {
-      id: r.firstId + j, strategy_id: r.strategyId, game_id: r.gameIds[j], action: r.actions[j] as Signal["action"],
-      t: t[j], price: price[j], fair: fair[j], edge: edge[j], pnl: Number.isNaN(pnl[j]) ? null : pnl[j], at,
-    },
-  }));
+  const n = r.count;
+  const values = unpackFloat64(r.numbers);
+  const index = r.gameIndex ? unpackUint16(r.gameIndex) : undefined;
+  return Array.from({ length: n }, (_, j) => {
+    const price = values[n + j], fair = values[2 * n + j], pnl = values[3 * n + j];
+    return {
+      seq: r.firstSeq + j,
+      strategySeq: r.firstStrategySeq + j,
+      signal: {
+        id: r.firstId + j, strategy_id: r.strategyId, game_id: r.gameIds[index ? index[j] : j], action: SIGNAL_ACTIONS[r.actions[j]],
+        t: values[j], price, fair, edge: fair - price, pnl: Number.isNaN(pnl) ? null : pnl, at,
+      },
+    };
+  });
 }
 
 /** Which number a read pages on: the API's id, the `signals` topic's seq, or one strategy's seq. */

@@ -1,10 +1,10 @@
 // Deployed strategies (live.md "Strategies"): one (entry, exit, fee) pair of strategy.md, made
 // from values or from a completed grid search's final selection, read with its running totals,
 // and stopped. The evaluation itself is the ingest's (src/live/ingest.ts): deploying is a row.
-import { and, asc, eq, ne, sql } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { ParamError, validateSimulationParams, type SimulationParams } from "../compute/grid";
 import type { Database } from "../db/database";
-import { strategies, strategyGames } from "../db/schema";
+import { strategies } from "../db/schema";
 import { invalid, notFound, wrongState } from "../errors";
 import { isJobId } from "../jobs/ids";
 import { checkMayCancel, creatorOf } from "../jobs/ownership";
@@ -120,17 +120,10 @@ export async function getStrategy(database: Database, id: number): Promise<Strat
   return row;
 }
 
-/** The strategy's totals so far, summed over its games (strategy.md's pnl, trades, wins), and its open positions. */
-export async function strategyTotals(database: Database, id: number): Promise<StrategyTotals> {
-  const [row] = await database.db.select({
-    pnl: sql<number>`coalesce(sum(${strategyGames.pnl}), 0)`.mapWith(Number),
-    trades: sql<number>`coalesce(sum(${strategyGames.trades}), 0)`.mapWith(Number),
-    wins: sql<number>`coalesce(sum(${strategyGames.wins}), 0)`.mapWith(Number),
-    games: sql<number>`count(*)`.mapWith(Number),
-    open: sql<number>`count(*) filter (where ${strategyGames.pos} <> 0)`.mapWith(Number),
-  }).from(strategyGames).where(eq(strategyGames.strategyId, id));
-  return { pnl: row?.pnl ?? 0, trades: row?.trades ?? 0, wins: row?.wins ?? 0, games: row?.games ?? 0, open_positions: row?.open ?? 0 };
-}
+/** The strategy's totals so far over its games (strategy.md's pnl, trades, wins), and its open positions: its row's, kept by every live write. */
+export const strategyTotals = (r: StrategyRow): StrategyTotals => ({
+  pnl: r.pnl, trades: r.trades, wins: r.wins, games: r.games, open_positions: r.openPositions,
+});
 
 /**
  * Stops a strategy: no more signals from the next tick on; its open positions stay open on

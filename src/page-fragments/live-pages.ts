@@ -98,7 +98,7 @@ export class LivePagesFeed {
     if (!database) return Promise.resolve();
     this.loaded ??= withLiveLock(database, async () => {
       const rows = await listStrategies(database);
-      const totals = await Promise.all(rows.map((r) => strategyTotals(database, r.id)));
+      const totals = rows.map(strategyTotals);
       const latest = await latestSignals(database.db, this.latestSignals);
       const live = [...this.games.keys()];
       const perGame = await signalsOfGames(database.db, live.slice(0, 1000));

@@ -35,7 +35,7 @@ for (const kind of databaseKinds()) {
         await db.db.execute(sql`insert into signals (id, seq, strategy_seq, strategy_id, game_id, action, t, price, fair, edge, pnl, at)
           overriding system value values (${id}, ${seq}, ${strategySeq}, ${strategy}, ${game}, ${action}::signal_action, ${id}, 0.5, 0.75, 0.25, ${pnl}, ${at(id)}::timestamptz)`);
       }
-      await apply(db, RUNS + 1, RUNS);
+      await apply(db, embeddedMigrations.length, RUNS);
 
       const stored = await allSignals(db);
       expect(stored.map((s) => [s.id, s.strategy_id, s.game_id, s.action, s.pnl, s.at])).toEqual(

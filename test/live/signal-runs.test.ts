@@ -25,9 +25,11 @@ forEachDatabase("signal runs", (db) => {
       for (let i = 0; i < n; i++) {
         const strategyId = 1 + Math.floor(rnd() * 3);
         const open = rnd() < 0.5;
+        // A signal's edge is its fair - price (evaluator.ts); a fair of -0 at a price of 0 makes it -0.
+        const [price, fair] = i === 0 ? [0, -0] : [rnd(), rnd()];
         pending.push({
           strategyId, gameId: GAMES[Math.floor(rnd() * GAMES.length)], action: open ? "open_long" : "close",
-          t: txn + i / 10, price: rnd(), fair: rnd(), edge: i === 0 ? -0 : rnd() - 0.5, pnl: open ? null : rnd() - 0.5,
+          t: txn + i / 10, price, fair, edge: fair - price, pnl: open ? null : rnd() - 0.5,
         });
       }
       const at = new Date(Date.UTC(2026, 0, 1, 0, 0, txn));

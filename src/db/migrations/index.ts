@@ -12,6 +12,7 @@ import m8 from "./0008_signal_runs.sql" with { type: "text" };
 import m9 from "./0009_hot_updates.sql" with { type: "text" };
 import m10 from "./0010_cluster_nodes.sql" with { type: "text" };
 import m11 from "./0011_cluster_claims.sql" with { type: "text" };
+import m12 from "./0012_compact_live_state.sql" with { type: "text" };
 
 export const embeddedMigrations = [
   { tag: "0000_steady_blink", when: 1795321215787, breakpoints: true, sql: m0 },
@@ -26,4 +27,5 @@ export const embeddedMigrations = [
   { tag: "0009_hot_updates", when: 1796195906889, breakpoints: true, sql: m9 },
   { tag: "0010_cluster_nodes", when: 1796197683191, breakpoints: true, sql: m10 },
   { tag: "0011_cluster_claims", when: 1796217630717, breakpoints: true, sql: m11 },
+  { tag: "0012_compact_live_state", when: 1796218611877, breakpoints: true, sql: m12 },
 ];

@@ -52,7 +52,7 @@ export function strategiesRoutes(deps: StrategiesDeps) {
       const id = strategyIdParam(params.id);
       const row = await getStrategy(database(), id);
       if (!row) throw notFound("Strategy not found");
-      return { ...strategyJson(row), ...(await strategyTotals(database(), id)) };
+      return { ...strategyJson(row), ...strategyTotals(row) };
     }, { detail: doc({
       summary: "A strategy with its totals so far", tag: "strategies", params: { id: "the strategy's id (an integer)" },
       responses: { 200: json(StrategyWithTotals), 404: "Strategy not found" },
