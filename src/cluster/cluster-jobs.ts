@@ -79,6 +79,12 @@ export class ClusterJobs {
   private stopped = false;
   readonly figures = { unitsAbsorbed: 0, unitsHelped: 0, claims: 0, adopted: 0, cancelsSent: 0 };
 
+  /** The figures as /health's `cluster.jobs` shows them. */
+  report() {
+    const f = this.figures;
+    return { units_helped: f.unitsHelped, units_absorbed: f.unitsAbsorbed, claims: f.claims, adopted: f.adopted, cancels_sent: f.cancelsSent };
+  }
+
   constructor(private readonly deps: ClusterJobsDeps) {}
 
   get self(): string {

@@ -32,6 +32,8 @@ export interface ClusterView {
   stale: boolean;
   as_of?: string;
   error?: string;
+  /** What this node did for the cluster's jobs since it started (src/cluster/cluster-jobs.ts); PostgreSQL only. */
+  jobs?: { units_helped: number; units_absorbed: number; claims: number; adopted: number; cancels_sent: number };
 }
 
 /** Another daemon that still heartbeats holds this node id: refused at start (exit code 2). */

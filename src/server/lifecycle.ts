@@ -200,7 +200,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     database: () => slot.snapshot(),
     workers,
     websocket: () => registry.health(),
-    cluster: () => cluster.view(),
+    cluster: () => (clusterJobs ? { ...cluster.view(), jobs: clusterJobs.report() } : cluster.view()),
   };
   // Event-loop lag all the time; the history's loop reads it with the other figures and checks the alerts.
   const eventLoop = createEventLoopLag({ clock });

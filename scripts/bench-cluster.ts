@@ -1,0 +1,184 @@
+// Several daemons on one PostgreSQL (cluster.md), measured: one grid search's pair-ticks/s on 1, 2
+// and 3 nodes sharing this machine's cores with the total worker count fixed, what coordinating
+// costs per unit (claim statements, and the time beside one node), the NOTIFYs each node sends
+// during the job and during a replay, and how much later a job socket on another node hears each
+// progress message than one on the node that runs the job (p50/p99).
+// Usage: bun scripts/bench-cluster.ts [--workers-total 6] [--games 3000] [--repeat 2]
+// Real daemons as child processes (bun src/main.ts serve), loopback only, each run bounded.
+import postgres from "postgres";
+import { parseArgs } from "node:util";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { throwawayPostgres } from "./lib/throwaway-pg.ts";
+import { watchdog } from "./lib/bench-children.ts";
+
+const { values } = parseArgs({ options: {
+  "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "3000" }, repeat: { type: "string", default: "2" },
+} });
+const TOTAL = Math.max(3, Math.min(24, Number(values["workers-total"])));
+const GAMES = Math.max(200, Math.min(10_000, Number(values.games)));
+const REPEAT = Math.max(1, Math.min(5, Number(values.repeat)));
+const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.004 };
+const MAIN = join(import.meta.dir, "../src/main.ts");
+const dog = watchdog(25 * 60_000, "bench-cluster");
+
+const pg = await throwawayPostgres();
+if (!pg) {
+  console.log("bench-cluster: no PostgreSQL (set DATABASE_URL or install initdb/pg_ctl)");
+  process.exit(0);
+}
+const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+
+interface Node { id: string; url: string; proc: ReturnType<typeof Bun.spawn> }
+
+async function database(name: string): Promise<string> {
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const u = new URL(pg!.url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function start(id: string, url: string, workers: number): Promise<Node> {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--node-id", id, "--workers", String(workers),
+    "--data-dir", join(mkdtempSync(join(tmpdir(), "gridcast-bench-cluster-")), "data"), "--log-format", "json", "--log-level", "warn",
+    "--tick-ms", "50", "--heartbeat-ms", "1000", "--lease-ms", "5000"], {
+    env: { ...process.env, DATABASE_URL: url, GRIDCAST_LOG_LEVEL: "info" }, stdout: "ignore", stderr: "pipe",
+  });
+  const dec = new TextDecoder();
+  let buffered = "";
+  let listening: string | undefined;
+  void (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      buffered += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        try {
+          const o = JSON.parse(line);
+          if (o.msg === "listening") listening = o.url;
+        } catch { /* not JSON */ }
+      }
+    }
+  })();
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    if (listening) {
+      const ok = await fetch(`${listening}/health`).then((r) => r.status === 200, () => false);
+      if (ok) return { id, url: listening, proc };
+    }
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(50);
+  }
+  throw new Error(`node ${id} did not start`);
+}
+
+async function stopAll(nodes: Node[]) {
+  for (const n of nodes) n.proc.kill("SIGTERM");
+  await Promise.all(nodes.map((n) => n.proc.exited));
+}
+
+const post = async (n: Node, path: string, body?: unknown) => {
+  const r = await fetch(`${n.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+};
+const health = async (n: Node) => (await fetch(`${n.url}/health`)).json();
+const notifications = async (n: Node): Promise<number> => Number((await health(n)).cluster?.bus?.notifications ?? 0);
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : NaN);
+
+/** Arrival time (performance.now()) of each progress `current` on one node's job socket, until it closes. */
+function watch(n: Node, id: string) {
+  const ws = new WebSocket(`${n.url.replace("http", "ws")}/ws/grid-search/${id}`);
+  const at = new Map<number, number>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(String(e.data));
+    if (m.type === "progress" && m.progress.status === "running" && !at.has(m.progress.current)) at.set(m.progress.current, performance.now());
+  };
+  const closed = new Promise<void>((r) => (ws.onclose = () => r()));
+  return { at, closed };
+}
+
+interface Run { seconds: number; pairTicks: number; claims: number; units: number; notes: number[]; lag: number[] }
+
+async function runJob(nodes: Node[], ticks: number): Promise<Run> {
+  const before = await Promise.all(nodes.map(notifications));
+  const t0 = performance.now();
+  const { request_id: id } = await post(nodes[0]!, "/api/grid-search/run", GRID);
+  const watchers = nodes.map((n) => watch(n, id));
+  let p: { status: string; total: number } = { status: "queued", total: 0 };
+  const deadline = t0 + 10 * 60_000;
+  while (performance.now() < deadline) {
+    p = await (await fetch(`${nodes[0]!.url}/api/grid-search/progress/${id}`)).json();
+    if (p.status !== "queued" && p.status !== "running") break;
+    await Bun.sleep(20);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (p.status !== "complete") throw new Error(`job ended ${p.status}`);
+  await Promise.race([Promise.all(watchers.map((w) => w.closed)), Bun.sleep(5000)]);
+  const after = await Promise.all(nodes.map(notifications));
+  const figures = await Promise.all(nodes.map(async (n) => (await health(n)).cluster?.jobs ?? {}));
+  const claims = figures.reduce((s, f) => s + Number(f.claims ?? 0), 0);
+  const [row] = await admin.unsafe(`select 1`); // keep the admin connection warm between runs
+  void row;
+  // Progress messages the owner's socket and another node's both heard: how much later the other did.
+  const lag: number[] = [];
+  for (const w of watchers.slice(1)) {
+    for (const [current, t] of w.at) {
+      const own = watchers[0]!.at.get(current);
+      if (own !== undefined) lag.push(t - own);
+    }
+  }
+  const pairs = p.total / GAMES;
+  return { seconds, pairTicks: (pairs * ticks) / seconds, claims, units: 0, notes: after.map((a, i) => (a - before[i]!) / seconds), lag };
+}
+
+async function replayNotifications(nodes: Node[]): Promise<number[]> {
+  const before = await Promise.all(nodes.map(notifications));
+  const t0 = performance.now();
+  const r = await post(nodes[0]!, "/api/live/replay", { count: 20, speed: 1000, prefix: `bench-${Math.round(t0)}-` });
+  const replayId = r.replay_id ?? r.id;
+  const deadline = t0 + 120_000;
+  while (performance.now() < deadline) {
+    const s = await (await fetch(`${nodes[0]!.url}/api/live/replay/${replayId}`)).json().catch(() => ({}));
+    if (s.status && s.status !== "running") break;
+    await Bun.sleep(100);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await Promise.all(nodes.map(notifications));
+  return after.map((a, i) => (a - before[i]!) / seconds);
+}
+
+const layouts: number[][] = [[TOTAL], [Math.ceil(TOTAL / 2), Math.floor(TOTAL / 2)], [Math.ceil(TOTAL / 3), Math.round(TOTAL / 3), Math.floor(TOTAL / 3)]];
+console.log(`bench-cluster: one grid search (${GRID.entry_stop / GRID.entry_step} x ${GRID.exit_stop / GRID.exit_step + 1} pairs) over ${GAMES} demo games, ${TOTAL} workers in all, best of ${REPEAT}`);
+const results: Array<{ layout: number[]; best: Run; replay: number[] }> = [];
+for (const [k, layout] of layouts.entries()) {
+  const url = await database(`gridcast_bench_cluster_${k}`);
+  const nodes: Node[] = [];
+  for (const [i, w] of layout.entries()) nodes.push(await start(`node-${String.fromCharCode(97 + i)}`, url, w));
+  try {
+    const imported = await post(nodes[0]!, `/api/games/demo?games=${GAMES}&seed=42`);
+    const ticks = Number(imported.ticks);
+    let best: Run | undefined;
+    for (let r = 0; r < REPEAT; r++) {
+      const run = await runJob(nodes, ticks);
+      if (!best || run.seconds < best.seconds) best = run;
+    }
+    const replay = await replayNotifications(nodes).catch((err) => (console.log(`  replay: ${(err as Error).message}`), nodes.map(() => NaN)));
+    results.push({ layout, best: best!, replay });
+  } finally {
+    await stopAll(nodes);
+  }
+}
+const base = results[0]!.best.pairTicks;
+for (const { layout, best, replay } of results) {
+  const extra = ((best.seconds - results[0]!.best.seconds) * 1000);
+  console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s = ${(best.pairTicks / base).toFixed(3)}x one node; ${best.claims} claim statements; ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node`);
+  console.log(`  NOTIFYs per second per node: job ${best.notes.map((x) => x.toFixed(1)).join(", ")}; replay ${replay.map((x) => x.toFixed(1)).join(", ")}`);
+  if (best.lag.length) console.log(`  a watcher on another node hears progress later by p50 ${pct(best.lag, 0.5).toFixed(1)} ms, p99 ${pct(best.lag, 0.99).toFixed(1)} ms (${best.lag.length} messages)`);
+}
+await admin.end();
+pg.stop();
+clearTimeout(dog);
