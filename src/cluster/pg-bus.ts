@@ -44,7 +44,9 @@ type Sql = ReturnType<typeof postgres>;
 const byteLength = (s: string) => Buffer.byteLength(s, "utf8");
 
 export function createPgBus(deps: PgBusDeps): ClusterBus {
-  const { self, flushMs, heartbeatMs, logger: log } = deps;
+  const { flushMs, heartbeatMs, logger: log } = deps;
+  // Read again at start: a daemon's default node id names its port, known once it listens.
+  let self = "";
   const clock = deps.clock ?? systemClock;
   const channel = deps.channel ?? BUS_CHANNEL;
   const connect = (name: string): Sql => postgres(deps.databaseUrl, {
@@ -278,7 +280,9 @@ export function createPgBus(deps: PgBusDeps): ClusterBus {
   };
 
   return {
-    self,
+    get self() {
+      return started ? self : deps.self;
+    },
     send(message, key) {
       if (stopped) return;
       const k = key === undefined ? `\u0000${unkeyed++}` : key;
@@ -304,6 +308,7 @@ export function createPgBus(deps: PgBusDeps): ClusterBus {
     async start() {
       if (started) return;
       started = true;
+      self = deps.self;
       notifier = connect(`gridcast notify ${self}`.slice(0, 63));
       try {
         await listen();

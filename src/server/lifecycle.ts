@@ -38,6 +38,10 @@ import { createEventLoopLag } from "../ops/event-loop-lag";
 import { createStoreProbe } from "../ops/store-probe";
 import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/recorder";
 import { advertisedHost, createClusterRegistry, defaultNodeId, NodeIdInUse, type ClusterRegistry } from "../cluster/registry";
+import { soloBus, type ClusterBus } from "../cluster/bus";
+import { createPgBus } from "../cluster/pg-bus";
+import { createLiveBridge, type LiveBridge } from "../live/cluster-bridge";
+import { bridgeAccess } from "../access/cluster-bridge";
 
 export interface RunningServer {
   config: Config;
@@ -58,6 +62,8 @@ export interface RunningServer {
   history: HistoryRecorder;
   /** The node registry (README "Several daemons (cluster)"). */
   cluster: ClusterRegistry;
+  /** What crosses to the other nodes on PostgreSQL (LISTEN/NOTIFY); soloBus on PGlite. */
+  bus: ClusterBus;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -86,7 +92,7 @@ export interface ServeDeps {
  *  than let it stand as admin/pro (its tier decides what it is delivered and when). */
 function socketIdentityOf(identity: Identity | null): SocketIdentity {
   if (!identity) throw new DomainError("unauthorized", "authentication required");
-  return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId };
+  return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId, sessionId: identity.sessionId ?? null };
 }
 
 export async function startServer(deps: ServeDeps): Promise<RunningServer> {
@@ -146,8 +152,21 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const liveFeed = new LiveFeed({
     hub, database: () => slot.get(), starterDelayMs: config.starterDelayMs, now: () => clock.now(), logger: realtimeLog,
   });
+  // The bus reaches the other daemons on PostgreSQL; its node id is the registry's, known once
+  // listening (a getter until then), and it starts when the database is open.
+  const shared = slot.kind === "postgres";
+  const nodeId = () => cluster.view().self;
+  const bus: ClusterBus = shared
+    ? createPgBus({
+      get self() { return nodeId(); }, databaseUrl: config.databaseUrl!, flushMs: config.clusterFlushMs, heartbeatMs: config.heartbeatMs,
+      clock, logger: logger.child({ part: "bus" }),
+    })
+    : { ...soloBus(""), get self() { return nodeId(); } };
+  const liveBridge: LiveBridge | undefined = shared
+    ? createLiveBridge({ feed: liveFeed, bus, database: () => slot.get(), logger: logger.child({ part: "live" }) })
+    : undefined;
   const live = new LiveService({
-    database: () => slot.get(), feed: liveFeed, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
+    database: () => slot.get(), feed: liveFeed, publisher: liveBridge, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
   });
   const registry = createRegistry({
     get maxConnections() { return inForce().maxConnections; }, get maxConnectionsPerIp() { return inForce().maxConnectionsPerIp; },
@@ -188,6 +207,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     workers,
     websocket: () => registry.health(),
     cluster: () => cluster.view(),
+    bus: () => bus.status(),
   };
   // Event-loop lag all the time; the history's loop reads it with the other figures and checks the alerts.
   const eventLoop = createEventLoopLag({ clock });
@@ -215,6 +235,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   // A revoked or expired token's sockets close with 4001 (access.md), whichever process revoked it.
   access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
+  // A logout closes the sockets its session opened, here and (through the bus) on the other nodes.
+  access.onSessionEnded((sessionId) => realtime.sockets.closeSession(sessionId));
+  bridgeAccess(access, bus);
   const history = createHistoryRecorder({
     clock, intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, figures: () => realtime.metrics.figures(),
     database: () => slot.get(), store: createStoreProbe({ ping: () => slot.get().ping(), clock }), alerts, logger: logger.child({ part: "history" }),
@@ -261,7 +284,11 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       const line = await ensureAdmin(access, `${url}/login`);
       if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
       access.start();
+      // Listening before the live feed reads the store, so nothing stored after that read is
+      // missed; then what others stored meanwhile is published once.
+      await bus.start();
       await liveFeed.load(database);
+      await liveBridge?.sync();
       await scheduler.resume();
       history.start();
     },
@@ -292,6 +319,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         await pool.close();
         hub.close();
         await ready.catch(() => {});
+        await bus.stop(); // what is queued goes out first
         await cluster.stop(); // the others see this node leave at once
         await slot.close();
       } catch (err) {
@@ -303,5 +331,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, cluster, ready, stop };
+  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, cluster, bus, ready, stop };
 }
