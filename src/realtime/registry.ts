@@ -167,7 +167,7 @@ export function createRegistry(deps: RegistryDeps) {
       known.users++;
       return known.identity;
     }
-    const identity: SocketIdentity = Object.freeze({ role: given.role, tier: given.tier, token: given.token, tokenId: given.tokenId, sessionId: given.sessionId ?? null });
+    const identity: SocketIdentity = Object.freeze({ role: given.role, tier: given.tier, token: given.token, tokenId: given.tokenId, ...(given.sessionId ? { sessionId: given.sessionId } : {}) });
     identities.set(key, { identity, users: 1 });
     return identity;
   }
