@@ -119,7 +119,7 @@ export const SETTINGS = {
     default: () => undefined, doc: "This daemon's name among the daemons sharing one PostgreSQL: letters, digits and . _ : - (at most 128); a second daemon with the same id is refused while the first lives.",
     parse: (raw) => nodeIdProblem(raw) === null ? raw : invalid(nodeIdProblem(raw)!), commands: ["serve"] }),
   heartbeatMs: def({ key: "heartbeatMs", flag: "--heartbeat-ms", env: "GRIDCAST_HEARTBEAT_MS", defaultText: "2000",
-    default: () => 2000, doc: "How often a daemon on PostgreSQL tells the others it lives (its row in the node registry).", parse: integer(10, 600_000), commands: ["serve"] }),
+    default: () => 2000, doc: "How often a daemon on PostgreSQL tells the others it lives (its row in the node registry), and proves its cluster bus still listens (a ping to itself).", parse: integer(10, 600_000), commands: ["serve"] }),
   leaseMs: def({ key: "leaseMs", flag: "--lease-ms", env: "GRIDCAST_LEASE_MS", defaultText: "10000",
     default: () => 10_000, doc: "A daemon whose last heartbeat is older than this is gone: it drops out of the cluster and its node id may be taken. More than twice --heartbeat-ms.",
     parse: integer(50, 3_600_000), commands: ["serve"] }),
