@@ -247,6 +247,15 @@ export function createSocketTable(deps: SocketTableDeps) {
       if (closed > 0) logger.info("closed the websockets of an ended session", { closed });
       return closed;
     },
+    /** The sessions the open sockets came by (a resync checks they still exist). */
+    sessionIds(): string[] {
+      const out = new Set<string>();
+      for (const id of live.keys()) {
+        const session = registry.get(id)?.identity.sessionId;
+        if (session) out.add(session);
+      }
+      return [...out];
+    },
     size: () => live.size,
     get shuttingDown() {
       return shuttingDown;

@@ -237,7 +237,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
   // A logout closes the sockets its session opened, here and (through the bus) on the other nodes.
   access.onSessionEnded((sessionId) => realtime.sockets.closeSession(sessionId));
-  bridgeAccess(access, bus);
+  bridgeAccess(access, bus, () => realtime.sockets.sessionIds(), logger.child({ part: "access" }));
   const history = createHistoryRecorder({
     clock, intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, figures: () => realtime.metrics.figures(),
     database: () => slot.get(), store: createStoreProbe({ ping: () => slot.get().ping(), clock }), alerts, logger: logger.child({ part: "history" }),
