@@ -51,30 +51,35 @@ const watchdog = setTimeout(() => {
 
 async function daemon(id: string, dbUrl: string): Promise<string> {
   const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--data-dir", join(mkdtempSync(join(tmpdir(), "bench-bus-")), "d"),
-    "--log-format", "json", "--node-id", id, "--workers", "1", "--cluster-flush-ms", opt["flush-ms"]!, "--log-level", "warn"], {
+    "--log-format", "json", "--node-id", id, "--workers", "1", "--cluster-flush-ms", opt["flush-ms"]!], {
     env: { ...process.env, DATABASE_URL: dbUrl }, stdout: "ignore", stderr: "pipe",
   });
   procs.push(proc);
+  // One reader drains the daemon's log for its whole life (a full pipe would stall it).
   const dec = new TextDecoder();
   let buffered = "";
-  for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
-    buffered += dec.decode(chunk, { stream: true });
-    const m = /"msg":"listening".*?"url":"([^"]+)"/.exec(buffered);
-    if (m) {
-      const base = m[1];
-      (async () => { for await (const _ of proc.stderr as ReadableStream<Uint8Array>) {} })().catch(() => {});
-      for (let i = 0; i < 300; i++) {
-        if ((await fetch(`${base}/health`).catch(() => null))?.status === 200) return base;
-        await sleep(50);
-      }
-      throw new Error(`${id} never healthy`);
+  let base: string | undefined;
+  const pump = (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      if (base) continue;
+      buffered += dec.decode(chunk, { stream: true });
+      base = /"msg":"listening".*?"url":"([^"]+)"/.exec(buffered)?.[1];
     }
+  })().catch(() => {});
+  for (let i = 0; i < 600 && !base && proc.exitCode === null; i++) await sleep(50);
+  if (!base) {
+    await Promise.race([pump, sleep(500)]);
+    throw new Error(`${id} did not start: ${buffered.slice(-500)}`);
   }
-  throw new Error(`${id} exited: ${buffered.slice(-500)}`);
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) }).catch(() => null))?.status === 200) return base;
+    await sleep(50);
+  }
+  throw new Error(`${id} never healthy`);
 }
 
 const post = (base: string, rows: object[]) => fetch(`${base}/api/live/ticks`, {
-  method: "POST", headers: { "content-type": "application/x-ndjson" }, body: rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
+  method: "POST", signal: AbortSignal.timeout(30_000), headers: { "content-type": "application/x-ndjson" }, body: rows.map((r) => JSON.stringify(r)).join("\n") + "\n",
 });
 
 function subscriber(base: string, onSignal: (t: number, at: number) => void): Promise<WebSocket> {
@@ -165,6 +170,7 @@ async function run(round: number) {
 console.log(`bench-bus: load average ${loadavg().map(f1).join(" ")}; --cluster-flush-ms ${opt["flush-ms"]}, ${opt.signals} signals at ${opt["signal-rate"]}/s, burst ${opt.burst} x ${opt["burst-games"]} games x ${opt["burst-ticks"]} ticks`);
 const runs: Awaited<ReturnType<typeof run>>[] = [];
 for (let i = 0; i < num("repeat"); i++) {
+  console.error(`run ${i + 1} of ${runs.length + num("repeat") - i}...`);
   const r = await run(i);
   runs.push(r);
   console.log(`run ${i + 1}: signal send->A p50 ${f1(r.onA.p50)} p99 ${f1(r.onA.p99)} ms; send->B p50 ${f1(r.onB.p50)} p99 ${f1(r.onB.p99)} ms; ` +
