@@ -133,6 +133,16 @@ forEachDatabase("live bridge between nodes", (db) => {
     await expectOnceInOrder(a, stored);
   });
 
+  test("a commit of more games than a message should list tells the others to re-read the live games: one message, every game's ticks", async () => {
+    const { a, b } = await setup();
+    const rows = Array.from({ length: 150 }, (_, g) => [1, 2].map((t) => ({ game_id: `many-${g}`, t, price: 0.5, fair: 0.5 }))).flat();
+    await a.service.ingest(rows);
+    expect(a.wire.outbox.filter((m) => m.t === "ticks")).toEqual([{ t: "ticks", all: true }]);
+    deliver(a, b);
+    await settle(b, () => b.feed.liveGames().length === 150);
+    for (let g = 0; g < 150; g++) expect(b.ticks.get(`many-${g}`)).toEqual([[1, 0.5, 0.5], [2, 0.5, 0.5]]);
+  });
+
   test("a message naming what is not there, or repeating what was published, changes nothing", async () => {
     const { a, b, rows } = await setup();
     await a.service.ingest(rows.slice(0, 10));
