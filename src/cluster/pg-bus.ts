@@ -76,22 +76,30 @@ export function createPgBus(deps: PgBusDeps): ClusterBus {
   let lastRenewal = 0;
   let listens = 0;
   let resyncDue = false;
-  let lastWarn = -Infinity;
 
   const setListening = (value: boolean, why?: string) => {
-    if (listening === value && (value || error === why)) return;
-    const changed = listening !== value;
-    listening = value;
-    error = value ? undefined : why;
-    if (changed) since = clock.now();
-    if (!value && changed) log.warn("cluster bus not listening: messages from other nodes may be missed until it is back", { error: why });
-    if (value && changed) log.info("cluster bus listening");
+    if (value) {
+      if (listening) return;
+      listening = true;
+      error = undefined;
+      since = clock.now();
+      log.info("cluster bus listening");
+      return;
+    }
+    // Said once per outage (the first reason), not at every heartbeat of it.
+    const news = listening || error === undefined;
+    if (listening) since = clock.now();
+    listening = false;
+    error = why;
+    if (news) log.warn("cluster bus not listening: messages from other nodes may be missed until it is back", { error: why });
   };
 
+  /** Each kind of warning at most once per WARN_EVERY_MS: a flood of junk or failures is one line. */
+  const lastWarn = new Map<string, number>();
   const warnRarely = (message: string, fields: Record<string, unknown>) => {
     const now = clock.now();
-    if (now - lastWarn < WARN_EVERY_MS) return;
-    lastWarn = now;
+    if (now - (lastWarn.get(message) ?? -Infinity) < WARN_EVERY_MS) return;
+    lastWarn.set(message, now);
     log.warn(message, fields);
   };
 
