@@ -45,6 +45,12 @@ export interface Access {
   logout(request: HeadersCarrier): Promise<boolean>;
   /** fn(tokenId) once a token is revoked (at once in this process) or found revoked/expired by the sweep. */
   onRevoked(fn: (tokenId: string) => void): () => void;
+  /** fn(sessionId) once a browser session ended by logout: `here` in this process, or told by another node. */
+  onSessionEnded(fn: (sessionId: string, here: boolean) => void): () => void;
+  /** Another node revoked this token (the cluster bus): as if this node's sweep had found it, at once. */
+  revokedElsewhere(tokenId: string): void;
+  /** Another node ended this session (its stored id): its cached identity goes, and the listeners hear it. */
+  sessionEndedElsewhere(sessionId: string): void;
   start(): void;
   stop(): void;
   /** One sweep now (what the timer runs; tests and shutdown may call it). */
@@ -116,6 +122,7 @@ export function createAccess(options: AccessOptions): Access {
   const tokenCache = new ShortCache<TokenInfo & { tokenId: string }>();
   const sessionCache = new ShortCache<{ tokenId: string; session: SessionInfo; token: TokenInfo }>();
   const listeners = new Set<(tokenId: string) => void>();
+  const sessionListeners = new Set<(sessionId: string, here: boolean) => void>();
   /** Tokens already reported, with when: a token is reported once, whoever found it first. */
   const reported = new Map<string, number>();
 
@@ -207,11 +214,26 @@ export function createAccess(options: AccessOptions): Access {
     return { ...created, identity: sessionIdentity(session, info) };
   }
 
+  function sessionEnded(sessionId: string, here: boolean): void {
+    // The cache is keyed by the cookie's hash, which is the session's stored id.
+    sessionCache.delete(sessionId);
+    for (const fn of sessionListeners) {
+      try {
+        fn(sessionId, here);
+      } catch (err) {
+        logger.error("a session listener failed", { error: (err as Error).message });
+      }
+    }
+  }
+
   async function logout(request: HeadersCarrier): Promise<boolean> {
     const cookie = cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
     if (!cookie) return false;
-    sessionCache.delete(hashSecret(cookie));
-    return sessions.end(cookie);
+    const id = hashSecret(cookie);
+    sessionCache.delete(id);
+    const ended = await sessions.end(cookie);
+    if (ended) sessionEnded(id, true);
+    return ended;
   }
 
   async function sweepOnce(): Promise<void> {
@@ -257,6 +279,12 @@ export function createAccess(options: AccessOptions): Access {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
+    onSessionEnded(fn) {
+      sessionListeners.add(fn);
+      return () => sessionListeners.delete(fn);
+    },
+    revokedElsewhere: (tokenId) => report(tokenId),
+    sessionEndedElsewhere: (sessionId) => sessionEnded(sessionId, false),
     start() {
       if (running || options.mode === "off") return;
       running = true;

@@ -1,7 +1,7 @@
 // Browser sessions (access.md "Presenting an identity"): a random cookie whose SHA-256 is the
 // stored id, so the table alone cannot sign anybody in; each dies with its token and at its expiry.
 import { randomBytes } from "node:crypto";
-import { eq, lt } from "drizzle-orm";
+import { eq, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/database";
 import { sessions, tokens } from "../db/schema";
 import { invalid } from "../errors";
@@ -73,6 +73,13 @@ export class SessionStore {
   async endId(id: string): Promise<boolean> {
     const rows = await this.database().db.delete(sessions).where(eq(sessions.id, id)).returning({ id: sessions.id });
     return rows.length > 0;
+  }
+
+  /** Which of these stored ids still name a session (ended ones are deleted). */
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.database().db.select({ id: sessions.id }).from(sessions).where(inArray(sessions.id, ids));
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Ends every session made from a token; how many there were. */

@@ -19,6 +19,10 @@ export interface BusStatus {
   sent: number;
   notifications: number;
   received: number;
+  /** Messages not sent: too big for one NOTIFY, not JSON, or over the queue's bound while the store refused NOTIFYs. */
+  dropped: number;
+  /** Notifications heard on the channel that were not gridcast messages (not JSON, no type): ignored. */
+  rejected: number;
   /** When `listening` last changed, ISO 8601. */
   since?: string;
   error?: string;
@@ -50,7 +54,7 @@ export function soloBus(self: string): ClusterBus {
     send() {},
     on() {},
     onResync() {},
-    status: () => ({ listening: true, sent: 0, notifications: 0, received: 0 }),
+    status: () => ({ listening: true, sent: 0, notifications: 0, received: 0, dropped: 0, rejected: 0 }),
     async start() {},
     async stop() {},
   };

@@ -36,6 +36,8 @@ export interface CommittedTick {
   t: number;
   price: number;
   fair: number;
+  /** Its number in the game (0: the first tick), where the ingest knows it. */
+  seq?: number;
 }
 
 export type LiveChange =
@@ -219,6 +221,21 @@ export class LiveFeed {
   /** The outcome of a retained settled game; null while it is live; undefined when unknown here. */
   outcomeOf(gameId: string): 0 | 1 | null | undefined {
     return this.games.get(gameId)?.settled;
+  }
+
+  /** The seq of the last message published on `signals` (after load: the store's last). */
+  signalSeq(): number {
+    return this.lastSeq;
+  }
+
+  /** Whether the store's signal positions have been read (load ran): before, nothing is published from the store. */
+  loaded(): boolean {
+    return this.signalsEpoch !== undefined;
+  }
+
+  /** The ticks of a game published here so far (0 when unknown here). */
+  tickCount(gameId: string): number {
+    return this.games.get(gameId)?.ticks.count ?? 0;
   }
 
   knownStrategies(): StrategyJson[] {

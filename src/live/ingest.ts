@@ -141,9 +141,10 @@ export async function ingestTicks(database: Database, ticks: readonly TickInput[
       if (fieldError) throw fieldError;
       return store(tx, valid, games, { active, states, numbering }, now);
     });
-    const ticks = options.onTicks ? valid.map((v) => ({ game_id: v.gameId, t: v.t, price: v.price, fair: v.fair })) : undefined;
+    const ticks = options.onTicks ? result.committed.map((r) => ({ game_id: r.gameId, t: r.t, price: r.price, fair: r.fair, seq: r.seq })) : undefined;
     await publishCommitted({ ticks, signals: result.signals, seqs: result.seqs, at: now }, options, "live");
-    return result;
+    const { committed: _, ...out } = result;
+    return out;
   });
 }
 
@@ -226,7 +227,7 @@ async function storeGames(tx: Db, tickRows: { gameId: string; t: number; price: 
   }
 }
 
-async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, reads: StrategyReads, now: Date): Promise<IngestResult> {
+async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, reads: StrategyReads, now: Date): Promise<IngestResult & { committed: TickRow[] }> {
   const at = now.toISOString();
   const next = new Map<string, number>();
   const tickRows = valid.map((v) => {
@@ -267,5 +268,8 @@ async function store(tx: Db, valid: ValidTick[], games: Map<string, GameRow>, re
   const [, , inserted] = await Promise.all([
     storeGames(tx, tickRows, games, at), saveStates(tx, states, changes, pending), insertSignals(tx, pending, now, numbering),
   ]);
-  return { ticks: valid.length, games: games.size, ...inserted };
+  return { ticks: valid.length, games: games.size, ...inserted, committed: tickRows };
 }
+
+/** A tick as stored: its game and its number in it. */
+interface TickRow { gameId: string; seq: number; t: number; price: number; fair: number }

@@ -4,17 +4,35 @@
 import type { Identity } from "../access/roles";
 import type { Database } from "../db/database";
 import type { Logger } from "../log/logger";
-import type { LiveFeed } from "./feed";
+import type { CommittedTick, LiveFeed } from "./feed";
 import { ingestTicks, type CommitHooks, type IngestResult, type TickInput } from "./ingest";
 import { Replays, type ReplayDeps } from "./replay";
 import { listLiveGames, type LiveGameSummary } from "./repository";
 import { settleGame, type SettleResult } from "./settle";
-import { listSignals, type SignalJson, type SignalQuery } from "./signals";
+import { listSignals, type Signal, type SignalJson, type SignalQuery, type TopicSeq } from "./signals";
 import { createStrategy, stopStrategy, strategyJson, type StrategyJson } from "./strategies";
+
+/** Where the commits go after the store took them: the feed, or a bridge that also tells the other nodes (cluster-bridge.ts). */
+export interface LivePublisher {
+  ticks(ticks: CommittedTick[], at: Date): unknown;
+  signals(signals: Signal[], seqs: TopicSeq[]): unknown;
+  settled(gameId: string, outcome: 0 | 1): unknown;
+  strategy(strategy: StrategyJson): unknown;
+}
+
+/** This node's feed alone. */
+export const feedPublisher = (feed: LiveFeed): LivePublisher => ({
+  ticks: (ticks, at) => feed.ticksCommitted(ticks, at),
+  signals: (signals, seqs) => feed.signalsCommitted(signals, seqs),
+  settled: (gameId, outcome) => feed.settled(gameId, outcome),
+  strategy: (strategy) => feed.strategyChanged(strategy),
+});
 
 export interface LiveServiceDeps {
   database: () => Database;
   feed: LiveFeed;
+  /** Default: the feed alone (feedPublisher). */
+  publisher?: LivePublisher;
   /** --starter-delay-ms: what a starter identity reads is at least this old (live.md "Tiers"). */
   starterDelayMs: number;
   /** Wall-clock ms (the store's times): the tier cut-off and the time stamped on ticks and signals. */
@@ -29,15 +47,16 @@ export class LiveService {
   readonly replays: Replays;
   private readonly hooks: CommitHooks & { log?: Logger };
   private readonly now: () => number;
+  private readonly publisher: LivePublisher;
 
   constructor(private readonly deps: LiveServiceDeps) {
     this.feed = deps.feed;
     this.now = deps.now ?? Date.now;
-    const feed = deps.feed;
+    const publisher = (this.publisher = deps.publisher ?? feedPublisher(deps.feed));
     this.hooks = {
-      onTicks: (ticks, at) => feed.ticksCommitted(ticks, at),
-      onSignals: (signals, seqs) => feed.signalsCommitted(signals, seqs),
-      onSettled: (gameId, outcome) => feed.settled(gameId, outcome),
+      onTicks: (ticks, at) => publisher.ticks(ticks, at),
+      onSignals: (signals, seqs) => publisher.signals(signals, seqs),
+      onSettled: (gameId, outcome) => publisher.settled(gameId, outcome),
       log: deps.log,
     };
     this.replays = new Replays({
@@ -59,13 +78,13 @@ export class LiveService {
 
   async deploy(input: Record<string, unknown>, identity: Identity | null): Promise<StrategyJson> {
     const json = strategyJson(await createStrategy(this.deps.database(), input, identity, new Date(this.now())));
-    this.feed.strategyChanged(json);
+    this.publisher.strategy(json);
     return json;
   }
 
   async stop(id: number, identity: Identity | null): Promise<StrategyJson> {
     const json = strategyJson(await stopStrategy(this.deps.database(), id, identity, new Date(this.now())));
-    this.feed.strategyChanged(json);
+    this.publisher.strategy(json);
     return json;
   }
 

@@ -16,6 +16,8 @@ export interface SocketIdentity {
   readonly token: string | null;
   /** The token's id (null when auth is off): what a revocation closes by. */
   readonly tokenId: string | null;
+  /** The browser session it came by (a cookie's stored id), if so: what a logout closes by. */
+  readonly sessionId?: string | null;
 }
 
 /** Auth off: every request acts as admin with tier pro (access.md "Modes"). */
@@ -156,7 +158,7 @@ export function createRegistry(deps: RegistryDeps) {
     return last;
   }
 
-  const identityKey = (i: SocketIdentity) => `${i.tokenId ?? ""}\u0000${i.role}\u0000${i.tier}\u0000${i.token ?? ""}`;
+  const identityKey = (i: SocketIdentity) => `${i.tokenId ?? ""}\u0000${i.role}\u0000${i.tier}\u0000${i.token ?? ""}\u0000${i.sessionId ?? ""}`;
 
   function shareIdentity(given: SocketIdentity): SocketIdentity {
     const key = identityKey(given);
@@ -165,7 +167,7 @@ export function createRegistry(deps: RegistryDeps) {
       known.users++;
       return known.identity;
     }
-    const identity: SocketIdentity = Object.freeze({ role: given.role, tier: given.tier, token: given.token, tokenId: given.tokenId });
+    const identity: SocketIdentity = Object.freeze({ role: given.role, tier: given.tier, token: given.token, tokenId: given.tokenId, ...(given.sessionId ? { sessionId: given.sessionId } : {}) });
     identities.set(key, { identity, users: 1 });
     return identity;
   }

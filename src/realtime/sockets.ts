@@ -62,6 +62,12 @@ export function createSocketTable(deps: SocketTableDeps) {
   let allClosed: (() => void) | null = null;
   let stopped: Promise<void> | null = null;
   const revoked = new Set<string>();
+  const endedSessions = new Set<string>();
+  const remember = (set: Set<string>, id: string) => {
+    set.delete(id);
+    set.add(id);
+    if (set.size > REMEMBERED_REVOCATIONS) set.delete(set.values().next().value!);
+  };
   const resumingCount = new Map<string, number>();
   const lifecycle = createConnectionLog({ hub, registry, clock, logger });
 
@@ -142,7 +148,8 @@ export function createSocketTable(deps: SocketTableDeps) {
         return null;
       }
       const tokenId = info.identity?.tokenId;
-      if (tokenId && revoked.has(tokenId)) {
+      const sessionId = info.identity?.sessionId;
+      if ((tokenId && revoked.has(tokenId)) || (sessionId && endedSessions.has(sessionId))) {
         raw.close(CLOSE.unauthorized, "unauthorized");
         return null;
       }
@@ -228,12 +235,26 @@ export function createSocketTable(deps: SocketTableDeps) {
      * close with 4001 `unauthorized`, and one still opening is closed as it opens.
      */
     closeToken(tokenId: string): number {
-      revoked.delete(tokenId);
-      revoked.add(tokenId);
-      if (revoked.size > REMEMBERED_REVOCATIONS) revoked.delete(revoked.values().next().value!);
+      remember(revoked, tokenId);
       const closed = closeWhere((conn) => conn.identity.tokenId === tokenId, CLOSE.unauthorized, "unauthorized");
       if (closed > 0) logger.info("closed the websockets of a revoked token", { tokenId, closed });
       return closed;
+    },
+    /** A browser session ended (logout, here or on another node): the sockets it opened close with 4001. */
+    closeSession(sessionId: string): number {
+      remember(endedSessions, sessionId);
+      const closed = closeWhere((conn) => conn.identity.sessionId === sessionId, CLOSE.unauthorized, "unauthorized");
+      if (closed > 0) logger.info("closed the websockets of an ended session", { closed });
+      return closed;
+    },
+    /** The sessions the open sockets came by (a resync checks they still exist). */
+    sessionIds(): string[] {
+      const out = new Set<string>();
+      for (const id of live.keys()) {
+        const session = registry.get(id)?.identity.sessionId;
+        if (session) out.add(session);
+      }
+      return [...out];
     },
     size: () => live.size,
     get shuttingDown() {

@@ -3,6 +3,7 @@ import type { BreakerSnapshot } from "../db/breaker";
 import type { DatabaseKind } from "../db/database";
 import type { DiskReport } from "../db/disk";
 import type { ClusterView } from "../cluster/registry";
+import type { BusStatus } from "../cluster/bus";
 
 export type DatabaseState = "opening" | "open" | "failed" | "closing" | "closed";
 
@@ -16,6 +17,8 @@ export interface HealthSources {
   websocket: () => { activeConnections: number; totalConnectionsTracked: number; [k: string]: unknown };
   /** The nodes sharing the store (src/cluster/registry.ts): the last list read, `stale` when the store did not answer. */
   cluster?: () => ClusterView;
+  /** The cluster bus (src/cluster/bus.ts): not listening means other nodes' news is not heard. */
+  bus?: () => BusStatus;
 }
 
 export interface HealthReport {
@@ -27,7 +30,7 @@ export interface HealthReport {
     /** Below its floor, writes are refused with 507 and the report is degraded. */
     disk?: DiskReport;
   };
-  cluster?: ClusterView;
+  cluster?: ClusterView & { bus?: BusStatus };
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -59,7 +62,11 @@ export async function healthReport(sources: HealthSources): Promise<HealthReport
   const ws = sources.websocket();
   const websocket = { ...ws, healthy: true };
   const disk = db.disk?.();
-  const ok = database.healthy && workers.healthy && websocket.healthy && (disk?.healthy ?? true);
-  const cluster = sources.cluster?.();
+  const view = sources.cluster?.();
+  const bus = sources.bus?.();
+  const cluster = view && { ...view, ...(bus && { bus }) };
+  // A bus that does not listen leaves this node up (its sockets, requests and jobs go on) but blind
+  // to what the other nodes publish: degraded, with the reason in cluster.bus.error.
+  const ok = database.healthy && workers.healthy && websocket.healthy && (disk?.healthy ?? true) && (bus?.listening ?? true);
   return { status: ok ? "ok" : "degraded", services: { database, workers, websocket, ...(disk && { disk }) }, ...(cluster && { cluster }) };
 }

@@ -37,9 +37,12 @@ import { ALERTS_TOPIC, createAlerts, resolveAlertsTopic } from "../alerts";
 import { createEventLoopLag } from "../ops/event-loop-lag";
 import { createStoreProbe } from "../ops/store-probe";
 import { createHistoryRecorder, type HistoryRecorder } from "../metrics-history/recorder";
-import { soloBus, type ClusterBus } from "../cluster/bus";
 import { ClusterJobs } from "../cluster/cluster-jobs";
 import { advertisedHost, createClusterRegistry, defaultNodeId, NodeIdInUse, type ClusterRegistry } from "../cluster/registry";
+import { soloBus, type ClusterBus } from "../cluster/bus";
+import { createPgBus } from "../cluster/pg-bus";
+import { createLiveBridge, type LiveBridge } from "../live/cluster-bridge";
+import { bridgeAccess } from "../access/cluster-bridge";
 
 export interface RunningServer {
   config: Config;
@@ -60,6 +63,8 @@ export interface RunningServer {
   history: HistoryRecorder;
   /** The node registry (README "Several daemons (cluster)"). */
   cluster: ClusterRegistry;
+  /** What crosses to the other nodes on PostgreSQL (LISTEN/NOTIFY); soloBus on PGlite. */
+  bus: ClusterBus;
   /** Resolves once the database is open and migrated (rejects with a StartupError). */
   ready: Promise<void>;
   /** Graceful stop, bounded by `deadlineMs`; never rejects. */
@@ -88,7 +93,7 @@ export interface ServeDeps {
  *  than let it stand as admin/pro (its tier decides what it is delivered and when). */
 function socketIdentityOf(identity: Identity | null): SocketIdentity {
   if (!identity) throw new DomainError("unauthorized", "authentication required");
-  return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId };
+  return { role: identity.role, tier: identity.tier, token: identity.name, tokenId: identity.tokenId, sessionId: identity.sessionId ?? null };
 }
 
 export async function startServer(deps: ServeDeps): Promise<RunningServer> {
@@ -116,9 +121,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
 
   const pool = createPool({ size: config.workers, workerUrl: workerUrl("compute"), logger: logger.child({ part: "compute" }) });
   const stores = new GameStoreCache(() => slot.get());
-  // Daemons sharing a PostgreSQL share their jobs (cluster.md); the bus is this node's alone
-  // until the database is open and the node id known.
-  let bus: ClusterBus = soloBus("");
+  // Daemons sharing a PostgreSQL share their jobs (cluster.md) over the bus made below.
   const clusterJobs = slot.kind === "postgres"
     ? new ClusterJobs({
       database: () => slot.get(), bus: () => bus, clock, leaseMs: config.leaseMs, pollMs: config.heartbeatMs, pool, stores,
@@ -159,8 +162,21 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const liveFeed = new LiveFeed({
     hub, database: () => slot.get(), starterDelayMs: config.starterDelayMs, now: () => clock.now(), logger: realtimeLog,
   });
+  // The bus reaches the other daemons on PostgreSQL; its node id is the registry's, known once
+  // listening (a getter until then), and it starts when the database is open.
+  const shared = slot.kind === "postgres";
+  const nodeId = () => cluster.view().self;
+  const bus: ClusterBus = shared
+    ? createPgBus({
+      get self() { return nodeId(); }, databaseUrl: config.databaseUrl!, flushMs: config.clusterFlushMs, heartbeatMs: config.heartbeatMs,
+      clock, logger: logger.child({ part: "bus" }),
+    })
+    : { ...soloBus(""), get self() { return nodeId(); } };
+  const liveBridge: LiveBridge | undefined = shared
+    ? createLiveBridge({ feed: liveFeed, bus, database: () => slot.get(), logger: logger.child({ part: "live" }) })
+    : undefined;
   const live = new LiveService({
-    database: () => slot.get(), feed: liveFeed, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
+    database: () => slot.get(), feed: liveFeed, publisher: liveBridge, starterDelayMs: config.starterDelayMs, now: () => clock.now(), log: logger.child({ part: "live" }),
   });
   const registry = createRegistry({
     get maxConnections() { return inForce().maxConnections; }, get maxConnectionsPerIp() { return inForce().maxConnectionsPerIp; },
@@ -201,6 +217,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     workers,
     websocket: () => registry.health(),
     cluster: () => (clusterJobs ? { ...cluster.view(), jobs: clusterJobs.report() } : cluster.view()),
+    bus: () => bus.status(),
   };
   // Event-loop lag all the time; the history's loop reads it with the other figures and checks the alerts.
   const eventLoop = createEventLoopLag({ clock });
@@ -228,6 +245,9 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   });
   // A revoked or expired token's sockets close with 4001 (access.md), whichever process revoked it.
   access.onRevoked((tokenId) => realtime.sockets.closeToken(tokenId));
+  // A logout closes the sockets its session opened, here and (through the bus) on the other nodes.
+  access.onSessionEnded((sessionId) => realtime.sockets.closeSession(sessionId));
+  bridgeAccess(access, bus, () => realtime.sockets.sessionIds(), logger.child({ part: "access" }));
   const history = createHistoryRecorder({
     clock, intervalMs: config.metricsHistoryIntervalMs, retentionMs: config.metricsRetentionMs, figures: () => realtime.metrics.figures(),
     database: () => slot.get(), store: createStoreProbe({ ping: () => slot.get().ping(), clock }), alerts, logger: logger.child({ part: "history" }),
@@ -280,12 +300,15 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       await cluster.start().catch((err: unknown) => {
         throw err instanceof NodeIdInUse ? new StartupError(err.message) : err;
       });
-      bus = soloBus(cluster.view().self);
       // Auth on and no admin yet: make one and print its login line once, on stdout only.
       const line = await ensureAdmin(access, `${url}/login`);
       if (line) (deps.print ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
       access.start();
+      // Listening before the live feed reads the store, so nothing stored after that read is
+      // missed; then what others stored meanwhile is published once.
+      await bus.start();
       await liveFeed.load(database);
+      await liveBridge?.sync();
       await scheduler.resume();
       history.start();
     },
@@ -316,6 +339,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         await pool.close();
         hub.close();
         await ready.catch(() => {});
+        await bus.stop(); // what is queued goes out first
         await cluster.stop(); // the others see this node leave at once
         await slot.close();
       } catch (err) {
@@ -327,5 +351,5 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     return stopping;
   };
 
-  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, cluster, ready, stop };
+  return { config, liveConfig, app, url, port: server.port!, database: slot, hub, realtime, updates, scheduler, pool, access, live, history, cluster, bus, ready, stop };
 }

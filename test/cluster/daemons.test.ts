@@ -157,7 +157,11 @@ describe("one daemon on PGlite", () => {
     expect(view.nodes[0]).toMatchObject({ port: portOf(d), workers: 2, host: "127.0.0.1" });
     expect(view.self.endsWith(`:${portOf(d)}`)).toBe(true); // host name and port by default
     expect(view.stale).toBe(false);
-    expect((await (await fetch(`${d.url}/health`)).json()).cluster.self).toBe(view.self);
+    const health = await (await fetch(`${d.url}/health`)).json();
+    expect(health.cluster.self).toBe(view.self);
+    // No bus on PGlite: it always listens, and nothing crosses.
+    expect(health.cluster.bus).toEqual({ listening: true, sent: 0, notifications: 0, received: 0, dropped: 0, rejected: 0 });
+    expect(health.status).toBe("ok");
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
   }, 60_000);

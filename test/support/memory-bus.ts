@@ -37,7 +37,7 @@ export function memoryBuses() {
         onResync(handler) {
           me.resync.push(handler);
         },
-        status: () => ({ listening: !me.deaf, sent: 0, notifications: 0, received: 0 }),
+        status: () => ({ listening: !me.deaf, sent: 0, notifications: 0, received: 0, dropped: 0, rejected: 0 }),
         async start() {},
         async stop() {
           nodes.delete(self);

@@ -111,6 +111,12 @@ export const Cluster = t.Object({
   stale: t.Boolean({ description: "the list is the last one read: the store has not answered since as_of" }),
   as_of: t.Optional(Time("when the list was read")),
   error: t.Optional(Str("why the list is stale, or this node holds no row")),
+  bus: t.Optional(t.Object({
+    listening: t.Boolean({ description: "false: this node's LISTEN connection is down or unproven, so it misses what other nodes publish (the report is degraded)" }),
+    sent: Int("messages sent to the other nodes"), notifications: Int("NOTIFYs they went in"), received: Int("messages heard from other nodes"),
+    dropped: Int("messages not sent (too big for one NOTIFY)"), rejected: Int("notifications on the channel that were not gridcast messages"),
+    since: t.Optional(Time("when listening last changed")), error: t.Optional(Str("why it is not listening")),
+  }, { description: "in /health only: the cluster bus (LISTEN/NOTIFY)" })),
 });
 export const Health = t.Object({
   status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
