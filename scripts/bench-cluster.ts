@@ -42,9 +42,9 @@ async function database(name: string): Promise<string> {
 
 async function start(id: string, url: string, workers: number): Promise<Node> {
   const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--node-id", id, "--workers", String(workers),
-    "--data-dir", join(mkdtempSync(join(tmpdir(), "gridcast-bench-cluster-")), "data"), "--log-format", "json", "--log-level", "warn",
+    "--data-dir", join(mkdtempSync(join(tmpdir(), "gridcast-bench-cluster-")), "data"), "--log-format", "json",
     "--tick-ms", "50", "--heartbeat-ms", "1000", "--lease-ms", "5000"], {
-    env: { ...process.env, DATABASE_URL: url, GRIDCAST_LOG_LEVEL: "info" }, stdout: "ignore", stderr: "pipe",
+    env: { ...process.env, DATABASE_URL: url }, stdout: "ignore", stderr: "pipe",
   });
   const dec = new TextDecoder();
   let buffered = "";
