@@ -320,6 +320,9 @@ export function createPgBus(deps: PgBusDeps): ClusterBus {
       notifier = connect(`gridcast notify ${self}`.slice(0, 63));
       try {
         await listen();
+        // LISTEN ran on a live connection: listening from now (a /health at once is not degraded
+        // for the round trip of the first ping), and the pings prove it goes on.
+        setListening(true);
       } catch (err) {
         // The node runs on: the heartbeat keeps trying, and /health says so meanwhile.
         setListening(false, `LISTEN failed: ${(err as Error).message}`);

@@ -66,6 +66,13 @@ describe.skipIf(!pgUrl)("the cluster bus on PostgreSQL", () => {
     expect(a.status().received).toBe(1);
   });
 
+  test("a bus is listening as soon as start() has run LISTEN (a daemon's first /health is not degraded for a ping's round trip)", async () => {
+    const a = bus(`node-first-${channels}`, channelName());
+    expect(a.status().listening).toBe(false);
+    await a.start();
+    expect(a.status().listening).toBe(true);
+  });
+
   test("a keyed message replaces the one of its key still queued", async () => {
     const { a, heard } = await pair();
     for (let i = 0; i < 50; i++) a.send({ t: "x", job: "j1", done: i }, "job:j1");
