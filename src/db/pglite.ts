@@ -78,7 +78,9 @@ export async function createPglite(dataDir: string | undefined, options: PgliteO
 export function pgliteDatabase(client: PGlite, disk?: DiskGuard, breakerOptions: BreakerOptions = DEFAULT_BREAKER): Database {
   const breaker = new StoreBreaker(breakerOptions);
   const db = drizzle(underBreaker(disk ? guardWrites(client, disk) : client, breaker), { schema }) as unknown as Db;
-  return databaseHandle("pglite", db, () => client.close(), disk, breaker);
+  // PGlite keeps its Emscripten module private; the memory's size is only a figure for /metrics.
+  const wasm = (client as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod;
+  return { ...databaseHandle("pglite", db, () => client.close(), disk, breaker), wasmMemoryBytes: () => wasm?.HEAPU8?.buffer.byteLength ?? 0 };
 }
 
 /**

@@ -7,7 +7,7 @@ import { games } from "../db/schema";
 import { dataVersion, loadGames } from "../games/repository";
 
 export class GameStoreCache {
-  private cached?: { key: string; store: Promise<GameStore> };
+  private cached?: { key: string; store: Promise<GameStore>; loaded?: GameStore };
 
   constructor(private readonly database: () => Database) {}
 
@@ -20,8 +20,20 @@ export class GameStoreCache {
       if (hit) return hit;
     }
     const store = this.build(database, gameIds, key);
-    this.cached = { key, store };
+    const cached: { key: string; store: Promise<GameStore>; loaded?: GameStore } = { key, store };
+    this.cached = cached;
+    store.then((s) => (cached.loaded = s), () => {});
     return store;
+  }
+
+  /** Bytes of the kept store's shared buffers (0 while none is kept or it is still loading). */
+  heldBytes(): number {
+    return this.cached?.loaded?.byteLength ?? 0;
+  }
+
+  /** Forgets the kept store (a job running on it keeps its own reference); the next job loads its games again. */
+  drop(): void {
+    this.cached = undefined;
   }
 
   private async build(database: Database, gameIds: readonly string[], key: string): Promise<GameStore> {

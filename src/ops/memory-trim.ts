@@ -1,0 +1,46 @@
+// Gives memory back to the OS once a burst of work (an import, a job) is over, instead of leaving
+// it resident until the runtime's own scavenger gets round to it (about 10 s later, and not all).
+// Measured in scripts/bench-footprint.ts; README "Memory footprint".
+
+/**
+ * A full collection, then JavaScriptCore's shrinkFootprintWhenIdle (Bun.shrink: frees JIT'd code
+ * of functions not running and returns the malloc heaps' free pages). Bun.gc(true) alone also
+ * tells mimalloc to collect, but leaves JSC's free pages mapped. Bun.shrink is deprecated and may
+ * go: then the collection is all there is. WebAssembly memory (PGlite's heap) can never shrink.
+ */
+export function releaseMemory(): void {
+  Bun.gc(true);
+  (Bun as unknown as { shrink?: () => void }).shrink?.();
+}
+
+export interface MemoryTrim {
+  /** Trim `delayMs` after the last call: a run of imports or jobs ending together trims once. */
+  soon(): void;
+  stop(): void;
+}
+
+export interface MemoryTrimOptions {
+  delayMs: number;
+  /** What a trim does (default releaseMemory); tests count calls. */
+  release?: () => void;
+}
+
+export function createMemoryTrim(options: MemoryTrimOptions): MemoryTrim {
+  const release = options.release ?? releaseMemory;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    soon() {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        release();
+      }, options.delayMs);
+      // A pending trim never keeps the process alive.
+      (timer as { unref?: () => void }).unref?.();
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
