@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { asDiskFull, importBytes, type DiskGuard } from "../db/disk";
 import { games, gameTicks } from "../db/schema";
+import { GC_EVERY_TICKS, GcPacer } from "../ops/memory-trim";
 import { packFloat64 } from "./packed";
 import { bumpDataVersion } from "./repository";
 import { SpillFile, type Chunk } from "./spill";
@@ -37,25 +38,6 @@ export interface ImportResult {
 
 /** Ticks merged (and stored) per group: enough to keep round trips few, small enough for memory. */
 const MERGE_TICK_BUDGET = 1_000_000;
-/**
- * Ticks parsed between two collections. Parsing makes garbage (text, batches) many times the size
- * of what it keeps, and JavaScriptCore lets the heap grow in proportion to the memory it already
- * reports, which PGlite's WebAssembly memory inflates: without these, a 1M-tick import peaked near
- * 1 GB on PGlite (300 MB on PostgreSQL). scripts/bench-footprint.ts.
- */
-const COLLECT_EVERY_TICKS = 250_000;
-
-/** A full collection every COLLECT_EVERY_TICKS ticks handled (parsed, or stored: the statements'
- *  hex text is garbage of the same kind). */
-class Collector {
-  private since = 0;
-  add(ticks: number): void {
-    this.since += ticks;
-    if (this.since < COLLECT_EVERY_TICKS) return;
-    this.since = 0;
-    Bun.gc(true);
-  }
-}
 /** Rows per multi-row INSERT of game metadata. */
 const INSERT_ROWS = 1000;
 
@@ -85,13 +67,13 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
     }
     const games = reader.counts.size;
     disk?.reserve(importBytes(reader.ticks, games), `storing ${games} games (${reader.ticks} ticks)`);
-    const collector = new Collector();
+    const pacer = new GcPacer(GC_EVERY_TICKS);
     return await database.db.transaction(async (txn) => {
       const tx = txn as unknown as Db;
       const dup = await mergeGames(reader.groups(), Infinity, (group) => {
         // Again per group: something else may be filling the same disk meanwhile.
         disk?.reserve(importBytes(group.reduce((n, g) => n + g.t.length, 0), group.length), "the rest of this import");
-        return storeGames(tx, group, reader.outcomes, options.synthetic ?? false, collector);
+        return storeGames(tx, group, reader.outcomes, options.synthetic ?? false, pacer);
       });
       if (dup) throw dup;
       await bumpDataVersion(tx);
@@ -112,7 +94,7 @@ class GameRows {
   ticks = 0;
   private pending = new Map<string, Chunk[]>();
   private pendingTicks = 0;
-  private readonly collector = new Collector();
+  private readonly pacer = new GcPacer(GC_EVERY_TICKS);
   private spill?: SpillFile;
 
   /** `spillDisk`: the floor kept where the spill file goes. */
@@ -122,7 +104,7 @@ class GameRows {
     const added = groupBatch(batch, this.pending, this.counts, this.outcomes);
     this.ticks += added;
     this.pendingTicks += added;
-    this.collector.add(added);
+    this.pacer.add(added);
     if (this.pendingTicks > this.memoryTicks) this.flush();
   }
 
@@ -263,7 +245,7 @@ function sortGame(id: string, parts: Chunk[]) {
   return { id, t: st, price: sp, fair: sf, dupLine, dupT };
 }
 
-async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, number>, synthetic: boolean, collector: Collector) {
+async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, number>, synthetic: boolean, pacer: GcPacer) {
   const ids = merged.map((g) => g.id);
   // Replacing a game: the delete cascades to its ticks, then the new version goes in.
   await tx.delete(games).where(sql`${games.id} in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
@@ -279,7 +261,7 @@ async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, nu
       await tx.insert(gameTicks).values(rows.map((g) => ({
         gameId: g.id, t: packFloat64(g.t), price: packFloat64(g.price), fair: packFloat64(g.fair),
       })));
-      collector.add(rows.reduce((n, g) => n + g.t.length, 0));
+      pacer.add(rows.reduce((n, g) => n + g.t.length, 0));
     }
   }
 }

@@ -5,6 +5,7 @@ import { createStoreBuilder, type GameStore } from "../compute/store";
 import type { Database } from "../db/database";
 import { games } from "../db/schema";
 import { dataVersion, loadGames } from "../games/repository";
+import { GC_EVERY_TICKS, GcPacer } from "../ops/memory-trim";
 
 export class GameStoreCache {
   private cached?: { key: string; store: Promise<GameStore>; loaded?: GameStore };
@@ -44,8 +45,10 @@ export class GameStoreCache {
       ticks += Number(row.n);
     }
     const builder = createStoreBuilder(key, gameIds.length, ticks);
+    const pacer = new GcPacer(GC_EVERY_TICKS); // the rows' hex text is garbage many times the ticks' size
     let loaded = 0;
     for await (const group of loadGames(database, gameIds as string[])) {
+      pacer.add(group.reduce((n, g) => n + g.price.length, 0));
       for (const g of group) {
         if (g.id !== gameIds[loaded]) throw new Error(`game ${JSON.stringify(gameIds[loaded])} no longer exists`);
         builder.addGame({ id: g.id, price: g.price, fair: g.fair, outcome: g.outcome });
