@@ -27,7 +27,7 @@ export interface PoolOptions {
    * compiled kernel and store views) and the next job starts them again; undefined: never.
    */
   idleMs?: number;
-  /** Called after idle workers were stopped (the daemon then drops its cached store and trims). */
+  /** Called once the pool has been idle idleMs, its workers stopped (the daemon then drops its kept store and trims). */
   onIdle?: () => void;
 }
 
@@ -269,7 +269,9 @@ export function createPool(options: PoolOptions): Pool {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
       idleTimer = undefined;
-      if (park() > 0) options.onIdle?.();
+      if (closed || runs.length > 0) return;
+      park();
+      options.onIdle?.(); // even with every worker parked already: a job that needed none kept a store
     }, options.idleMs);
     (idleTimer as { unref?: () => void }).unref?.(); // a pending park never keeps the process alive
   }
@@ -379,6 +381,7 @@ export function createPool(options: PoolOptions): Pool {
       await Promise.all(open.map((r) => r.storedAll()));
       closed = true;
       clearTimeout(idleTimer);
+      idleTimer = undefined;
       // Release the pending waitAsync so nothing refers to the control words any more.
       Atomics.add(control, CONTROL_WAKE, 1);
       Atomics.notify(control, CONTROL_WAKE);

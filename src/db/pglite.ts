@@ -79,8 +79,9 @@ export function pgliteDatabase(client: PGlite, disk?: DiskGuard, breakerOptions:
   const breaker = new StoreBreaker(breakerOptions);
   const db = drizzle(underBreaker(disk ? guardWrites(client, disk) : client, breaker), { schema }) as unknown as Db;
   // PGlite keeps its Emscripten module private; the memory's size is only a figure for /metrics.
-  const wasm = (client as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod;
-  return { ...databaseHandle("pglite", db, () => client.close(), disk, breaker), wasmMemoryBytes: () => wasm?.HEAPU8?.buffer.byteLength ?? 0 };
+  // Read through the client each time: close() lets go of the module, and so must this handle.
+  const wasmMemoryBytes = () => (client as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod?.HEAPU8?.buffer.byteLength ?? 0;
+  return { ...databaseHandle("pglite", db, () => client.close(), disk, breaker), wasmMemoryBytes };
 }
 
 /**

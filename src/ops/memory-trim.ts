@@ -38,6 +38,7 @@ export const GC_EVERY_TICKS = 250_000;
 export interface MemoryTrim {
   /** Trim `delayMs` after the last call: a run of imports or jobs ending together trims once. */
   soon(): void;
+  /** Cancels a pending trim; later soon() calls (a shutdown's last job states) do nothing. */
   stop(): void;
 }
 
@@ -50,8 +51,10 @@ export interface MemoryTrimOptions {
 export function createMemoryTrim(options: MemoryTrimOptions): MemoryTrim {
   const release = options.release ?? releaseMemory;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
   return {
     soon() {
+      if (stopped) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = undefined;
@@ -61,6 +64,7 @@ export function createMemoryTrim(options: MemoryTrimOptions): MemoryTrim {
       (timer as { unref?: () => void }).unref?.();
     },
     stop() {
+      stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
     },

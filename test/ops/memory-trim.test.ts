@@ -13,11 +13,12 @@ test("soon() called many times in a row trims once, after the last call", async 
   trim.stop();
 });
 
-test("stop() cancels a pending trim", async () => {
+test("stop() cancels a pending trim, and later calls do nothing", async () => {
   let trims = 0;
   const trim = createMemoryTrim({ delayMs: 10, release: () => trims++ });
   trim.soon();
   trim.stop();
+  trim.soon();
   let later = 0;
   const probe = createMemoryTrim({ delayMs: 50, release: () => later++ });
   probe.soon(); // resolves well after the cancelled one would have run
