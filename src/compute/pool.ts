@@ -23,6 +23,13 @@ export interface PoolOptions {
   /** onUnits batches: at most this many units, or this long after the first unit of a batch. */
   batchUnits?: number;
   batchMs?: number;
+  /**
+   * Once no job has run for this long the workers are stopped (each holds its own JavaScript heap,
+   * compiled kernel and store views) and the next job starts them again; undefined: never.
+   */
+  idleMs?: number;
+  /** Called once the pool has been idle idleMs, its workers stopped (the daemon then drops its kept store and trims). */
+  onIdle?: () => void;
 }
 
 export interface JobHandle {
@@ -46,8 +53,10 @@ export interface JobHandle {
 
 export interface PoolStats {
   size: number;
-  /** Workers up (a dead one counts again once its replacement is spawned). */
+  /** Workers up or parked (a dead one counts again once its replacement is spawned). */
   alive: number;
+  /** Of those, stopped while idle (idleMs or park()), to be started by the next job. */
+  parked: number;
   busy: number;
   jobs: number;
   unitsDone: number;
@@ -67,6 +76,8 @@ export interface Pool {
    */
   pause(): void;
   resume(): void;
+  /** Stops every worker while no job runs (the next job starts them again); returns how many. */
+  park(): number;
   /** Flushes pending onUnits batches, settles unfinished jobs as errors, terminates workers. */
   close(): Promise<void>;
 }
@@ -75,7 +86,8 @@ interface Flight { token: number; run: JobRun; unit: number }
 interface Slot {
   index: number;
   worker: Worker;
-  alive: boolean; // false from its death until the replacement takes its place in `slots`
+  alive: boolean; // false from its death (or its parking) until its successor takes its place in `slots`
+  parked: boolean; // no worker behind it (`worker` is a stopped one) until a unit is dispatched to it
   ready: boolean;
   flights: Flight[];
   stores: Set<string>;
@@ -122,7 +134,7 @@ export function createPool(options: PoolOptions): Pool {
 
   function spawn(index: number, deaths: number): Slot {
     const worker = new Worker(url);
-    const slot: Slot = { index, worker, alive: true, ready: false, flights: [], stores: new Set(), jobs: new Set(), deaths };
+    const slot: Slot = { index, worker, alive: true, parked: false, ready: false, flights: [], stores: new Set(), jobs: new Set(), deaths };
     keepAlive(worker, false); // idle workers do not keep the process alive; ref'd while they hold units
     const die = (why: string) => {
       if (!slot.alive || closed) return;
@@ -212,6 +224,7 @@ export function createPool(options: PoolOptions): Pool {
     runs.splice(runs.indexOf(run), 1);
     for (const s of slots) if (s.jobs.delete(run.spec.id)) post(s, { type: "job-end", jobId: run.spec.id });
     run.settle();
+    armIdle();
   }
 
   function publish(run: JobRun): void {
@@ -232,14 +245,45 @@ export function createPool(options: PoolOptions): Pool {
   function pump(): void {
     if (closed || paused) return;
     for (let depth = 0; depth < MAX_IN_FLIGHT; depth++) {
-      for (const slot of slots) {
-        if (!slot.alive || slot.flights.length > depth) continue;
+      for (let i = 0; i < slots.length; i++) {
+        if (!slots[i].alive || slots[i].flights.length > depth) continue;
         let picked: JobRun | null = null;
         for (const run of runs) if (run.hasWork() && (!picked || run.served < picked.served)) picked = run;
         if (!picked) return;
-        dispatch(slot, picked, picked.nextUnit());
+        // A parked slot gets its worker back now; messages wait in the worker's queue until it has loaded.
+        if (slots[i].parked) slots[i] = spawn(i, 0);
+        dispatch(slots[i], picked, picked.nextUnit());
       }
     }
+  }
+
+  /** Stops the workers of every live slot; only while no job runs, so none holds a unit. */
+  function park(): number {
+    if (closed || runs.length > 0) return 0;
+    let stopped = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      if (!slot.alive || slot.parked) continue;
+      slot.alive = false; // its close event is a parking, not a death: nothing replaces it
+      slot.worker.terminate();
+      slots[i] = { ...slot, alive: true, parked: true, ready: false, flights: [], stores: new Set(), jobs: new Set(), deaths: 0 };
+      stopped++;
+    }
+    return stopped;
+  }
+
+  // Parks the workers once the pool has had no job for idleMs; a new job cancels the wait.
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  function armIdle(): void {
+    if (options.idleMs === undefined || closed || runs.length > 0) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      if (closed || runs.length > 0) return;
+      park();
+      options.onIdle?.(); // even with every worker parked already: a job that needed none kept a store
+    }, options.idleMs);
+    (idleTimer as { unref?: () => void }).unref?.(); // a pending park never keeps the process alive
   }
 
   function dispatch(slot: Slot, run: JobRun, unit: number): void {
@@ -303,6 +347,8 @@ export function createPool(options: PoolOptions): Pool {
       log.warn("stored units do not match this job's plan; computing them again", { job: spec.id, units: run.mismatched.length });
     }
     runs.push(run);
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
     publish(run);
     if (run.fold.complete) void complete(run);
     else pump();
@@ -336,12 +382,14 @@ export function createPool(options: PoolOptions): Pool {
 
   for (let i = 0; i < size; i++) slots.push(spawn(i, 0));
   armWake();
+  armIdle();
 
   return {
     submit,
     stats: () => ({
       size,
       alive: slots.filter((s) => s.alive).length,
+      parked: slots.filter((s) => s.alive && s.parked).length,
       busy: slots.filter((s) => s.flights.length > 0).length,
       jobs: runs.length,
       paused,
@@ -355,12 +403,15 @@ export function createPool(options: PoolOptions): Pool {
       paused = false;
       pump();
     },
+    park,
     async close() {
       if (closed) return;
       const open = [...runs];
       for (const run of open) fail(run, "pool closed");
       await Promise.all(open.map((r) => r.storedAll()));
       closed = true;
+      clearTimeout(idleTimer);
+      idleTimer = undefined;
       // Release the pending waitAsync so nothing refers to the control words any more.
       Atomics.add(control, CONTROL_WAKE, 1);
       Atomics.notify(control, CONTROL_WAKE);
@@ -370,7 +421,7 @@ export function createPool(options: PoolOptions): Pool {
           settleIfIdle(f.run);
         }
         s.flights = [];
-        s.worker.terminate();
+        if (!s.parked) s.worker.terminate();
       }
     },
   };

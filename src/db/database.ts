@@ -21,6 +21,8 @@ export interface Database {
   disk?: DiskGuard;
   /** The circuit breaker every statement of `db` passes (src/db/breaker.ts). */
   breaker: StoreBreaker;
+  /** PGlite: the size of its WebAssembly memory (it only grows; resident where touched). */
+  wasmMemoryBytes?: () => number;
 }
 
 /** The handle both adapters return: only the driver's kind and its close differ. */

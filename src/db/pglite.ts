@@ -78,7 +78,10 @@ export async function createPglite(dataDir: string | undefined, options: PgliteO
 export function pgliteDatabase(client: PGlite, disk?: DiskGuard, breakerOptions: BreakerOptions = DEFAULT_BREAKER): Database {
   const breaker = new StoreBreaker(breakerOptions);
   const db = drizzle(underBreaker(disk ? guardWrites(client, disk) : client, breaker), { schema }) as unknown as Db;
-  return databaseHandle("pglite", db, () => client.close(), disk, breaker);
+  // PGlite keeps its Emscripten module private; the memory's size is only a figure for /metrics.
+  // Read through the client each time: close() lets go of the module, and so must this handle.
+  const wasmMemoryBytes = () => (client as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod?.HEAPU8?.buffer.byteLength ?? 0;
+  return { ...databaseHandle("pglite", db, () => client.close(), disk, breaker), wasmMemoryBytes };
 }
 
 /**

@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { Database, Db } from "../db/database";
 import { asDiskFull, importBytes, type DiskGuard } from "../db/disk";
 import { games, gameTicks } from "../db/schema";
+import { GC_EVERY_TICKS, GcPacer } from "../ops/memory-trim";
 import { packFloat64 } from "./packed";
 import { bumpDataVersion } from "./repository";
 import { SpillFile, type Chunk } from "./spill";
@@ -66,12 +67,13 @@ export async function importGames(database: Database, chunks: AsyncIterable<Uint
     }
     const games = reader.counts.size;
     disk?.reserve(importBytes(reader.ticks, games), `storing ${games} games (${reader.ticks} ticks)`);
+    const pacer = new GcPacer(GC_EVERY_TICKS);
     return await database.db.transaction(async (txn) => {
       const tx = txn as unknown as Db;
       const dup = await mergeGames(reader.groups(), Infinity, (group) => {
         // Again per group: something else may be filling the same disk meanwhile.
         disk?.reserve(importBytes(group.reduce((n, g) => n + g.t.length, 0), group.length), "the rest of this import");
-        return storeGames(tx, group, reader.outcomes, options.synthetic ?? false);
+        return storeGames(tx, group, reader.outcomes, options.synthetic ?? false, pacer);
       });
       if (dup) throw dup;
       await bumpDataVersion(tx);
@@ -92,6 +94,7 @@ class GameRows {
   ticks = 0;
   private pending = new Map<string, Chunk[]>();
   private pendingTicks = 0;
+  private readonly pacer = new GcPacer(GC_EVERY_TICKS);
   private spill?: SpillFile;
 
   /** `spillDisk`: the floor kept where the spill file goes. */
@@ -101,6 +104,7 @@ class GameRows {
     const added = groupBatch(batch, this.pending, this.counts, this.outcomes);
     this.ticks += added;
     this.pendingTicks += added;
+    this.pacer.add(added);
     if (this.pendingTicks > this.memoryTicks) this.flush();
   }
 
@@ -241,7 +245,7 @@ function sortGame(id: string, parts: Chunk[]) {
   return { id, t: st, price: sp, fair: sf, dupLine, dupT };
 }
 
-async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, number>, synthetic: boolean) {
+async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, number>, synthetic: boolean, pacer: GcPacer) {
   const ids = merged.map((g) => g.id);
   // Replacing a game: the delete cascades to its ticks, then the new version goes in.
   await tx.delete(games).where(sql`${games.id} in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
@@ -253,9 +257,11 @@ async function storeGames(tx: Db, merged: SortedGame[], outcomes: Map<string, nu
     })));
     // Ticks rows are large: insert a few at a time so one statement stays a reasonable size.
     for (let j = 0; j < part.length; j += 50) {
-      await tx.insert(gameTicks).values(part.slice(j, j + 50).map((g) => ({
+      const rows = part.slice(j, j + 50);
+      await tx.insert(gameTicks).values(rows.map((g) => ({
         gameId: g.id, t: packFloat64(g.t), price: packFloat64(g.price), fair: packFloat64(g.fair),
       })));
+      pacer.add(rows.reduce((n, g) => n + g.t.length, 0));
     }
   }
 }

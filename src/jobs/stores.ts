@@ -5,9 +5,10 @@ import { createStoreBuilder, type GameStore } from "../compute/store";
 import type { Database } from "../db/database";
 import { games } from "../db/schema";
 import { dataVersion, loadGames } from "../games/repository";
+import { GC_EVERY_TICKS, GcPacer } from "../ops/memory-trim";
 
 export class GameStoreCache {
-  private cached?: { key: string; store: Promise<GameStore> };
+  private cached?: { key: string; store: Promise<GameStore>; loaded?: GameStore };
 
   constructor(private readonly database: () => Database) {}
 
@@ -20,8 +21,20 @@ export class GameStoreCache {
       if (hit) return hit;
     }
     const store = this.build(database, gameIds, key);
-    this.cached = { key, store };
+    const cached: { key: string; store: Promise<GameStore>; loaded?: GameStore } = { key, store };
+    this.cached = cached;
+    store.then((s) => (cached.loaded = s), () => {});
     return store;
+  }
+
+  /** Bytes of the kept store's shared buffers (0 while none is kept or it is still loading). */
+  heldBytes(): number {
+    return this.cached?.loaded?.byteLength ?? 0;
+  }
+
+  /** Forgets the kept store (a job running on it keeps its own reference); the next job loads its games again. */
+  drop(): void {
+    this.cached = undefined;
   }
 
   private async build(database: Database, gameIds: readonly string[], key: string): Promise<GameStore> {
@@ -32,8 +45,10 @@ export class GameStoreCache {
       ticks += Number(row.n);
     }
     const builder = createStoreBuilder(key, gameIds.length, ticks);
+    const pacer = new GcPacer(GC_EVERY_TICKS); // the rows' hex text is garbage many times the ticks' size
     let loaded = 0;
     for await (const group of loadGames(database, gameIds as string[])) {
+      pacer.add(group.reduce((n, g) => n + g.price.length, 0));
       for (const g of group) {
         if (g.id !== gameIds[loaded]) throw new Error(`game ${JSON.stringify(gameIds[loaded])} no longer exists`);
         builder.addGame({ id: g.id, price: g.price, fair: g.fair, outcome: g.outcome });

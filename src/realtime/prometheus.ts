@@ -78,7 +78,8 @@ class Exposition {
 /** What the pool and scheduler report (lifecycle.ts `workers()`), named and typed for Prometheus. */
 const WORKER_FIELDS: Record<string, { kind: "counter" | "gauge"; name: string; help: string }> = {
   size: { kind: "gauge", name: "gridcast_workers_size", help: "Worker threads in the compute pool." },
-  alive: { kind: "gauge", name: "gridcast_workers_alive", help: "Worker threads up." },
+  alive: { kind: "gauge", name: "gridcast_workers_alive", help: "Worker threads up, or parked while idle." },
+  parked: { kind: "gauge", name: "gridcast_workers_parked", help: "Worker threads stopped after --compute-idle-ms without a job; the next job starts them." },
   busy: { kind: "gauge", name: "gridcast_workers_busy", help: "Worker threads holding units." },
   utilisation: { kind: "gauge", name: "gridcast_workers_utilisation", help: "Busy workers over pool size (0 to 1)." },
   healthy: { kind: "gauge", name: "gridcast_workers_healthy", help: "1 when every worker thread is alive." },

@@ -37,6 +37,7 @@ export class DatabaseSlot {
       ping: () => this.get().ping(),
       disk: () => this.database?.disk?.report(),
       breaker: () => this.database?.breaker.snapshot(),
+      wasmMemoryBytes: () => this.database?.wasmMemoryBytes?.() ?? 0,
     };
   }
 

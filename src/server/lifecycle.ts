@@ -19,6 +19,8 @@ import { createPageFragments, isLivePageTopic } from "../page-fragments";
 import { createPool, type Pool } from "../compute/pool";
 import { JobScheduler } from "../jobs/scheduler";
 import { GameStoreCache } from "../jobs/stores";
+import { isTerminal } from "../jobs/states";
+import { createMemoryTrim } from "../ops/memory-trim";
 import { workerUrl } from "../workers";
 import type { Logger } from "../log/logger";
 import {
@@ -119,8 +121,18 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
   const transport = createLateTransport();
   const realtimeLog = logger.child({ part: "realtime" });
 
-  const pool = createPool({ size: config.workers, workerUrl: workerUrl("compute"), logger: logger.child({ part: "compute" }) });
+  // Memory goes back to the OS a second after an import or a job ends, and again once the pool has
+  // been idle --compute-idle-ms (workers stopped, the kept game store dropped): README "Memory footprint".
+  const trim = createMemoryTrim({ delayMs: 1000 });
   const stores = new GameStoreCache(() => slot.get());
+  const pool = createPool({
+    size: config.workers, workerUrl: workerUrl("compute"), logger: logger.child({ part: "compute" }),
+    idleMs: config.computeIdleMs > 0 ? config.computeIdleMs : undefined,
+    onIdle: () => {
+      stores.drop();
+      trim.soon();
+    },
+  });
   // Daemons sharing a PostgreSQL share their jobs (cluster.md) over the bus made below.
   const clusterJobs = slot.kind === "postgres"
     ? new ClusterJobs({
@@ -136,7 +148,10 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     stores,
     logger: logger.child({ part: "jobs" }),
     ...(clusterJobs ? { cluster: clusterJobs } : {}),
-    publish: (id, snapshot, countedAt) => hub.set(jobTopic(id), { ...snapshot }, countedAt),
+    publish: (id, snapshot, countedAt) => {
+      hub.set(jobTopic(id), { ...snapshot }, countedAt);
+      if (isTerminal(snapshot.status)) trim.soon();
+    },
     maxRunning: config.maxRunningJobs,
     get maxQueued() { return inForce().maxQueuedJobs; },
     maxBufferedUnits: config.storeBufferUnits,
@@ -189,13 +204,16 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
     inboxDir: join(config.dataDir, "inbox"),
     get limits() { return { maxBytes: config.maxImportBytes, maxGames: inForce().maxImportGames, maxTicksPerGame: inForce().maxGameTicks }; },
     logger: logger.child({ part: "update" }),
-    publish: (status) => hub.set(UPDATE_TOPIC, status as never),
+    publish: (status) => {
+      hub.set(UPDATE_TOPIC, status as never);
+      if (!status.is_running) trim.soon();
+    },
   });
   hub.set(UPDATE_TOPIC, updates.status() as never);
 
   const workers = () => {
     const s = pool.stats();
-    return { healthy: s.alive === s.size, size: s.size, alive: s.alive, busy: s.busy, restarts: s.restarts, ...scheduler.stats() };
+    return { healthy: s.alive === s.size, size: s.size, alive: s.alive, parked: s.parked, busy: s.busy, restarts: s.restarts, ...scheduler.stats() };
   };
 
   // The node registry: stored on PostgreSQL, this node alone on PGlite. Its id defaults to the host
@@ -239,6 +257,8 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       return {
         jobs: scheduler.countsByState(), workers: workers(), eventLoop: eventLoop.figures(), alerts_active: alerts.active().length,
         history_rows_written: h.written, history_rows_skipped: h.skipped, history_write_errors: h.errors,
+        // What holds the memory besides the JS heap (README "Memory footprint").
+        memory_pglite_wasm_bytes: slot.snapshot().wasmMemoryBytes(), memory_game_store_bytes: stores.heldBytes(),
       };
     },
     identityOf: (request) => socketIdentityOf(identityOf(request)),
@@ -311,6 +331,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
       await liveBridge?.sync();
       await scheduler.resume();
       history.start();
+      trim.soon(); // what opening, migrating and loading left behind
     },
     (err: Error) => {
       slot.failed(err.message);
@@ -337,6 +358,7 @@ export async function startServer(deps: ServeDeps): Promise<RunningServer> {
         // Running jobs keep their state and saved units; closing the pool flushes the last batch.
         await scheduler.stop();
         await pool.close();
+        trim.stop();
         hub.close();
         await ready.catch(() => {});
         await bus.stop(); // what is queued goes out first
