@@ -3,7 +3,7 @@
 // costs per unit (claim statements, and the time beside one node), the NOTIFYs each node sends
 // during the job and during a replay, and how much later a job socket on another node hears each
 // progress message than one on the node that runs the job (p50/p99).
-// Usage: bun scripts/bench-cluster.ts [--workers-total 6] [--games 3000] [--repeat 2]
+// Usage: bun scripts/bench-cluster.ts [--workers-total 6] [--games 5000] [--repeat 2]
 // Real daemons as child processes (bun src/main.ts serve), loopback only, each run bounded.
 import postgres from "postgres";
 import { parseArgs } from "node:util";
@@ -14,12 +14,12 @@ import { throwawayPostgres } from "./lib/throwaway-pg.ts";
 import { watchdog } from "./lib/bench-children.ts";
 
 const { values } = parseArgs({ options: {
-  "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "3000" }, repeat: { type: "string", default: "2" },
+  "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "5000" }, repeat: { type: "string", default: "2" },
 } });
 const TOTAL = Math.max(3, Math.min(24, Number(values["workers-total"])));
 const GAMES = Math.max(200, Math.min(10_000, Number(values.games)));
 const REPEAT = Math.max(1, Math.min(5, Number(values.repeat)));
-const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.004 };
+const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.002 };
 const MAIN = join(import.meta.dir, "../src/main.ts");
 const dog = watchdog(25 * 60_000, "bench-cluster");
 
@@ -101,10 +101,15 @@ function watch(n: Node, id: string) {
   return { at, closed };
 }
 
+/** Claim statements all nodes ran since they started (/health's cluster.jobs). */
+const claimStatements = async (nodes: Node[]) =>
+  (await Promise.all(nodes.map(async (n) => Number((await health(n)).cluster?.jobs?.claims ?? 0)))).reduce((a, b) => a + b, 0);
+
 interface Run { seconds: number; pairTicks: number; claims: number; units: number; notes: number[]; lag: number[] }
 
-async function runJob(nodes: Node[], ticks: number): Promise<Run> {
+async function runJob(nodes: Node[], ticks: number, db: ReturnType<typeof postgres>): Promise<Run> {
   const before = await Promise.all(nodes.map(notifications));
+  const claimsBefore = await claimStatements(nodes);
   const t0 = performance.now();
   const { request_id: id } = await post(nodes[0]!, "/api/grid-search/run", GRID);
   const watchers = nodes.map((n) => watch(n, id));
@@ -119,10 +124,10 @@ async function runJob(nodes: Node[], ticks: number): Promise<Run> {
   if (p.status !== "complete") throw new Error(`job ended ${p.status}`);
   await Promise.race([Promise.all(watchers.map((w) => w.closed)), Bun.sleep(5000)]);
   const after = await Promise.all(nodes.map(notifications));
-  const figures = await Promise.all(nodes.map(async (n) => (await health(n)).cluster?.jobs ?? {}));
-  const claims = figures.reduce((s, f) => s + Number(f.claims ?? 0), 0);
-  const [row] = await admin.unsafe(`select 1`); // keep the admin connection warm between runs
-  void row;
+  const claims = (await claimStatements(nodes)) - claimsBefore;
+  // The job's units: its pair blocks times its game blocks (of 64 games, cut within each split).
+  const [job] = await db`select (params->>'unit_size')::int as size, (params->>'pairs')::int as pairs from jobs where id = ${id}`;
+  const units = Math.ceil(Number(job!.pairs) / Number(job!.size)) * (Math.ceil(GAMES / 64) + 2);
   // Progress messages the owner's socket and another node's both heard: how much later the other did.
   const lag: number[] = [];
   for (const w of watchers.slice(1)) {
@@ -132,7 +137,7 @@ async function runJob(nodes: Node[], ticks: number): Promise<Run> {
     }
   }
   const pairs = p.total / GAMES;
-  return { seconds, pairTicks: (pairs * ticks) / seconds, claims, units: 0, notes: after.map((a, i) => (a - before[i]!) / seconds), lag };
+  return { seconds, pairTicks: (pairs * ticks) / seconds, claims, units, notes: after.map((a, i) => (a - before[i]!) / seconds), lag };
 }
 
 async function replayNotifications(nodes: Node[]): Promise<number[]> {
@@ -159,15 +164,17 @@ for (const [k, layout] of layouts.entries()) {
   const nodes: Node[] = [];
   for (const [i, w] of layout.entries()) nodes.push(await start(`node-${String.fromCharCode(97 + i)}`, url, w));
   try {
+    const db = postgres(url, { max: 1, onnotice: () => {} });
     const imported = await post(nodes[0]!, `/api/games/demo?games=${GAMES}&seed=42`);
     const ticks = Number(imported.ticks);
     let best: Run | undefined;
     for (let r = 0; r < REPEAT; r++) {
-      const run = await runJob(nodes, ticks);
+      const run = await runJob(nodes, ticks, db);
       if (!best || run.seconds < best.seconds) best = run;
     }
     const replay = await replayNotifications(nodes).catch((err) => (console.log(`  replay: ${(err as Error).message}`), nodes.map(() => NaN)));
     results.push({ layout, best: best!, replay });
+    await db.end();
   } finally {
     await stopAll(nodes);
   }
@@ -175,7 +182,7 @@ for (const [k, layout] of layouts.entries()) {
 const base = results[0]!.best.pairTicks;
 for (const { layout, best, replay } of results) {
   const extra = ((best.seconds - results[0]!.best.seconds) * 1000);
-  console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s = ${(best.pairTicks / base).toFixed(3)}x one node; ${best.claims} claim statements; ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node`);
+  console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s = ${(best.pairTicks / base).toFixed(3)}x one node in ${best.seconds.toFixed(2)} s; ~${best.units} units, ${best.claims} claim statements (${(best.claims / best.units).toFixed(3)} a unit); ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node (${(extra / best.units).toFixed(3)} ms a unit)`);
   console.log(`  NOTIFYs per second per node: job ${best.notes.map((x) => x.toFixed(1)).join(", ")}; replay ${replay.map((x) => x.toFixed(1)).join(", ")}`);
   if (best.lag.length) console.log(`  a watcher on another node hears progress later by p50 ${pct(best.lag, 0.5).toFixed(1)} ms, p99 ${pct(best.lag, 0.99).toFixed(1)} ms (${best.lag.length} messages)`);
 }
