@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { throwawayPostgres } from "./lib/throwaway-pg.ts";
 import { watchdog } from "./lib/bench-children.ts";
+import { launchDaemon, waitHealthy } from "../test/support/daemon.ts";
 
 const { values } = parseArgs({ options: {
   "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "5000" }, repeat: { type: "string", default: "2" },
@@ -20,7 +21,6 @@ const TOTAL = Math.max(3, Math.min(24, Number(values["workers-total"])));
 const GAMES = Math.max(200, Math.min(10_000, Number(values.games)));
 const REPEAT = Math.max(1, Math.min(5, Number(values.repeat)));
 const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.002 };
-const MAIN = join(import.meta.dir, "../src/main.ts");
 const dog = watchdog(25 * 60_000, "bench-cluster");
 
 const pg = await throwawayPostgres();
@@ -41,38 +41,10 @@ async function database(name: string): Promise<string> {
 }
 
 async function start(id: string, url: string, workers: number): Promise<Node> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--node-id", id, "--workers", String(workers),
-    "--data-dir", join(mkdtempSync(join(tmpdir(), "gridcast-bench-cluster-")), "data"), "--log-format", "json",
-    "--tick-ms", "50", "--heartbeat-ms", "1000", "--lease-ms", "5000"], {
-    env: { ...process.env, DATABASE_URL: url }, stdout: "ignore", stderr: "pipe",
-  });
-  const dec = new TextDecoder();
-  let buffered = "";
-  let listening: string | undefined;
-  void (async () => {
-    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
-      buffered += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 1);
-        try {
-          const o = JSON.parse(line);
-          if (o.msg === "listening") listening = o.url;
-        } catch { /* not JSON */ }
-      }
-    }
-  })();
-  const deadline = performance.now() + 30_000;
-  while (performance.now() < deadline) {
-    if (listening) {
-      const ok = await fetch(`${listening}/health`).then((r) => r.status === 200, () => false);
-      if (ok) return { id, url: listening, proc };
-    }
-    if (proc.exitCode !== null) break;
-    await Bun.sleep(50);
-  }
-  throw new Error(`node ${id} did not start`);
+  const d = await launchDaemon(join(mkdtempSync(join(tmpdir(), "gridcast-bench-cluster-")), "data"),
+    ["--node-id", id, "--workers", String(workers), "--tick-ms", "50", "--heartbeat-ms", "1000", "--lease-ms", "5000"], { DATABASE_URL: url });
+  await waitHealthy(d.url);
+  return { id, url: d.url, proc: d.proc };
 }
 
 async function stopAll(nodes: Node[]) {

@@ -94,6 +94,17 @@ async function node(shared: Database & { url?: string }, buses: ReturnType<typeo
   return { id, pool, scheduler, cluster: cluster!, published };
 }
 
+/** Nodes of one cluster on a database of their own (demo games in it), heartbeating, resumed. */
+async function cluster(ids: string[]) {
+  const db = await database("postgres");
+  const buses = memoryBuses();
+  const beats = heartbeats(db, ids);
+  await beats.ready;
+  const nodes = await Promise.all(ids.map((id) => node(db, buses, id)));
+  for (const n of nodes) await n.scheduler.resume();
+  return { db, buses, beats, nodes: nodes as [Node, Node, ...Node[]] };
+}
+
 async function submit(db: Database, n: Node): Promise<string> {
   const { ids } = await gameIdsInOrder(db);
   const plan = { ...gridPlan(PARAMS, ids.length), unit_size: 64 };
@@ -132,14 +143,7 @@ function single(): Promise<Record<string, unknown>[]> {
 
 describe.skipIf(!process.env.DATABASE_URL)("jobs across the nodes of a cluster [postgres]", () => {
   test("a job submitted on A is computed by A and B, watched from B, and equals a single node's results bit for bit", async () => {
-    const db = await database("postgres");
-    const buses = memoryBuses();
-    const beats = heartbeats(db, ["a", "b"]);
-    await beats.ready;
-    const a = await node(db, buses, "a");
-    const b = await node(db, buses, "b");
-    await a.scheduler.resume();
-    await b.scheduler.resume();
+    const { db, buses, beats, nodes: [a, b] } = await cluster(["a", "b"]);
     const id = await submit(db, a);
     const done = await settled(a, id);
     expect(done.status).toBe("complete");
@@ -158,11 +162,7 @@ describe.skipIf(!process.env.DATABASE_URL)("jobs across the nodes of a cluster [
   }, 120_000);
 
   test("a cancel sent from a node that does not run the job stops every node's work on it", async () => {
-    const db = await database("postgres");
-    const buses = memoryBuses();
-    await heartbeats(db, ["a", "b", "c"]).ready;
-    const [a, b, c] = await Promise.all(["a", "b", "c"].map((id) => node(db, buses, id)));
-    for (const n of [a, b, c]) await n.scheduler.resume();
+    const { db, nodes: [a, b, c] } = await cluster(["a", "b", "c"]);
     const id = await submit(db, a);
     await running(a, id, 0);
     await eventually(async () => {
@@ -186,14 +186,7 @@ describe.skipIf(!process.env.DATABASE_URL)("jobs across the nodes of a cluster [
   }, 120_000);
 
   test("the owner dies mid-job: another node adopts it, resumes from the stored units, and the results are the same", async () => {
-    const db = await database("postgres");
-    const buses = memoryBuses();
-    const beats = heartbeats(db, ["a", "b"]);
-    await beats.ready;
-    const a = await node(db, buses, "a");
-    const b = await node(db, buses, "b");
-    await a.scheduler.resume();
-    await b.scheduler.resume();
+    const { db, buses, beats, nodes: [a, b] } = await cluster(["a", "b"]);
     const id = await submit(db, a);
     await running(a, id, (await running(a, id)).total * 0.2);
     // A stops working without a word (its pool and scheduler gone), and its heartbeat grows old.
@@ -210,14 +203,7 @@ describe.skipIf(!process.env.DATABASE_URL)("jobs across the nodes of a cluster [
   }, 120_000);
 
   test("a helper dies holding claims: once its lease runs out the owner computes those units, results the same", async () => {
-    const db = await database("postgres");
-    const buses = memoryBuses();
-    const beats = heartbeats(db, ["a", "b"]);
-    await beats.ready;
-    const a = await node(db, buses, "a");
-    const b = await node(db, buses, "b");
-    await a.scheduler.resume();
-    await b.scheduler.resume();
+    const { db, buses, beats, nodes: [a, b] } = await cluster(["a", "b"]);
     const id = await submit(db, a);
     await eventually(async () => {
       const [r] = await db.rows<{ n: number }>(sql`select count(*)::int as n from job_claims where job_id = ${id} and node_id = 'b'`);
