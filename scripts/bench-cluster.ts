@@ -2,8 +2,9 @@
 // and 3 nodes sharing this machine's cores with the total worker count fixed, what coordinating
 // costs per unit (claim statements, and the time beside one node), the NOTIFYs each node sends
 // during the job and during a replay, and how much later a job socket on another node hears each
-// progress message than one on the node that runs the job (p50/p99).
-// Usage: bun scripts/bench-cluster.ts [--workers-total 6] [--games 5000] [--repeat 2]
+// progress message than one on the node that runs the job (p50/p99), and how fast a cancel sent
+// to another node stops every node's workers.
+// Usage: bun scripts/bench-cluster.ts [--workers-total 6] [--games 5000] [--repeat 3]
 // Real daemons as child processes (bun src/main.ts serve), loopback only, each run bounded.
 import postgres from "postgres";
 import { parseArgs } from "node:util";
@@ -15,11 +16,11 @@ import { watchdog } from "./lib/bench-children.ts";
 import { launchDaemon, waitHealthy } from "../test/support/daemon.ts";
 
 const { values } = parseArgs({ options: {
-  "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "5000" }, repeat: { type: "string", default: "2" },
+  "workers-total": { type: "string", default: "6" }, games: { type: "string", default: "5000" }, repeat: { type: "string", default: "3" },
 } });
 const TOTAL = Math.max(3, Math.min(24, Number(values["workers-total"])));
 const GAMES = Math.max(200, Math.min(10_000, Number(values.games)));
-const REPEAT = Math.max(1, Math.min(5, Number(values.repeat)));
+const REPEAT = Math.max(1, Math.min(7, Number(values.repeat)));
 const GRID = { entry_start: 0.002, entry_stop: 0.4, entry_step: 0.002, exit_start: 0, exit_stop: 0.2, exit_step: 0.002 };
 const dog = watchdog(25 * 60_000, "bench-cluster");
 
@@ -112,6 +113,27 @@ async function runJob(nodes: Node[], ticks: number, db: ReturnType<typeof postgr
   return { seconds, pairTicks: (pairs * ticks) / seconds, claims, units, notes: after.map((a, i) => (a - before[i]!) / seconds), lag };
 }
 
+/** A job on the first node cancelled from the last one: ms until its answer, and until no node's worker is busy. */
+async function cancelAcross(nodes: Node[]): Promise<{ answer: number; idle: number }> {
+  const { request_id: id } = await post(nodes[0]!, "/api/grid-search/run", GRID);
+  const deadline = performance.now() + 60_000;
+  // Every node at work on it (or as many as get to it before this bound).
+  while (performance.now() < deadline) {
+    const busy = await Promise.all(nodes.map(async (n) => Number((await health(n)).services.workers.busy)));
+    if (busy.every((b) => b > 0)) break;
+    await Bun.sleep(10);
+  }
+  const t0 = performance.now();
+  await post(nodes.at(-1)!, `/api/jobs/${id}/cancel`);
+  const answer = performance.now() - t0;
+  while (performance.now() < deadline) {
+    const busy = await Promise.all(nodes.map(async (n) => Number((await health(n)).services.workers.busy)));
+    if (busy.every((b) => b === 0)) break;
+    await Bun.sleep(5);
+  }
+  return { answer, idle: performance.now() - t0 };
+}
+
 async function replayNotifications(nodes: Node[]): Promise<number[]> {
   const before = await Promise.all(nodes.map(notifications));
   const t0 = performance.now();
@@ -129,33 +151,45 @@ async function replayNotifications(nodes: Node[]): Promise<number[]> {
 }
 
 const layouts: number[][] = [[TOTAL], [Math.ceil(TOTAL / 2), Math.floor(TOTAL / 2)], [Math.ceil(TOTAL / 3), Math.round(TOTAL / 3), Math.floor(TOTAL / 3)]];
-console.log(`bench-cluster: one grid search (${GRID.entry_stop / GRID.entry_step} x ${GRID.exit_stop / GRID.exit_step + 1} pairs) over ${GAMES} demo games, ${TOTAL} workers in all, best of ${REPEAT}`);
-const results: Array<{ layout: number[]; best: Run; replay: number[] }> = [];
-for (const [k, layout] of layouts.entries()) {
-  const url = await database(`gridcast_bench_cluster_${k}`);
-  const nodes: Node[] = [];
-  for (const [i, w] of layout.entries()) nodes.push(await start(`node-${String.fromCharCode(97 + i)}`, url, w));
-  try {
-    const db = postgres(url, { max: 1, onnotice: () => {} });
-    const imported = await post(nodes[0]!, `/api/games/demo?games=${GAMES}&seed=42`);
-    const ticks = Number(imported.ticks);
-    let best: Run | undefined;
-    for (let r = 0; r < REPEAT; r++) {
-      const run = await runJob(nodes, ticks, db);
-      if (!best || run.seconds < best.seconds) best = run;
-    }
-    const replay = await replayNotifications(nodes).catch((err) => (console.log(`  replay: ${(err as Error).message}`), nodes.map(() => NaN)));
-    results.push({ layout, best: best!, replay });
-    await db.end();
-  } finally {
-    await stopAll(nodes);
+console.log(`bench-cluster: one grid search (${GRID.entry_stop / GRID.entry_step} x ${GRID.exit_stop / GRID.exit_step + 1} pairs) over ${GAMES} demo games, ${TOTAL} workers in all, median of ${REPEAT} rounds`);
+// Every layout's daemons up at once (idle ones park their workers), each on a database of its own;
+// the rounds then run the layouts in a rotated order, so the machine's drift falls on each alike,
+// and each layout's figure is its median round.
+interface Layout { layout: number[]; nodes: Node[]; db: ReturnType<typeof postgres>; ticks: number; runs: Run[] }
+const set: Layout[] = [];
+try {
+  for (const [k, layout] of layouts.entries()) {
+    const url = await database(`gridcast_bench_cluster_${k}`);
+    const nodes: Node[] = [];
+    set.push({ layout, nodes, db: postgres(url, { max: 1, onnotice: () => {} }), ticks: 0, runs: [] });
+    for (const [i, w] of layout.entries()) nodes.push(await start(`node-${String.fromCharCode(97 + i)}`, url, w));
+    set[k]!.ticks = Number((await post(nodes[0]!, `/api/games/demo?games=${GAMES}&seed=42`)).ticks);
   }
+  for (let r = 0; r < REPEAT; r++) {
+    for (let j = 0; j < set.length; j++) {
+      const l = set[(r + j) % set.length]!;
+      l.runs.push(await runJob(l.nodes, l.ticks, l.db));
+    }
+  }
+} catch (err) {
+  for (const l of set) await stopAll(l.nodes);
+  throw err;
+}
+const median = (runs: Run[]) => [...runs].sort((x, y) => x.seconds - y.seconds)[Math.floor((runs.length - 1) / 2)]!;
+const results: Array<{ layout: number[]; best: Run; replay: number[]; cancel: { answer: number; idle: number } }> = [];
+for (const l of set) {
+  const replay = await replayNotifications(l.nodes).catch((err) => (console.log(`  replay: ${(err as Error).message}`), l.nodes.map(() => NaN)));
+  const cancel = await cancelAcross(l.nodes);
+  results.push({ layout: l.layout, best: median(l.runs), replay, cancel });
+  await l.db.end();
+  await stopAll(l.nodes);
 }
 const base = results[0]!.best.pairTicks;
-for (const { layout, best, replay } of results) {
+for (const { layout, best, replay, cancel } of results) {
   const extra = ((best.seconds - results[0]!.best.seconds) * 1000);
   console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s = ${(best.pairTicks / base).toFixed(3)}x one node in ${best.seconds.toFixed(2)} s; ~${best.units} units, ${best.claims} claim statements (${(best.claims / best.units).toFixed(3)} a unit); ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node (${(extra / best.units).toFixed(3)} ms a unit)`);
   console.log(`  NOTIFYs per second per node: job ${best.notes.map((x) => x.toFixed(1)).join(", ")}; replay ${replay.map((x) => x.toFixed(1)).join(", ")}`);
+  console.log(`  a cancel sent to the last node: answered in ${cancel.answer.toFixed(0)} ms, every node's workers idle after ${cancel.idle.toFixed(0)} ms`);
   if (best.lag.length) console.log(`  a watcher on another node hears progress later by p50 ${pct(best.lag, 0.5).toFixed(1)} ms, p99 ${pct(best.lag, 0.99).toFixed(1)} ms (${best.lag.length} messages)`);
 }
 await admin.end();
