@@ -18,7 +18,8 @@ import type { Clock } from "../realtime/transport";
 import { rootMessage } from "../db/disk";
 import { computeJobOf } from "../jobs/compute-job";
 import * as repo from "../jobs/repository";
-import { isActive, isTerminal, snapshotOf, type JobSnapshot } from "../jobs/states";
+import { isJobId } from "../jobs/ids";
+import { isActive, isTerminal, JOB_STATES, snapshotOf, type JobSnapshot } from "../jobs/states";
 import type { GameStoreCache } from "../jobs/stores";
 import type { ClusterBus } from "./bus";
 import * as claims from "./job-claims";
@@ -65,10 +66,13 @@ interface HelperRun {
   done: Promise<void>;
 }
 
-const isSnapshot = (s: unknown): s is JobSnapshot =>
-  !!s && typeof s === "object" && typeof (s as JobSnapshot).status === "string" && Number.isFinite((s as JobSnapshot).current)
-  && Number.isFinite((s as JobSnapshot).total) && typeof (s as JobSnapshot).current_combo === "string";
-const isId = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 64;
+/** A snapshot as an owner sends it: a known state, counts that are counts. */
+const isSnapshot = (s: unknown): s is JobSnapshot => {
+  const x = s as JobSnapshot | null;
+  const count = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  return !!x && typeof x === "object" && (JOB_STATES as readonly string[]).includes(x.status) && count(x.current) && count(x.total)
+    && x.current <= x.total && typeof x.current_combo === "string" && (x.error === undefined || typeof x.error === "string");
+};
 
 export class ClusterJobs {
   private readonly owned = new Map<string, { handle: JobHandle; absorbing: Promise<void> }>();
@@ -100,21 +104,21 @@ export class ClusterJobs {
     this.events = events;
     const bus = this.deps.bus();
     bus.on("job", (m) => {
-      if (!isId(m.id) || !isSnapshot(m.s)) return;
+      if (!isJobId(m.id) || !isSnapshot(m.s)) return;
       if (this.owned.has(m.id)) return; // this node owns it: its own snapshot is the truth
       events.snapshot(m.id, m.s);
       if (isTerminal(m.s.status)) this.leave(m.id);
     });
     bus.on("job-running", (m) => {
-      if (isId(m.id)) void this.join(m.id);
+      if (isJobId(m.id)) void this.join(m.id);
     });
     bus.on("units", (m) => {
-      if (!isId(m.job) || !Array.isArray(m.units)) return;
+      if (!isJobId(m.job) || !Array.isArray(m.units)) return;
       const units = m.units.filter((u): u is number => Number.isInteger(u) && u >= 0);
       this.absorb(m.job, units);
     });
     bus.on("cancel", (m) => {
-      if (isId(m.id) && this.owned.has(m.id)) events.cancel(m.id);
+      if (isJobId(m.id) && this.owned.has(m.id)) events.cancel(m.id);
     });
     // Messages missed while the LISTEN connection was down: the store has what they said.
     bus.onResync(() => void this.poll());
@@ -200,13 +204,20 @@ export class ClusterJobs {
   }
 
   /** Joins a running job another node owns, while it has units no live node holds. */
+  /** Never rejects: it runs on other nodes' messages, with nobody to hear a failure. */
   private async join(id: string): Promise<void> {
     if (this.stopped || this.helping.has(id) || this.owned.has(id)) return;
+    let row: repo.JobRow | undefined;
+    try {
+      row = await repo.getJob(this.deps.database(), id);
+      if (!row || row.state !== "running" || !row.ownerNode || row.ownerNode === this.self) return;
+      if (repo.planOf(row).unit_size == null || !(await claims.hasClaimable(this.deps.database(), id, this.who().aliveAfter))) return;
+    } catch (err) {
+      this.deps.logger.warn("could not look at a job to help with", { job: id, error: rootMessage(err) });
+      return;
+    }
     const database = this.deps.database();
-    const row = await repo.getJob(database, id);
-    if (!row || row.state !== "running" || !row.ownerNode || row.ownerNode === this.self) return;
     const plan = repo.planOf(row);
-    if (plan.unit_size == null || !(await claims.hasClaimable(database, id, this.who().aliveAfter))) return;
     if (this.stopped || this.helping.has(id) || this.owned.has(id)) return;
     let settle!: () => void;
     const placeholder: HelperRun = { done: new Promise((r) => (settle = r)) };

@@ -6,6 +6,7 @@
 // `nodes` (its heartbeat older than the lease) is claimable again: nothing is renewed per claim,
 // the node's heartbeat is the lease of all its claims.
 import { sql } from "drizzle-orm";
+import { numbers, texts } from "../db/arrays";
 import type { Database } from "../db/database";
 import { decodeUnit } from "../jobs/codec";
 import type { UnitPartial } from "../compute/units";
@@ -63,12 +64,12 @@ export async function dropClaims(database: Database, jobId: string): Promise<voi
 /** The units of a job in the store whose numbers are not in `known` (the owner's fold). */
 export async function storedUnitsExcept(database: Database, jobId: string, known: (unit: number) => boolean, only?: readonly number[]): Promise<UnitPartial[]> {
   const ids = await database.rows<{ unit: number }>(only
-    ? sql`select unit from job_units where job_id = ${jobId} and unit = any(${`{${only.map((u) => Math.trunc(u)).join(",")}}`}::int[])`
+    ? sql`select unit from job_units where job_id = ${jobId} and unit = any(${numbers(only)}::int[])`
     : sql`select unit from job_units where job_id = ${jobId}`);
   const missing = ids.map((r) => Number(r.unit)).filter((u) => !known(u));
   if (missing.length === 0) return [];
   const rows = await database.rows<{ payload: Uint8Array }>(sql`select payload from job_units
-    where job_id = ${jobId} and unit = any(${`{${missing.join(",")}}`}::int[])`);
+    where job_id = ${jobId} and unit = any(${numbers(missing)}::int[])`);
   return rows.map((r) => decodeUnit(r.payload));
 }
 
@@ -115,7 +116,7 @@ export async function cancelOrphan(database: Database, jobId: string, who: Claim
 
 /** Jobs other nodes own, as their progress rows: the active ones, and these (`ids`) whatever their state. */
 export async function othersJobs(database: Database, self: string, ids: readonly string[]) {
-  const also = ids.length > 0 ? sql` or j.id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})` : sql``;
+  const also = ids.length > 0 ? sql` or j.id = any(${texts(ids)}::text[])` : sql``;
   const rows = await database.rows<{ id: string; state: JobState; current: number; total: number; current_combo: string; error: string | null }>(sql`
     select j.id, j.state, j.current, j.total, j.current_combo, j.error from jobs j
     where (j.state in ('queued', 'running')${also}) and j.owner_node is distinct from ${self}`);

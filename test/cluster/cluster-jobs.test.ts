@@ -185,6 +185,29 @@ describe.skipIf(!process.env.DATABASE_URL)("jobs across the nodes of a cluster [
     expect(await b.scheduler.cancel("00000000-0000-4000-8000-000000000000")).toBeUndefined();
   }, 120_000);
 
+  test("hostile job messages from another node change nothing: bad snapshots, units and ids are ignored, the job completes the same", async () => {
+    const { db, buses, nodes: [a, b] } = await cluster(["a", "b"]);
+    const intruder = buses.bus("intruder");
+    const id = await submit(db, a);
+    await running(a, id);
+    const hostile = ["", "x".repeat(10_000), "\u0000", "\ud800", "'; drop table jobs; --", id];
+    for (const bad of hostile) {
+      intruder.send({ t: "job", id: bad, s: { status: "complete", current: 1e300, total: -1, current_combo: "<script>" } });
+      intruder.send({ t: "job", id: bad, s: "not a snapshot" });
+      intruder.send({ t: "units", job: bad, units: [-1, 1.5, "7", 1e12, null, { unit: 3 }] });
+      intruder.send({ t: "units", job: bad, units: "all" });
+      intruder.send({ t: "job-running", id: bad });
+    }
+    intruder.send({ t: "cancel", id: "00000000-0000-4000-8000-000000000000" });
+    intruder.send({ t: "no such type", id });
+    const done = await settled(a, id);
+    expect(done.status).toBe("complete");
+    expect(done.current).toBe(done.total);
+    expect(await gridRows(db, id)).toEqual(await single());
+    // B shows the owner's final state, not the intruder's "complete" with made-up counts.
+    expect((await settled(b, id)).current).toBe(done.total);
+  }, 120_000);
+
   test("the owner dies mid-job: another node adopts it, resumes from the stored units, and the results are the same", async () => {
     const { db, buses, beats, nodes: [a, b] } = await cluster(["a", "b"]);
     const id = await submit(db, a);
