@@ -30,13 +30,18 @@ export async function createClaims(database: Database, jobId: string, units: num
     on conflict do nothing`);
 }
 
-/** Up to `limit` units of the job for this node, lowest first; none when nothing is free. */
+/**
+ * Up to `limit` units of the job for this node, lowest first; none when nothing is free. The
+ * units are picked once, in a materialized CTE: as `unit in (subquery)` the planner could put the
+ * LIMIT subquery inside a nested loop, run again per row of the job, and one claim took them all.
+ */
 export async function claimUnits(database: Database, jobId: string, who: Claimant, limit: number): Promise<number[]> {
-  const rows = await database.rows<{ unit: number }>(sql`update job_claims set node_id = ${who.node}
-    where job_id = ${jobId} and unit in (
+  const rows = await database.rows<{ unit: number }>(sql`with picked as materialized (
       select c.unit from job_claims c where c.job_id = ${jobId} and ${unheld(who.aliveAfter)}
       order by c.unit limit ${limit} for update skip locked)
-    returning unit`);
+    update job_claims j set node_id = ${who.node} from picked
+    where j.job_id = ${jobId} and j.unit = picked.unit
+    returning j.unit`);
   return rows.map((r) => Number(r.unit)).sort((a, b) => a - b);
 }
 
