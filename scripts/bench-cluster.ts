@@ -8,7 +8,7 @@
 // Real daemons as child processes (bun src/main.ts serve), loopback only, each run bounded.
 import postgres from "postgres";
 import { parseArgs } from "node:util";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { throwawayPostgres } from "./lib/throwaway-pg.ts";
@@ -30,6 +30,9 @@ if (!pg) {
   process.exit(0);
 }
 const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+const [{ pid: backend }] = await admin`select pg_backend_pid() as pid`;
+/** The PostgreSQL server's main process, whose children are the backends. */
+const postmaster = Number(readFileSync(`/proc/${backend}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
 
 interface Node { id: string; url: string; proc: ReturnType<typeof Bun.spawn> }
 
@@ -74,15 +77,42 @@ function watch(n: Node, id: string) {
   return { at, closed };
 }
 
+/** CPU seconds a process used (all its threads; with its reaped children when `children`), from /proc. */
+const TICK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+function cpuOf(pid: number, children = false): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const [ut, st, cut, cst] = [11, 12, 13, 14].map((i) => Number(f[i]));
+    return (ut! + st! + (children ? cut! + cst! : 0)) / TICK;
+  } catch {
+    return 0;
+  }
+}
+/** PostgreSQL's CPU seconds: the postmaster with the backends it reaped, and the live ones. */
+function pgCpu(): number {
+  let n = cpuOf(postmaster, true);
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(postmaster)) n += cpuOf(Number(d));
+    } catch {}
+  }
+  return n;
+}
+
 /** Claim statements all nodes ran since they started (/health's cluster.jobs). */
 const claimStatements = async (nodes: Node[]) =>
   (await Promise.all(nodes.map(async (n) => Number((await health(n)).cluster?.jobs?.claims ?? 0)))).reduce((a, b) => a + b, 0);
 
-interface Run { seconds: number; pairTicks: number; claims: number; units: number; notes: number[]; lag: number[] }
+interface Run { seconds: number; pairTicks: number; claims: number; units: number; notes: number[]; lag: number[]; cpu: number[]; pgCpu: number; helped: number[] }
+const helpedUnits = async (nodes: Node[]) => Promise.all(nodes.map(async (n) => Number((await health(n)).cluster?.jobs?.units_helped ?? 0)));
 
 async function runJob(nodes: Node[], ticks: number, db: ReturnType<typeof postgres>): Promise<Run> {
   const before = await Promise.all(nodes.map(notifications));
   const claimsBefore = await claimStatements(nodes);
+  const helpedBefore = await helpedUnits(nodes);
+  const cpu0 = nodes.map((n) => cpuOf(n.proc.pid));
+  const pg0 = pgCpu();
   const t0 = performance.now();
   const { request_id: id } = await post(nodes[0]!, "/api/grid-search/run", GRID);
   const watchers = nodes.map((n) => watch(n, id));
@@ -94,6 +124,8 @@ async function runJob(nodes: Node[], ticks: number, db: ReturnType<typeof postgr
     await Bun.sleep(20);
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = nodes.map((n, i) => cpuOf(n.proc.pid) - cpu0[i]!);
+  const pgUsed = pgCpu() - pg0;
   if (p.status !== "complete") throw new Error(`job ended ${p.status}`);
   await Promise.race([Promise.all(watchers.map((w) => w.closed)), Bun.sleep(5000)]);
   const after = await Promise.all(nodes.map(notifications));
@@ -110,17 +142,24 @@ async function runJob(nodes: Node[], ticks: number, db: ReturnType<typeof postgr
     }
   }
   const pairs = p.total / GAMES;
-  return { seconds, pairTicks: (pairs * ticks) / seconds, claims, units, notes: after.map((a, i) => (a - before[i]!) / seconds), lag };
+  const helped = (await helpedUnits(nodes)).map((h, i) => h - helpedBefore[i]!);
+  const run = { seconds, pairTicks: (pairs * ticks) / seconds, claims, units, notes: after.map((a, i) => (a - before[i]!) / seconds), lag, cpu, pgCpu: pgUsed, helped };
+  console.log(`  round: ${nodes.length} node(s) ${seconds.toFixed(2)} s; CPU s daemons ${cpu.map((c) => c.toFixed(2)).join("+")}, PostgreSQL ${pgUsed.toFixed(2)}; units helped ${helped.join(", ")}`);
+  return run;
 }
 
 /** A job on the first node cancelled from the last one: ms until its answer, and until no node's worker is busy. */
-async function cancelAcross(nodes: Node[]): Promise<{ answer: number; idle: number }> {
+async function cancelAcross(nodes: Node[]): Promise<{ answer: number; idle: number } | string> {
   const { request_id: id } = await post(nodes[0]!, "/api/grid-search/run", GRID);
   const deadline = performance.now() + 60_000;
   // Every node at work on it (or as many as get to it before this bound).
+  const seen = nodes.map(() => false);
   while (performance.now() < deadline) {
     const busy = await Promise.all(nodes.map(async (n) => Number((await health(n)).services.workers.busy)));
+    busy.forEach((b, i) => (seen[i] ||= b > 0));
     if (busy.every((b) => b > 0)) break;
+    const p = await (await fetch(`${nodes[0]!.url}/api/grid-search/progress/${id}`)).json();
+    if (p.status !== "queued" && p.status !== "running") return `the job ended ${p.status} before every node was at work (busy seen: ${seen.join(", ")})`;
     await Bun.sleep(10);
   }
   const t0 = performance.now();
@@ -154,7 +193,9 @@ const layouts: number[][] = [[TOTAL], [Math.ceil(TOTAL / 2), Math.floor(TOTAL / 
 console.log(`bench-cluster: one grid search (${GRID.entry_stop / GRID.entry_step} x ${GRID.exit_stop / GRID.exit_step + 1} pairs) over ${GAMES} demo games, ${TOTAL} workers in all, median of ${REPEAT} rounds`);
 // Every layout's daemons up at once (idle ones park their workers), each on a database of its own;
 // the rounds then run the layouts in a rotated order, so the machine's drift falls on each alike,
-// and each layout's figure is its median round.
+// and each layout's figure is its median round. Its ratio to one node is the median, over rounds,
+// of its time beside one node's in the same round (a round takes ~15 s, the machine drifts over
+// minutes), and the CPU seconds every process used (the daemons and PostgreSQL) beside one node's.
 interface Layout { layout: number[]; nodes: Node[]; db: ReturnType<typeof postgres>; ticks: number; runs: Run[] }
 const set: Layout[] = [];
 try {
@@ -176,20 +217,28 @@ try {
   throw err;
 }
 const median = (runs: Run[]) => [...runs].sort((x, y) => x.seconds - y.seconds)[Math.floor((runs.length - 1) / 2)]!;
-const results: Array<{ layout: number[]; best: Run; replay: number[]; cancel: { answer: number; idle: number } }> = [];
+const results: Array<{ layout: number[]; best: Run; replay: number[]; cancel: { answer: number; idle: number } | string }> = [];
 for (const l of set) {
   const replay = await replayNotifications(l.nodes).catch((err) => (console.log(`  replay: ${(err as Error).message}`), l.nodes.map(() => NaN)));
-  const cancel = await cancelAcross(l.nodes);
+  const cancel = await cancelAcross(l.nodes).catch((err) => `failed: ${(err as Error).message}`);
   results.push({ layout: l.layout, best: median(l.runs), replay, cancel });
   await l.db.end();
   await stopAll(l.nodes);
 }
-const base = results[0]!.best.pairTicks;
-for (const { layout, best, replay, cancel } of results) {
-  const extra = ((best.seconds - results[0]!.best.seconds) * 1000);
-  console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s = ${(best.pairTicks / base).toFixed(3)}x one node in ${best.seconds.toFixed(2)} s; ~${best.units} units, ${best.claims} claim statements (${(best.claims / best.units).toFixed(3)} a unit); ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node (${(extra / best.units).toFixed(3)} ms a unit)`);
+const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const one = set[0]!.runs;
+const cpuOfRun = (r: Run) => r.cpu.reduce((a, b) => a + b, 0) + r.pgCpu;
+for (const [k, { layout, best, replay, cancel }] of results.entries()) {
+  const runs = set[k]!.runs;
+  const ratios = runs.map((r, i) => one[i]!.seconds / r.seconds);
+  const extra = mid(runs.map((r, i) => (r.seconds - one[i]!.seconds) * 1000));
+  const cpu = mid(runs.map((r, i) => cpuOfRun(r) / cpuOfRun(one[i]!)));
+  console.log(`${layout.length} node(s), workers ${layout.join("+")}: ${(best.pairTicks / 1e6).toFixed(1)} M pair-ticks/s in ${best.seconds.toFixed(2)} s (median round); `
+    + `${mid(ratios).toFixed(3)}x one node (rounds ${ratios.map((x) => x.toFixed(2)).join(", ")}); CPU used ${cpu.toFixed(3)}x one node's; `
+    + `~${best.units} units, ${best.claims} claim statements (${(best.claims / best.units).toFixed(3)} a unit); ${extra >= 0 ? "+" : ""}${extra.toFixed(0)} ms beside one node (${(extra / best.units).toFixed(3)} ms a unit)`);
   console.log(`  NOTIFYs per second per node: job ${best.notes.map((x) => x.toFixed(1)).join(", ")}; replay ${replay.map((x) => x.toFixed(1)).join(", ")}`);
-  console.log(`  a cancel sent to the last node: answered in ${cancel.answer.toFixed(0)} ms, every node's workers idle after ${cancel.idle.toFixed(0)} ms`);
+  console.log(typeof cancel === "string" ? `  a cancel sent to the last node: ${cancel}`
+    : `  a cancel sent to the last node: answered in ${cancel.answer.toFixed(0)} ms, every node's workers idle after ${cancel.idle.toFixed(0)} ms`);
   if (best.lag.length) console.log(`  a watcher on another node hears progress later by p50 ${pct(best.lag, 0.5).toFixed(1)} ms, p99 ${pct(best.lag, 0.99).toFixed(1)} ms (${best.lag.length} messages)`);
 }
 await admin.end();

@@ -66,12 +66,15 @@ export async function dropClaims(database: Database, jobId: string): Promise<voi
   await database.rows(sql`delete from job_claims where job_id = ${jobId}`);
 }
 
-/** The units of a job in the store whose numbers are not in `known` (the owner's fold). */
+/**
+ * The units of a job in the store whose numbers are not in `known` (the owner's fold): of `only`
+ * (those a message named) in one statement, else (a sweep) the stored numbers first, so only
+ * payloads not yet folded cross.
+ */
 export async function storedUnitsExcept(database: Database, jobId: string, known: (unit: number) => boolean, only?: readonly number[]): Promise<UnitPartial[]> {
-  const ids = await database.rows<{ unit: number }>(only
-    ? sql`select unit from job_units where job_id = ${jobId} and unit = any(${numbers(only)}::int[])`
-    : sql`select unit from job_units where job_id = ${jobId}`);
-  const missing = ids.map((r) => Number(r.unit)).filter((u) => !known(u));
+  const missing = only
+    ? only.filter((u) => !known(u))
+    : (await database.rows<{ unit: number }>(sql`select unit from job_units where job_id = ${jobId}`)).map((r) => Number(r.unit)).filter((u) => !known(u));
   if (missing.length === 0) return [];
   const rows = await database.rows<{ payload: Uint8Array }>(sql`select payload from job_units
     where job_id = ${jobId} and unit = any(${numbers(missing)}::int[])`);

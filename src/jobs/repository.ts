@@ -1,7 +1,7 @@
 // Jobs in the database: rows with explicit states, their finished units (what a restart resumes
 // from) and their final results. Only plain rows go in and out.
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { numbers, texts } from "../db/arrays";
+import { numbers, packedText, texts } from "../db/arrays";
 import type { Database } from "../db/database";
 import { gridResults, jobClaims, jobs, jobUnits, simulationGames } from "../db/schema";
 import type { Totals, UnitPartial } from "../compute/units";
@@ -58,25 +58,21 @@ function jobsColumns() {
 }
 
 /**
- * Stores finished units. `claims`: a cluster job's, whose claim rows are deleted in the same
- * transaction (src/cluster/job-claims.ts), so a unit is either claimed or stored, never lost
- * between; only units still claimed are stored: a job that ended meanwhile (its claims dropped,
- * or its units folded and removed by completeJob) gets nothing back.
+ * Stores finished units, in one statement with a parameter per column, not per unit (the
+ * payloads as base64 text, db/arrays packedText). `claims`: a cluster job's, whose claim rows the
+ * same statement deletes (src/cluster/job-claims.ts), so a unit is either claimed or stored, never
+ * lost between; only units still claimed are stored: a job that ended meanwhile (its claims
+ * dropped, or its units folded and removed by completeJob) gets nothing back.
  */
 export async function saveUnits(database: Database, jobId: string, batch: UnitPartial[], options: { claims?: boolean } = {}) {
   if (batch.length === 0) return;
-  const values = batch.map((p) => ({ jobId, unit: p.unit, payload: encodeUnit(p) }));
-  if (!options.claims) {
-    await database.db.insert(jobUnits).values(values).onConflictDoNothing();
-    return;
-  }
-  await database.db.transaction(async (tx) => {
-    const claimed = await tx.delete(jobClaims).where(and(eq(jobClaims.jobId, jobId), inArray(jobClaims.unit, batch.map((p) => p.unit))))
-      .returning({ unit: jobClaims.unit });
-    const still = new Set(claimed.map((c) => c.unit));
-    const kept = values.filter((v) => still.has(v.unit));
-    if (kept.length > 0) await tx.insert(jobUnits).values(kept).onConflictDoNothing();
-  });
+  const units = numbers(batch.map((p) => p.unit));
+  const rows = sql`select ${jobId}, u.unit, decode(u.payload, 'base64')
+    from unnest(${units}::int[], ${texts(batch.map((p) => packedText(encodeUnit(p))))}::text[]) as u(unit, payload)`;
+  await database.rows(options.claims
+    ? sql`with claimed as (delete from job_claims where job_id = ${jobId} and unit = any(${units}::int[]) returning unit)
+      insert into job_units (job_id, unit, payload) ${rows} where u.unit in (select unit from claimed) on conflict do nothing`
+    : sql`insert into job_units (job_id, unit, payload) ${rows} on conflict do nothing`);
 }
 
 export async function loadUnits(database: Database, jobId: string): Promise<UnitPartial[]> {
