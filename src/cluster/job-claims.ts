@@ -72,9 +72,8 @@ export async function dropClaims(database: Database, jobId: string): Promise<voi
  * payloads not yet folded cross.
  */
 export async function storedUnitsExcept(database: Database, jobId: string, known: (unit: number) => boolean, only?: readonly number[]): Promise<UnitPartial[]> {
-  const missing = only
-    ? only.filter((u) => !known(u))
-    : (await database.rows<{ unit: number }>(sql`select unit from job_units where job_id = ${jobId}`)).map((r) => Number(r.unit)).filter((u) => !known(u));
+  const named = only ?? (await database.rows<{ unit: number }>(sql`select unit from job_units where job_id = ${jobId}`)).map((r) => Number(r.unit));
+  const missing = named.filter((u) => !known(u));
   if (missing.length === 0) return [];
   const rows = await database.rows<{ payload: Uint8Array }>(sql`select payload from job_units
     where job_id = ${jobId} and unit = any(${numbers(missing)}::int[])`);
