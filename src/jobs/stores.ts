@@ -4,7 +4,7 @@ import { inArray, sql } from "drizzle-orm";
 import { createStoreBuilder, type GameStore } from "../compute/store";
 import type { Database } from "../db/database";
 import { games } from "../db/schema";
-import { dataVersion, loadGames } from "../games/repository";
+import { dataVersion, loadPricedGames } from "../games/repository";
 import { GC_EVERY_TICKS, GcPacer } from "../ops/memory-trim";
 
 export class GameStoreCache {
@@ -47,7 +47,7 @@ export class GameStoreCache {
     const builder = createStoreBuilder(key, gameIds.length, ticks);
     const pacer = new GcPacer(GC_EVERY_TICKS); // the rows' hex text is garbage many times the ticks' size
     let loaded = 0;
-    for await (const group of loadGames(database, gameIds as string[])) {
+    for await (const group of loadPricedGames(database, gameIds as string[])) {
       pacer.add(group.reduce((n, g) => n + g.price.length, 0));
       for (const g of group) {
         if (g.id !== gameIds[loaded]) throw new Error(`game ${JSON.stringify(gameIds[loaded])} no longer exists`);
