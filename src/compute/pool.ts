@@ -14,6 +14,9 @@ export type { ComputeJob, GridResult, JobEvents, JobOutcome, SimulationResult } 
 
 // Two units per worker: the next one is already queued when a result is posted back.
 const MAX_IN_FLIGHT = 2;
+// The main thread's progress wakes are at least this far apart (the workers' own pacing is per
+// worker, so six of them would wake it up to 600 times a second).
+const WAKE_GAP_MS = 20;
 
 export interface PoolOptions {
   size: number;
@@ -320,10 +323,15 @@ export function createPool(options: PoolOptions): Pool {
     }
   }
 
-  // Woken by workers through the wake word (Atomics.waitAsync), never by a timer; re-armed after
-  // each wake. A pending waitAsync does not keep the process alive.
+  // Woken by workers through the wake word (Atomics.waitAsync), never by a polling timer. Only
+  // while a run has a progress listener (a helper's runs on another node's job have none), and
+  // at most once per WAKE_GAP_MS: sockets hear progress once per hub tick, so waking oftener tells
+  // nobody anything sooner, and each wake (a waitAsync and its promise) costs the main thread.
+  // A pending waitAsync or pause does not keep the process alive.
+  let waking = false; // a waitAsync, or the pause before the next one, is pending
   function armWake(): void {
-    if (closed) return;
+    if (closed || waking || !runs.some((r) => r.events.onProgress && !r.outcome)) return;
+    waking = true;
     const seen = Atomics.load(control, CONTROL_WAKE);
     const w = Atomics.waitAsync(control, CONTROL_WAKE, seen);
     if (w.async) w.value.then(onWake);
@@ -333,7 +341,11 @@ export function createPool(options: PoolOptions): Pool {
     if (closed) return;
     stats.wakeups++;
     for (const run of runs) if (!run.outcome && run.progress.current !== run.lastPublished) publish(run);
-    armWake();
+    const pause = setTimeout(() => {
+      waking = false;
+      armWake();
+    }, WAKE_GAP_MS);
+    (pause as { unref?: () => void }).unref?.();
   }
 
   function submit(spec: ComputeJob, events: JobEvents = {}): JobHandle {
@@ -347,6 +359,7 @@ export function createPool(options: PoolOptions): Pool {
       log.warn("stored units do not match this job's plan; computing them again", { job: spec.id, units: run.mismatched.length });
     }
     runs.push(run);
+    armWake();
     clearTimeout(idleTimer);
     idleTimer = undefined;
     publish(run);
@@ -381,7 +394,6 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   for (let i = 0; i < size; i++) slots.push(spawn(i, 0));
-  armWake();
   armIdle();
 
   return {

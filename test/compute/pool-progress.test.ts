@@ -93,6 +93,26 @@ describe("progress", () => {
     expect(pool.stats().wakeups).toBe(afterRun);
     expect(pool.stats().busy).toBe(0);
   }, 30_000);
+
+  test("the main thread is woken at most once per 20 ms, however many workers report", async () => {
+    const before = pool.stats().wakeups;
+    const t0 = performance.now();
+    const h = submit({ id: "paced", kind: "grid", store, entries, exits, fee: 0, unitSize: 32 });
+    expect(await h.result).toMatchObject({ status: "complete" });
+    const ms = performance.now() - t0;
+    const wakes = pool.stats().wakeups - before;
+    expect(wakes).toBeGreaterThan(1); // progress still arrives while it runs
+    expect(wakes).toBeLessThanOrEqual(Math.ceil(ms / 20) + 1);
+    expect(seen.get("paced")!.at(-1)!.current).toBe(entries.length * store.games);
+  }, 30_000);
+
+  test("a run nobody listens to (a helper's, on another node's job) never wakes the main thread", async () => {
+    const before = pool.stats().wakeups;
+    const h = pool.submit({ id: "unheard", kind: "grid", store, entries: entries.subarray(0, 600), exits: exits.subarray(0, 600), fee: 0, unitSize: 32 });
+    expect(await h.result).toMatchObject({ status: "complete" });
+    expect(pool.stats().wakeups).toBe(before);
+    expect(h.snapshot().current).toBe(600 * store.games); // its progress is still counted, for whoever asks
+  }, 30_000);
 });
 
 describe("fair sharing", () => {
