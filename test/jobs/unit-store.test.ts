@@ -48,6 +48,30 @@ forEachDatabase("a job's stored units", (db, kind) => {
     expect((await repo.loadUnits(db(), id)).length).toBe(70);
   });
 
+  test("go as 16 bytes a pair (counts as int32), and counts that int32 cannot hold exactly still come back bit for bit", async () => {
+    const id = await job(db());
+    const odd = { ...partial(1, 6), trades: Float64Array.of(2 ** 31, 0.5, -0, 3, 4, 5), wins: Float64Array.of(1, 2, 3, 4, 5, 6) };
+    await repo.saveUnits(db(), id, [partial(0, 1350), odd]);
+    const sizes = await db().rows<{ unit: number; n: number }>(sql`select unit, octet_length(payload) as n from job_units where job_id = ${id} order by unit`);
+    expect(sizes.map((r) => [Number(r.unit), Number(r.n)])).toEqual([[0, 24 + 16 * 1350], [1, 24 + 24 * 6]]);
+    const back = (await repo.loadUnits(db(), id)).sort((a, b) => a.unit - b.unit);
+    same(partial(0, 1350), back[0]!);
+    same(odd, back[1]!);
+  });
+
+  test("stored by an older version (counts as float64) are still read, and a payload cut short is refused", async () => {
+    const id = await job(db());
+    const p = partial(5, 40);
+    const old = new ArrayBuffer(24 + 24 * 40); // five int32 bounds, 4 zero bytes, then pnl, trades, wins as float64
+    new Int32Array(old, 0, 5).set([p.unit, p.pairFrom, p.pairTo, p.gameFrom, p.gameTo]);
+    const f = new Float64Array(old, 24);
+    f.set(p.pnl, 0), f.set(p.trades, 40), f.set(p.wins, 80);
+    await db().rows(sql`insert into job_units (job_id, unit, payload) values (${id}, 5, decode(${Buffer.from(old).toString("hex")}, 'hex'))`);
+    same(p, (await repo.loadUnits(db(), id))[0]!);
+    await db().rows(sql`update job_units set payload = substring(payload from 1 for 100) where job_id = ${id}`);
+    await expect(repo.loadUnits(db(), id)).rejects.toThrow(/cut short/);
+  });
+
   if (kind === "postgres") {
     test("of a cluster job: only units still claimed are stored, and their claims leave in the same statement", async () => {
       const id = await job(db());
