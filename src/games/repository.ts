@@ -71,7 +71,7 @@ export type PricedGame = Omit<StoredGame, "t">;
 
 /** Loads whole games in game order, `batch` games per query; yields them one group at a time. */
 export function loadGames(database: Database, ids: string[], batch = 200): AsyncGenerator<StoredGame[]> {
-  return loadInOrder(database, ids, batch, true);
+  return loadInOrder(database, ids, batch, true) as AsyncGenerator<StoredGame[]>;
 }
 
 /** The same without `t`: the compute store never reads times, and they are a third of the bytes
@@ -80,21 +80,19 @@ export function loadPricedGames(database: Database, ids: string[], batch = 200):
   return loadInOrder(database, ids, batch, false);
 }
 
-async function* loadInOrder<WithT extends boolean>(database: Database, ids: string[], batch: number, withT: WithT):
-  AsyncGenerator<(WithT extends true ? StoredGame : PricedGame)[]> {
-  const columns = { id: games.id, outcome: games.outcome, price: gameTicks.price, fair: gameTicks.fair };
+async function* loadInOrder(database: Database, ids: string[], batch: number, withT: boolean): AsyncGenerator<(PricedGame & { t?: Float64Array })[]> {
+  const columns = { id: games.id, outcome: games.outcome, price: gameTicks.price, fair: gameTicks.fair, ...(withT ? { t: gameTicks.t } : {}) };
   for (let i = 0; i < ids.length; i += batch) {
     const part = ids.slice(i, i + batch);
-    const rows = await database.db
-      .select(withT ? { ...columns, t: gameTicks.t } : columns)
+    const rows = await database.db.select(columns)
       .from(games).innerJoin(gameTicks, eq(gameTicks.gameId, games.id))
       .where(inArray(games.id, part));
-    const byId = new Map(rows.map((r) => [r.id, r as typeof r & { t?: Uint8Array }]));
+    const byId = new Map(rows.map((r) => [r.id, r]));
     yield part.flatMap((id) => {
       const r = byId.get(id);
       if (!r) return []; // deleted meanwhile
-      const game: PricedGame = { id, outcome: r.outcome as 0 | 1, price: unpackFloat64(r.price), fair: unpackFloat64(r.fair) };
-      return [(withT ? { ...game, t: unpackFloat64(r.t!) } : game) as WithT extends true ? StoredGame : PricedGame];
+      const game = { id, outcome: r.outcome as 0 | 1, price: unpackFloat64(r.price), fair: unpackFloat64(r.fair) };
+      return [r.t ? { ...game, t: unpackFloat64(r.t) } : game];
     });
   }
 }
